@@ -1,0 +1,95 @@
+/**
+ * Every failure of a CI call is a {@link CiError} with a kind the caller can branch on. Messages are built
+ * only from the upstream's code and message and our own words: never from a secret, a signature or an
+ * Authorization header.
+ */
+
+export type CiErrorKind =
+  | 'unauthorized'
+  | 'bad_request'
+  | 'not_found'
+  | 'throttled'
+  | 'unavailable'
+  | 'timeout'
+  | 'unreadable_response';
+
+export interface CiErrorDetails {
+  /** The upstream's `<Code>`, when it sent one. */
+  readonly code?: string | undefined;
+  /** The upstream's `<Message>`, when it sent one. */
+  readonly upstreamMessage?: string | undefined;
+  readonly requestId?: string | undefined;
+  /** HTTP status of the last attempt; undefined when no response arrived. */
+  readonly status?: number | undefined;
+  /** Which call failed, e.g. `ListWorkflowExecutions`. */
+  readonly operation?: string | undefined;
+  /** How many attempts were made. */
+  readonly attempts?: number | undefined;
+  /** Seconds the upstream asked us to wait, when it said. */
+  readonly retryAfterSeconds?: number | undefined;
+  readonly cause?: unknown;
+}
+
+export class CiError extends Error {
+  override readonly name = 'CiError';
+  readonly kind: CiErrorKind;
+  readonly code: string | undefined;
+  readonly upstreamMessage: string | undefined;
+  readonly requestId: string | undefined;
+  readonly status: number | undefined;
+  readonly operation: string | undefined;
+  readonly attempts: number | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(kind: CiErrorKind, message: string, details: CiErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.kind = kind;
+    this.code = details.code;
+    this.upstreamMessage = details.upstreamMessage;
+    this.requestId = details.requestId;
+    this.status = details.status;
+    this.operation = details.operation;
+    this.attempts = details.attempts;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+
+  /** A copy with call-level facts (operation, attempts) filled in. */
+  withContext(details: Pick<CiErrorDetails, 'operation' | 'attempts'>): CiError {
+    return new CiError(this.kind, this.message, { ...this.details(), ...details });
+  }
+
+  details(): CiErrorDetails {
+    return {
+      code: this.code,
+      upstreamMessage: this.upstreamMessage,
+      requestId: this.requestId,
+      status: this.status,
+      operation: this.operation,
+      attempts: this.attempts,
+      retryAfterSeconds: this.retryAfterSeconds,
+      cause: this.cause,
+    };
+  }
+}
+
+/** Codes that mean "the signature's time window does not cover the server's now". */
+const CLOCK_SKEW_CODES = new Set(['SignatureExpired', 'RequestTimeTooSkewed']);
+
+export function isClockSkewError(error: CiError): boolean {
+  if (error.code !== undefined && CLOCK_SKEW_CODES.has(error.code)) return true;
+  return error.code === 'AccessDenied' && /request has expired/i.test(error.upstreamMessage ?? '');
+}
+
+/** 5xx and throttling are transient; every other 4xx is the request's own fault and is never retried. */
+export function isRetryable(error: CiError): boolean {
+  return error.kind === 'unavailable' || error.kind === 'throttled' || error.kind === 'timeout';
+}
+
+/** Maps an HTTP status and upstream code to a kind. */
+export function classifyHttpFailure(status: number, code: string | undefined): CiErrorKind {
+  if (status === 429 || code === 'SlowDown') return 'throttled';
+  if (status >= 500) return 'unavailable';
+  if (code === 'ResourceNotFound' || code === 'NoSuchKey' || status === 404) return 'not_found';
+  if (status === 401 || status === 403) return 'unauthorized';
+  return 'bad_request';
+}

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { CiError } from '../../src/ci/errors.js';
+import {
+  decodeErrorBody,
+  decodeListWorkflowExecutions,
+  decodeWorkflowExecutionDetail,
+  decodeWorkflowLookup,
+} from '../../src/ci/responses.js';
+
+const execution = (runId: string, time = '<CreateTime>2022-08-09T14:54:17+08:00</CreateTime>') =>
+  `<WorkflowExecutionList><RunId>${runId}</RunId><WorkflowId>w1</WorkflowId><Object>wk-test/game.mp4</Object>` +
+  `${time}<State>Success</State></WorkflowExecutionList>`;
+const listBody = (items: string, tail = '') =>
+  `<?xml version="1.0" encoding="utf-8"?><Response><RequestId>req-1</RequestId>${items}${tail}</Response>`;
+
+function unreadable(run: () => unknown): CiError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CiError);
+    expect((error as CiError).kind).toBe('unreadable_response');
+    return error as CiError;
+  }
+  throw new Error('expected an unreadable_response error');
+}
+
+describe('decodeListWorkflowExecutions', () => {
+  it('reads the seed page verbatim, keeping the token a string', () => {
+    const page = decodeListWorkflowExecutions(
+      listBody(execution('i1') + execution('i2'), '<NextToken>0115716</NextToken>'),
+    );
+    expect(page.requestId).toBe('req-1');
+    expect(page.nextToken).toBe('0115716');
+    expect(page.executions).toEqual([
+      {
+        runId: 'i1',
+        workflowId: 'w1',
+        objectKey: 'wk-test/game.mp4',
+        state: 'Success',
+        createdAt: new Date('2022-08-09T06:54:17Z'),
+      },
+      {
+        runId: 'i2',
+        workflowId: 'w1',
+        objectKey: 'wk-test/game.mp4',
+        state: 'Success',
+        createdAt: new Date('2022-08-09T06:54:17Z'),
+      },
+    ]);
+  });
+
+  it('reads zero and one items as lists', () => {
+    expect(decodeListWorkflowExecutions(listBody('')).executions).toEqual([]);
+    expect(decodeListWorkflowExecutions(listBody(execution('only'))).executions.map((e) => e.runId)).toEqual([
+      'only',
+    ]);
+  });
+
+  it('treats an empty or absent NextToken as the last page', () => {
+    expect(
+      decodeListWorkflowExecutions(listBody(execution('a'), '<NextToken></NextToken>')).nextToken,
+    ).toBeNull();
+    expect(decodeListWorkflowExecutions(listBody(execution('a'), '<NextToken/>')).nextToken).toBeNull();
+    expect(decodeListWorkflowExecutions(listBody(execution('a'))).nextToken).toBeNull();
+  });
+
+  it('accepts CreationTime in place of CreateTime', () => {
+    const page = decodeListWorkflowExecutions(
+      listBody(execution('a', '<CreationTime>2022-08-09 14:54:17+0800</CreationTime>')),
+    );
+    expect(page.executions[0]?.createdAt).toEqual(new Date('2022-08-09T06:54:17Z'));
+  });
+
+  it('decodes entities in object keys', () => {
+    const body = listBody(execution('a').replace('wk-test/game.mp4', 'a &amp; b/&lt;c&gt; 视频+1.mp4'));
+    expect(decodeListWorkflowExecutions(body).executions[0]?.objectKey).toBe('a & b/<c> 视频+1.mp4');
+  });
+
+  it.each([
+    ['an HTML page', '<html><body>Bad gateway</body></html>'],
+    ['an empty body', ''],
+    ['truncated XML', listBody(execution('a')).slice(0, 80)],
+    ['JSON', '{"Response":{}}'],
+    ['an unknown state', listBody(execution('a').replace('Success', 'Exploded'))],
+    ['an unparseable time', listBody(execution('a', '<CreateTime>yesterday</CreateTime>'))],
+    ['a missing time', listBody(execution('a', ''))],
+    ['a missing run id', listBody(execution('').replace('<RunId></RunId>', ''))],
+    ['an Error body with status 200', '<Error><Code>InternalError</Code></Error>'],
+  ])('rejects %s as unreadable', (_name, body) => {
+    unreadable(() => decodeListWorkflowExecutions(body));
+  });
+});
+
+describe('decodeWorkflowExecutionDetail', () => {
+  const detail = (tasks: string) =>
+    `<Response><RequestId>r</RequestId><WorkflowExecution><RunId>i1</RunId><WorkflowId>w1</WorkflowId>` +
+    `<WorkflowName>ignored when Name is present</WorkflowName><Name>demo</Name><Object>a b.mp4</Object>` +
+    `<CreateTime>2022-08-09T14:54:17+08:00</CreateTime><State>Failed</State>` +
+    `<Topology><Dependencies><Start>Snapshot_1581665960536</Start></Dependencies><Nodes><Snapshot_1581665960536>` +
+    `<Type>Snapshot</Type></Snapshot_1581665960536></Nodes></Topology>${tasks}</WorkflowExecution></Response>`;
+  const taskXml = (name: string) =>
+    `<Tasks><Type>Transcode</Type><State>Failed</State><JobId>j-${name}</JobId><Name>${name}</Name>` +
+    `<CreateTime>2022-08-09 14:54:40+0800</CreateTime><StartTime>2022-08-09 14:54:41+0800</StartTime>` +
+    `<EndTime></EndTime><Code>InternalError</Code><Message>boom</Message><TemplateId>t1</TemplateId>` +
+    `<TemplateName>HD</TemplateName><ResultInfo><ObjectCount>0</ObjectCount></ResultInfo></Tasks>`;
+
+  it('reads one task as a list and keeps the workflow name', () => {
+    const result = decodeWorkflowExecutionDetail(detail(taskXml('one')));
+    expect(result.workflowName).toBe('demo');
+    expect(result.state).toBe('Failed');
+    expect(result.tasks).toEqual([
+      {
+        type: 'Transcode',
+        name: 'one',
+        state: 'Failed',
+        jobId: 'j-one',
+        templateId: 't1',
+        templateName: 'HD',
+        code: 'InternalError',
+        message: 'boom',
+        createdAt: new Date('2022-08-09T06:54:40Z'),
+        startedAt: new Date('2022-08-09T06:54:41Z'),
+        endedAt: undefined,
+      },
+    ]);
+  });
+
+  it('reads zero and many tasks', () => {
+    expect(decodeWorkflowExecutionDetail(detail('')).tasks).toEqual([]);
+    expect(
+      decodeWorkflowExecutionDetail(detail(taskXml('a') + taskXml('b'))).tasks.map((t) => t.name),
+    ).toEqual(['a', 'b']);
+  });
+
+  it('rejects a body without an execution', () => {
+    unreadable(() => decodeWorkflowExecutionDetail('<Response><RequestId>r</RequestId></Response>'));
+  });
+});
+
+describe('decodeWorkflowLookup', () => {
+  const workflow = (id: string) =>
+    `<MediaWorkflowList><Name>wf ${id}</Name><State>Active</State><WorkflowId>${id}</WorkflowId>` +
+    `<BucketId>demo-1250000000</BucketId><CreateTime>2022-06-29T14:37:44+0800</CreateTime>` +
+    `<UpdateTime>2022-06-29T14:37:44+0800</UpdateTime><Topology/></MediaWorkflowList>`;
+
+  it('reads workflows and missing ids, one or many of each', () => {
+    const result = decodeWorkflowLookup(
+      `<Response><RequestId>r</RequestId><TotalCount>1</TotalCount>${workflow('w1')}<NonExistIDs>w9</NonExistIDs></Response>`,
+    );
+    expect(result.workflows.map((w) => [w.workflowId, w.name, w.state])).toEqual([['w1', 'wf w1', 'Active']]);
+    expect(result.nonExistIds).toEqual(['w9']);
+    const many = decodeWorkflowLookup(
+      `<Response>${workflow('w1')}${workflow('w2')}<NonExistIDs>a</NonExistIDs><NonExistIDs>b</NonExistIDs></Response>`,
+    );
+    expect(many.workflows).toHaveLength(2);
+    expect(many.nonExistIds).toEqual(['a', 'b']);
+  });
+
+  it('reads an empty NonExistIDs tag as no missing ids', () => {
+    expect(
+      decodeWorkflowLookup(`<Response>${workflow('w1')}<NonExistIDs></NonExistIDs></Response>`).nonExistIds,
+    ).toEqual([]);
+  });
+});
+
+describe('decodeErrorBody', () => {
+  it('reads Error and Response roots', () => {
+    expect(
+      decodeErrorBody('<Error><Code>SlowDown</Code><Message>slow</Message><RequestId>r1</RequestId></Error>'),
+    ).toEqual({
+      code: 'SlowDown',
+      message: 'slow',
+      requestId: 'r1',
+    });
+    expect(decodeErrorBody('<Response><Code>InvalidArgument</Code></Response>')?.code).toBe(
+      'InvalidArgument',
+    );
+  });
+  it('returns undefined for bodies that are not errors', () => {
+    expect(decodeErrorBody('<html>')).toBeUndefined();
+    expect(decodeErrorBody('')).toBeUndefined();
+  });
+});

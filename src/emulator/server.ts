@@ -1,0 +1,475 @@
+/**
+ * A local emulator of the CI API: a real HTTP server that answers the list, detail and workflow-search calls with
+ * CI's XML, and is as strict as the real service about signatures and parameters. Tests start it on port 0 and
+ * script failures into it; `npm run emulator` and the gateway's demo mode run it standalone.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SESSION_TOKEN_HEADER } from '../ci/client.js';
+import { canonicalizePairs, parseKeyTime, signRequest } from '../ci/signer.js';
+import { parseCiTime } from '../ci/time.js';
+import { EXECUTION_STATES, type ExecutionState, MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
+import { createDemoDataset, type Dataset, type DemoExecution } from './demo-data.js';
+import { PageTokens } from './page-tokens.js';
+import { compactOffsetTime, rfc3339Time, spacedTime, xmlDocument } from './xml-writer.js';
+
+/** Credentials the emulator accepts by default. They protect nothing: the emulator serves demo data only. */
+export const DEMO_CREDENTIALS = {
+  secretId: 'AKIDdemo0emulator0local0only00000000',
+  secretKey: 'demo-emulator-secret-key-00000000',
+} as const;
+
+const DEFAULT_LIST_SIZE = 10;
+
+export type Fault =
+  /** Answer with this status and an `<Error>` body. */
+  | { readonly type: 'error'; readonly status: number; readonly code: string; readonly retryAfter?: string }
+  /** Answer 200 with a body that is not the expected XML. */
+  | { readonly type: 'malformed'; readonly body?: string }
+  /** Never answer (until the client gives up or the emulator closes). */
+  | { readonly type: 'hang' };
+
+export const faults = {
+  unavailable: (): Fault => ({ type: 'error', status: 503, code: 'ServiceUnavailable' }),
+  internalError: (): Fault => ({ type: 'error', status: 500, code: 'InternalError' }),
+  throttled: (retryAfter?: string): Fault =>
+    retryAfter === undefined
+      ? { type: 'error', status: 429, code: 'SlowDown' }
+      : { type: 'error', status: 429, code: 'SlowDown', retryAfter },
+  malformed: (body?: string): Fault =>
+    body === undefined ? { type: 'malformed' } : { type: 'malformed', body },
+  hang: (): Fault => ({ type: 'hang' }),
+};
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Decoded path. */
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly signatureVerified: boolean;
+  /** Why verification failed, when it did. */
+  readonly signatureProblem: string | undefined;
+  readonly sessionTokenSent: boolean;
+  readonly fault: Fault['type'] | undefined;
+  readonly status: number | undefined;
+  readonly requestId: string;
+}
+
+export interface EmulatorOptions {
+  readonly credentials?: { readonly secretId: string; readonly secretKey: string };
+  /** When set, every request must carry it in `x-ci-security-token`. */
+  readonly sessionToken?: string | undefined;
+  readonly dataset?: Dataset;
+  /** The server's clock; also written to the `Date` header. */
+  readonly now?: () => number;
+}
+
+export interface CiEmulator {
+  /** `http://127.0.0.1:<port>` once listening. */
+  readonly url: string;
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+  /** The next `times` requests (optionally only those whose path starts with `pathPrefix`) fail this way. */
+  script(fault: Fault, times?: number, pathPrefix?: string): void;
+  clearScript(): void;
+  readonly requests: readonly RecordedRequest[];
+  clearRequests(): void;
+  /** TCP connections accepted so far: shows whether clients reuse keep-alive connections. */
+  readonly connectionCount: number;
+}
+
+interface ScriptedFault {
+  readonly fault: Fault;
+  remaining: number;
+  readonly pathPrefix: string | undefined;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
+  const credentials = options.credentials ?? DEMO_CREDENTIALS;
+  const dataset = options.dataset ?? createDemoDataset();
+  const now = options.now ?? Date.now;
+  const tokens = new PageTokens();
+  const requests: RecordedRequest[] = [];
+  const script: ScriptedFault[] = [];
+  const executionsByRunId = new Map<string, DemoExecution>(
+    dataset.workflows.flatMap((w) => w.executions.map((e) => [e.runId, e] as const)),
+  );
+  let requestCounter = 0;
+  let url = '';
+
+  const server: Server = createServer((req, res) => {
+    requestCounter += 1;
+    const requestId = Buffer.from(`emu_${requestCounter}_${randomBytes(4).toString('hex')}`).toString(
+      'base64',
+    );
+    const target = new URL(req.url ?? '/', 'http://emulator');
+    const path = safeDecode(target.pathname);
+    const params = Object.fromEntries(target.searchParams);
+    const problem = verifySignature(req, path, [...target.searchParams], credentials, now());
+    const tokenProblem =
+      options.sessionToken !== undefined && req.headers[SESSION_TOKEN_HEADER] !== options.sessionToken
+        ? 'missing or wrong security token'
+        : undefined;
+    const fault = takeFault(script, path);
+    const record = (status: number | undefined) =>
+      requests.push({
+        method: req.method ?? '',
+        path,
+        params,
+        signatureVerified: problem === undefined,
+        signatureProblem: problem?.message,
+        sessionTokenSent: req.headers[SESSION_TOKEN_HEADER] !== undefined,
+        fault: fault?.type,
+        status,
+        requestId,
+      });
+
+    res.setHeader('x-ci-request-id', requestId);
+    res.setHeader('date', new Date(now()).toUTCString());
+    res.setHeader('server', 'ci-emulator');
+
+    if (fault?.type === 'hang') {
+      record(undefined);
+      return; // The socket stays open until the client aborts or the emulator closes.
+    }
+    if (fault?.type === 'malformed') {
+      record(200);
+      return send(res, 200, fault.body ?? '<Response><WorkflowExecutionList><RunId>i-trunc');
+    }
+    try {
+      if (fault?.type === 'error') {
+        if (fault.retryAfter !== undefined) res.setHeader('retry-after', fault.retryAfter);
+        throw new HttpError(fault.status, fault.code, 'Scripted failure');
+      }
+      if (problem) throw problem;
+      if (tokenProblem) throw new HttpError(403, 'AccessDenied', 'Invalid security token');
+      const body = route(req.method ?? 'GET', path, target.searchParams, requestId);
+      record(200);
+      send(res, 200, body);
+    } catch (error) {
+      const failure =
+        error instanceof HttpError ? error : new HttpError(500, 'InternalError', 'The emulator failed');
+      record(failure.status);
+      send(
+        res,
+        failure.status,
+        xmlDocument('Error', {
+          Code: failure.code,
+          Message: failure.message,
+          RequestId: requestId,
+          TraceId: requestId,
+        }),
+      );
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  let connectionCount = 0;
+  server.on('connection', () => {
+    connectionCount += 1;
+  });
+
+  function route(method: string, path: string, query: URLSearchParams, requestId: string): string {
+    if (method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported here`);
+    if (path === '/workflowexecution') return listExecutions(query, requestId);
+    const detail = /^\/workflowexecution\/([^/]+)$/.exec(path);
+    if (detail?.[1]) return executionDetail(detail[1], requestId);
+    if (path === '/workflow') return searchWorkflows(query, requestId);
+    throw new HttpError(404, 'InvalidUrl', 'The requested URL is not supported');
+  }
+
+  function listExecutions(query: URLSearchParams, requestId: string): string {
+    const workflowId = query.get('workflowId');
+    if (!workflowId) throw invalid('workflowId is required');
+    const size = parseSize(query.get('size'));
+    const order = query.get('orderByTime') ?? 'Desc';
+    if (order !== 'Asc' && order !== 'Desc') throw invalid('orderByTime must be Asc or Desc');
+    const states = parseStates(query.get('states'));
+    const after = parseTime(query.get('startCreationTime'), 'startCreationTime');
+    const before = parseTime(query.get('endCreationTime'), 'endCreationTime');
+    const name = query.get('name') ?? undefined;
+    const jobId = query.get('jobId') ?? undefined;
+
+    const fingerprint = JSON.stringify([workflowId, name, order, states?.toSorted(), after, before, jobId]);
+    const nextToken = query.get('nextToken');
+    let offset = 0;
+    if (nextToken !== null) {
+      const resumed = tokens.resolve(nextToken, fingerprint);
+      if (resumed === undefined) throw invalid('nextToken is invalid or belongs to another query');
+      offset = resumed;
+    }
+
+    const matching = (dataset.workflows.find((w) => w.workflowId === workflowId)?.executions ?? [])
+      .filter(
+        (e) =>
+          (name === undefined || e.objectKey === name) &&
+          (states === undefined || states.includes(e.state)) &&
+          (after === undefined || e.createdAt.getTime() >= after) &&
+          (before === undefined || e.createdAt.getTime() <= before) &&
+          (jobId === undefined || e.batchJobId === jobId),
+      )
+      .sort((a, b) => {
+        const byTime = a.createdAt.getTime() - b.createdAt.getTime() || (a.runId < b.runId ? -1 : 1);
+        return order === 'Asc' ? byTime : -byTime;
+      });
+    const page = matching.slice(offset, offset + size);
+    const end = offset + page.length;
+    return xmlDocument('Response', {
+      RequestId: requestId,
+      WorkflowExecutionList: page.map((e) => ({
+        RunId: e.runId,
+        WorkflowId: e.workflowId,
+        Object: e.objectKey,
+        CreateTime: rfc3339Time(e.createdAt),
+        State: e.state,
+      })),
+      NextToken: end < matching.length ? tokens.issue(fingerprint, end) : '',
+    });
+  }
+
+  function executionDetail(runId: string, requestId: string): string {
+    const execution = executionsByRunId.get(runId);
+    if (!execution)
+      throw new HttpError(400, 'ResourceNotFound', `workflow execution ${runId} does not exist`);
+    return xmlDocument('Response', {
+      RequestId: requestId,
+      WorkflowExecution: {
+        RunId: execution.runId,
+        WorkflowId: execution.workflowId,
+        Name: execution.workflowName,
+        Object: execution.objectKey,
+        CreateTime: rfc3339Time(execution.createdAt),
+        State: execution.state,
+        Topology: {
+          Dependencies: { Start: 'Snapshot_1581665960536', Snapshot_1581665960536: 'End' },
+          Nodes: { Snapshot_1581665960536: { Type: 'Snapshot' } },
+        },
+        Tasks: execution.tasks.map((t) => ({
+          Type: t.type,
+          State: t.state,
+          JobId: t.jobId,
+          Name: t.name,
+          CreateTime: spacedTime(t.createdAt),
+          StartTime: spacedTime(t.startedAt),
+          EndTime: spacedTime(t.endedAt),
+          Code: t.code,
+          Message: t.message,
+          TemplateId: t.templateId,
+          TemplateName: t.templateName,
+        })),
+      },
+    });
+  }
+
+  function searchWorkflows(query: URLSearchParams, requestId: string): string {
+    const pageNumber = parseBoundedInteger(
+      query.get('pageNumber'),
+      'pageNumber',
+      1,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+    const pageSize = parseBoundedInteger(query.get('pageSize'), 'pageSize', 10, 1, 100);
+    const ids = query.get('ids')?.split(',').filter(Boolean);
+    const name = query.get('name') ?? undefined;
+    const found = dataset.workflows.filter(
+      (w) => (ids === undefined || ids.includes(w.workflowId)) && (name === undefined || w.name === name),
+    );
+    const page = found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+    const known = new Set(dataset.workflows.map((w) => w.workflowId));
+    return xmlDocument('Response', {
+      RequestId: requestId,
+      TotalCount: String(found.length),
+      PageNumber: String(pageNumber),
+      PageSize: String(pageSize),
+      MediaWorkflowList: page.map((w) => ({
+        Name: w.name,
+        State: w.state,
+        WorkflowId: w.workflowId,
+        BucketId: w.bucketId,
+        CreateTime: compactOffsetTime(w.createdAt),
+        UpdateTime: compactOffsetTime(w.updatedAt),
+        Topology: { Dependencies: { Start: 'End' } },
+      })),
+      NonExistIDs: (ids ?? []).filter((id) => !known.has(id)),
+    });
+  }
+
+  return {
+    get url() {
+      return url;
+    },
+    get requests() {
+      return requests;
+    },
+    get connectionCount() {
+      return connectionCount;
+    },
+    async listen(port = 0, host = '127.0.0.1') {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      return url;
+    },
+    async close() {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+    script(fault, times = 1, pathPrefix) {
+      script.push({ fault, remaining: times, pathPrefix });
+    },
+    clearScript() {
+      script.length = 0;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+  };
+}
+
+function takeFault(script: ScriptedFault[], path: string): Fault | undefined {
+  const entry = script.find(
+    (s) => s.remaining > 0 && (s.pathPrefix === undefined || path.startsWith(s.pathPrefix)),
+  );
+  if (!entry) return undefined;
+  entry.remaining -= 1;
+  if (entry.remaining === 0) script.splice(script.indexOf(entry), 1);
+  return entry.fault;
+}
+
+/**
+ * Checks a request's q-sign signature the way CI does: the key must be ours, the key time must cover now,
+ * `host` and every query parameter must be signed, and the signature must match. Returns the failure, if any.
+ */
+function verifySignature(
+  req: IncomingMessage,
+  path: string,
+  query: Array<[string, string]>,
+  credentials: { readonly secretId: string; readonly secretKey: string },
+  nowMs: number,
+): HttpError | undefined {
+  const header = req.headers.authorization;
+  if (!header) return new HttpError(401, 'MissingAuthorization', 'Authorization header is missing');
+  const fields = new Map<string, string>();
+  for (const part of header.split('&')) {
+    const at = part.indexOf('=');
+    if (at > 0) fields.set(part.slice(0, at), part.slice(at + 1));
+  }
+  const keyTime = fields.get('q-key-time');
+  const signature = fields.get('q-signature');
+  const headerList = fields.get('q-header-list');
+  const paramList = fields.get('q-url-param-list');
+  const window = keyTime === undefined ? undefined : parseKeyTime(keyTime);
+  if (
+    fields.get('q-sign-algorithm') !== 'sha1' ||
+    fields.get('q-sign-time') !== keyTime ||
+    !window ||
+    signature === undefined ||
+    headerList === undefined ||
+    paramList === undefined
+  ) {
+    return new HttpError(401, 'InvalidAuthorization', 'Authorization header is malformed');
+  }
+  if (fields.get('q-ak') !== credentials.secretId)
+    return new HttpError(401, 'SecretidNotExist', 'SecretId does not exist');
+  const nowSeconds = Math.floor(nowMs / 1000);
+  if (window.end < nowSeconds) return new HttpError(401, 'SignatureExpired', 'Request has expired');
+  if (window.start > nowSeconds)
+    return new HttpError(
+      403,
+      'RequestTimeTooSkewed',
+      'The difference between the request time and the server time is too large',
+    );
+
+  const signedHeaderNames = headerList === '' ? [] : headerList.split(';');
+  if (!signedHeaderNames.includes('host'))
+    return new HttpError(403, 'AccessDenied', 'The host header must be signed');
+  if (paramList !== canonicalizePairs(query).list) {
+    return new HttpError(403, 'SignatureDoesNotMatch', 'Every query parameter must be signed');
+  }
+  const headers: Array<[string, string]> = [];
+  for (const name of signedHeaderNames) {
+    const value = req.headers[name];
+    if (typeof value !== 'string')
+      return new HttpError(403, 'SignatureDoesNotMatch', `Signed header ${name} is missing`);
+    headers.push([name, value]);
+  }
+  const expected = signRequest(
+    { method: req.method ?? 'GET', path, query, headers },
+    credentials,
+    keyTime as string,
+  ).signature;
+  const matches =
+    expected.length === signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
+  return matches
+    ? undefined
+    : new HttpError(403, 'SignatureDoesNotMatch', 'The request signature does not match');
+}
+
+function invalid(message: string): HttpError {
+  return new HttpError(400, 'InvalidArgument', message);
+}
+
+function parseSize(value: string | null): number {
+  return parseBoundedInteger(value, 'size', DEFAULT_LIST_SIZE, 1, MAX_UPSTREAM_PAGE_SIZE);
+}
+
+function parseBoundedInteger(
+  value: string | null,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === null) return fallback;
+  const number = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= min && number <= max)) throw invalid(`${name} must be an integer from ${min} to ${max}`);
+  return number;
+}
+
+function parseStates(value: string | null): ExecutionState[] | undefined {
+  if (value === null) return undefined;
+  const states = value.split(',');
+  for (const state of states) {
+    if (!(EXECUTION_STATES as readonly string[]).includes(state)) throw invalid(`unknown state "${state}"`);
+  }
+  return states as ExecutionState[];
+}
+
+function parseTime(value: string | null, name: string): number | undefined {
+  if (value === null) return undefined;
+  const instant = parseCiTime(value);
+  if (!instant) throw invalid(`${name} is not a valid time`);
+  return instant.getTime();
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -87,12 +87,16 @@ export interface UpstreamAttempt {
   readonly outcome: 'ok' | 'retry' | 'error';
   readonly errorKind?: string | undefined;
   readonly errorCode?: string | undefined;
+  /** The upstream's own explanation, for logs. */
+  readonly errorMessage?: string | undefined;
 }
 
 export interface CallOptions {
   /** Aborts the call, including back-off waits; the abort reason is thrown. */
   readonly signal?: AbortSignal | undefined;
   readonly onAttempt?: ((attempt: UpstreamAttempt) => void) | undefined;
+  /** Overrides the client's retry budget for this call (a health probe wants 0). */
+  readonly maxRetries?: number | undefined;
 }
 
 interface UpstreamRequest {
@@ -211,6 +215,23 @@ export class CiClient {
     );
   }
 
+  /** A cheap signed call that proves the upstream is reachable and accepts our credentials; never retried. */
+  async ping(options?: CallOptions): Promise<void> {
+    await this.#execute(
+      {
+        operation: 'Ping',
+        method: 'GET',
+        path: '/workflow',
+        query: [
+          ['pageNumber', '1'],
+          ['pageSize', '1'],
+        ],
+      },
+      decodeWorkflowLookup,
+      { ...options, maxRetries: 0 },
+    );
+  }
+
   async close(): Promise<void> {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
@@ -221,6 +242,7 @@ export class CiClient {
     options: CallOptions = {},
   ): Promise<T> {
     const { signal, onAttempt } = options;
+    const maxRetries = options.maxRetries ?? this.#maxRetries;
     let clockCorrected = false;
     let retries = 0;
     for (let attempt = 1; ; attempt += 1) {
@@ -235,6 +257,7 @@ export class CiClient {
           outcome,
           errorKind: error?.kind,
           errorCode: error?.code,
+          errorMessage: error?.upstreamMessage,
         });
 
       let response: UpstreamResponse | undefined;
@@ -263,7 +286,8 @@ export class CiClient {
         continue;
       }
 
-      const delayMs = this.#retryDelay(failure, response?.retryAfter, retries);
+      const delayMs =
+        retries < maxRetries ? this.#retryDelay(failure, response?.retryAfter, retries) : undefined;
       if (delayMs === undefined) {
         report('error', response, failure);
         throw failure.withContext({ operation: request.operation, attempts: attempt });
@@ -288,7 +312,7 @@ export class CiClient {
 
   /** Milliseconds to wait before the next attempt, or undefined when the failure must not be retried. */
   #retryDelay(failure: CiError, retryAfter: string | undefined, retriesSoFar: number): number | undefined {
-    if (!isRetryable(failure) || retriesSoFar >= this.#maxRetries) return undefined;
+    if (!isRetryable(failure)) return undefined;
     const requested = parseRetryAfter(retryAfter, this.#now());
     if (requested !== undefined) return requested <= this.#maxRetryAfterMs ? requested : undefined;
     // Full jitter: uniformly random up to the exponential ceiling, so retrying replicas spread out.

@@ -1,0 +1,182 @@
+/**
+ * The only module that reads the environment. Everything is validated at once, every problem is reported
+ * together, and the rest of the service receives a typed, frozen {@link Config}.
+ */
+import { z } from 'zod';
+import { DEFAULT_TIMEOUT_MS } from './ci/client.js';
+
+export const DEFAULT_PORT = 4000;
+export const DEFAULT_MAX_PAGE_SIZE = 100;
+/** Most parallel execution-detail calls one GraphQL request may have in flight. */
+export const DEFAULT_DETAIL_CONCURRENCY = 10;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface UpstreamConfig {
+  /** Base URL of the CI API (or of an emulator). */
+  readonly endpoint: string;
+  readonly secretId: string;
+  readonly secretKey: string;
+  readonly sessionToken: string | undefined;
+  readonly timeoutMs: number;
+}
+
+export interface Config {
+  /**
+   * `demo`: no credentials outside production; the gateway starts the built-in emulator and talks to it.
+   * `upstream`: the configured CI endpoint with the configured credentials.
+   */
+  readonly mode: 'demo' | 'upstream';
+  readonly production: boolean;
+  /** Absent in demo mode until the emulator is listening. */
+  readonly upstream: UpstreamConfig | undefined;
+  readonly timeoutMs: number;
+  readonly port: number;
+  readonly maxPageSize: number;
+  readonly detailConcurrency: number;
+  /** `*` for any origin, an empty list for none. */
+  readonly corsOrigins: '*' | readonly string[];
+  readonly logLevel: LogLevel;
+  /** Signs cursors; replicas must share it. Derived from the secret key unless set. */
+  readonly cursorSecret: string | undefined;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly errors: string[] };
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+const integer = (min: number, max: number, fallback: number) =>
+  optionalText
+    .transform((value) => value ?? String(fallback))
+    .pipe(z.string().regex(/^\d+$/, 'must be a whole number'))
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const origin = z
+  .string()
+  .refine(isOrigin, { message: 'must be an http(s) origin (scheme, host, optional port; no path)' });
+
+const environment = z.object({
+  NODE_ENV: optionalText,
+  TENCENTCLOUD_SECRET_ID: optionalText,
+  TENCENTCLOUD_SECRET_KEY: optionalText,
+  TENCENTCLOUD_SESSION_TOKEN: optionalText,
+  CI_BUCKET: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*-\d+$/, 'must look like <BucketName-APPID>')
+      .optional(),
+  ),
+  CI_REGION: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must look like ap-guangzhou')
+      .optional(),
+  ),
+  CI_ENDPOINT: optionalText.pipe(origin.optional()),
+  CI_TIMEOUT_MS: integer(100, 120_000, DEFAULT_TIMEOUT_MS),
+  MAX_PAGE_SIZE: integer(1, 1_000, DEFAULT_MAX_PAGE_SIZE),
+  DETAIL_CONCURRENCY: integer(1, 100, DEFAULT_DETAIL_CONCURRENCY),
+  CORS_ORIGINS: optionalText.transform((value, context) => {
+    if (value === undefined || value === '*') return value;
+    const origins = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    for (const item of origins) {
+      if (!origin.safeParse(item).success) {
+        context.addIssue({
+          code: 'custom',
+          message: `"${item}" is not an origin such as https://app.example.com`,
+        });
+      }
+    }
+    return origins;
+  }),
+  LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()),
+  PORT: integer(0, 65_535, DEFAULT_PORT),
+  CURSOR_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+});
+
+/** Reads and validates the environment; never throws. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const parsed = environment.safeParse(env);
+  const errors = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  errors.push(...presenceErrors(env));
+  if (!parsed.success || errors.length > 0) return { ok: false, errors };
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const demo = isDemo(env);
+  const upstream: UpstreamConfig | undefined = demo
+    ? undefined
+    : {
+        endpoint: (e.CI_ENDPOINT ?? `https://${e.CI_BUCKET}.ci.${e.CI_REGION}.myqcloud.com`).replace(
+          /\/$/,
+          '',
+        ),
+        secretId: e.TENCENTCLOUD_SECRET_ID as string,
+        secretKey: e.TENCENTCLOUD_SECRET_KEY as string,
+        sessionToken: e.TENCENTCLOUD_SESSION_TOKEN,
+        timeoutMs: e.CI_TIMEOUT_MS,
+      };
+
+  return {
+    ok: true,
+    config: Object.freeze({
+      mode: demo ? 'demo' : 'upstream',
+      production,
+      upstream,
+      timeoutMs: e.CI_TIMEOUT_MS,
+      port: e.PORT,
+      maxPageSize: e.MAX_PAGE_SIZE,
+      detailConcurrency: e.DETAIL_CONCURRENCY,
+      // Browsers may call a development gateway from anywhere; production allows only what it is told.
+      corsOrigins: e.CORS_ORIGINS ?? (production ? [] : '*'),
+      logLevel: e.LOG_LEVEL ?? 'info',
+      cursorSecret: e.CURSOR_SECRET,
+    }),
+  };
+}
+
+const isSet = (env: Readonly<Record<string, string | undefined>>, name: string) =>
+  (env[name] ?? '').trim() !== '';
+
+/** Demo mode: outside production, with no credentials at all. */
+function isDemo(env: Readonly<Record<string, string | undefined>>): boolean {
+  return (
+    (env['NODE_ENV'] ?? '').trim() !== 'production' &&
+    !isSet(env, 'TENCENTCLOUD_SECRET_ID') &&
+    !isSet(env, 'TENCENTCLOUD_SECRET_KEY')
+  );
+}
+
+/** Variables that are required, or forbidden, given the others. */
+function presenceErrors(env: Readonly<Record<string, string | undefined>>): string[] {
+  if (isDemo(env)) {
+    return isSet(env, 'CI_ENDPOINT')
+      ? ['CI_ENDPOINT: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY too, or unset it for demo mode']
+      : [];
+  }
+  const errors: string[] = [];
+  for (const name of ['TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY']) {
+    if (!isSet(env, name)) errors.push(`${name}: required`);
+  }
+  if (!isSet(env, 'CI_ENDPOINT')) {
+    for (const name of ['CI_BUCKET', 'CI_REGION']) {
+      if (!isSet(env, name)) errors.push(`${name}: required unless CI_ENDPOINT is set`);
+    }
+  }
+  return errors;
+}
+
+function isOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value.replace(/\/$/, '');
+}

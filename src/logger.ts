@@ -1,0 +1,34 @@
+/**
+ * Structured JSON logs (pino). Nothing logs credentials on purpose; redaction is the safety net for anything
+ * that would carry them by accident.
+ */
+import { pino } from 'pino';
+import type { LogLevel } from './config.js';
+
+export type Logger = pino.Logger;
+
+export const REDACTED_PATHS = [
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'secretKey',
+  '*.secretKey',
+  'sessionToken',
+  '*.sessionToken',
+  '*.*.secretKey',
+  '*.*.sessionToken',
+];
+
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'ci-workflow-gateway' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+}

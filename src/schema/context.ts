@@ -1,0 +1,62 @@
+/**
+ * What every resolver gets: the CI calls bound to this request (its abort signal and its upstream-call log),
+ * per-request DataLoaders, and the paging settings. A context is made per request and never shared, so cached
+ * lookups can never leak from one caller to another.
+ */
+import DataLoader from 'dataloader';
+import pLimit from 'p-limit';
+import type { CallOptions, CiClient } from '../ci/client.js';
+import { CiError } from '../ci/errors.js';
+import type {
+  ListWorkflowExecutionsParams,
+  WorkflowExecutionDetail,
+  WorkflowExecutionPage,
+} from '../ci/types.js';
+import type { CursorCodec } from './cursor.js';
+import { asGraphQLError } from './errors.js';
+
+/** The CI calls the schema needs; the real client or a test double. */
+export type CiApi = Pick<CiClient, 'listWorkflowExecutions' | 'getWorkflowExecution' | 'getWorkflows'>;
+
+/** What lives as long as the server: shared by every request's context. */
+export interface GatewayServices {
+  readonly ci: CiApi;
+  readonly cursors: CursorCodec;
+  readonly maxPageSize: number;
+  /** Most execution-detail calls one request may have in flight at once. */
+  readonly detailConcurrency: number;
+}
+
+export interface GraphQLContext {
+  readonly services: GatewayServices;
+  listExecutions(params: ListWorkflowExecutionsParams): Promise<WorkflowExecutionPage>;
+  /** Execution details by run id; null for runs the upstream does not know. Deduplicated per request. */
+  readonly executionDetails: DataLoader<string, WorkflowExecutionDetail | null>;
+}
+
+export function createGraphQLContext(
+  services: GatewayServices,
+  callOptions: CallOptions = {},
+): GraphQLContext {
+  const { ci } = services;
+  // The upstream has no batch detail call: run one call per distinct run, at most `detailConcurrency` at a time.
+  const limit = pLimit(services.detailConcurrency);
+  const loadDetail = async (runId: string): Promise<WorkflowExecutionDetail | null | Error> => {
+    try {
+      return await ci.getWorkflowExecution(runId, callOptions);
+    } catch (error) {
+      if (error instanceof CiError && error.kind === 'not_found') return null;
+      return asGraphQLError(error) as Error;
+    }
+  };
+  return {
+    services,
+    listExecutions: (params) =>
+      ci.listWorkflowExecutions(params, callOptions).catch((error: unknown) => {
+        throw asGraphQLError(error);
+      }),
+    executionDetails: new DataLoader((runIds) =>
+      Promise.all(runIds.map((runId) => limit(() => loadDetail(runId)))),
+    ),
+  };
+}

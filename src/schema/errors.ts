@@ -1,0 +1,54 @@
+/**
+ * The errors clients see. Bad input and upstream failures become GraphQL errors with a stable
+ * `extensions.code`; anything else is left for the server to mask.
+ */
+import { GraphQLError } from 'graphql';
+import { CiError, type CiErrorKind } from '../ci/errors.js';
+
+export const USER_INPUT_ERROR = 'BAD_USER_INPUT';
+
+export function userInputError(message: string, argumentName?: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions:
+      argumentName === undefined ? { code: USER_INPUT_ERROR } : { code: USER_INPUT_ERROR, argumentName },
+  });
+}
+
+const UPSTREAM_ERRORS: Record<CiErrorKind, { code: string; message: string }> = {
+  unauthorized: {
+    code: 'UPSTREAM_UNAUTHORIZED',
+    message: 'The CI service rejected the gateway’s credentials.',
+  },
+  bad_request: { code: 'UPSTREAM_BAD_REQUEST', message: 'The CI service rejected the request.' },
+  // Only reached where a missing resource is not simply `null` (which is how single lookups report it).
+  not_found: {
+    code: 'UPSTREAM_BAD_REQUEST',
+    message: 'The CI service does not know the requested resource.',
+  },
+  throttled: { code: 'UPSTREAM_THROTTLED', message: 'The CI service is throttling requests; retry later.' },
+  unavailable: { code: 'UPSTREAM_UNAVAILABLE', message: 'The CI service is unavailable.' },
+  timeout: { code: 'UPSTREAM_TIMEOUT', message: 'The CI service did not answer in time.' },
+  unreadable_response: {
+    code: 'UPSTREAM_BAD_RESPONSE',
+    message: 'The CI service sent a response the gateway could not read.',
+  },
+};
+
+/**
+ * An upstream failure as clients see it: our own message, a stable code and the facts that help whoever reports
+ * it (the upstream's code, request id and status). The upstream's message stays in the logs.
+ */
+export function upstreamGraphQLError(error: CiError): GraphQLError {
+  const { code, message } = UPSTREAM_ERRORS[error.kind];
+  const upstream: Record<string, string | number> = {};
+  if (error.code !== undefined) upstream['code'] = error.code;
+  if (error.requestId !== undefined) upstream['requestId'] = error.requestId;
+  if (error.status !== undefined) upstream['status'] = error.status;
+  if (error.retryAfterSeconds !== undefined) upstream['retryAfterSeconds'] = error.retryAfterSeconds;
+  return new GraphQLError(message, { extensions: { code, upstream }, originalError: error });
+}
+
+/** Rethrows a CI failure as its GraphQL error; anything else unchanged. */
+export function asGraphQLError(error: unknown): unknown {
+  return error instanceof CiError ? upstreamGraphQLError(error) : error;
+}

@@ -1,0 +1,164 @@
+/**
+ * The gateway as an HTTP handler: the yoga app with GraphiQL, CORS, health and readiness, error mapping and one
+ * structured log line per request. No port and no `process.env` here: `index.ts` owns those, tests call
+ * `yoga.fetch` directly.
+ */
+import { randomUUID } from 'node:crypto';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { getOperationAST } from 'graphql';
+import {
+  type CORSOptions,
+  createYoga,
+  type Plugin,
+  useReadinessCheck,
+  type YogaServerInstance,
+} from 'graphql-yoga';
+import type { UpstreamAttempt } from './ci/client.js';
+import type { Logger } from './logger.js';
+import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
+import { buildSchema } from './schema/index.js';
+
+export const GRAPHQL_PATH = '/graphql';
+export const HEALTH_PATH = '/health';
+export const READY_PATH = '/ready';
+const REQUEST_ID_HEADER = 'x-request-id';
+const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export const EXAMPLE_QUERY = `# Demo data: the large demo workflow. Run with the ▶ button, then paste
+# pageInfo.endCursor into "after" for the next page.
+query RecentExecutions($after: String) {
+  workflowExecutions(
+    filter: { workflowId: "w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b", states: [SUCCESS, FAILED] }
+    first: 5
+    after: $after
+  ) {
+    edges {
+      cursor
+      node { runId objectKey state createdAt }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+export interface GatewayOptions {
+  readonly services: GatewayServices;
+  readonly logger: Logger;
+  /** `*` for any origin, an empty list for none. */
+  readonly corsOrigins: '*' | readonly string[];
+  /** Resolves true when the upstream is configured and reachable. */
+  readonly isReady: () => Promise<boolean>;
+  readonly graphiql?: boolean;
+}
+
+/** What the request-log plugin gathers about one HTTP request. */
+interface RequestRecord {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly upstream: UpstreamAttempt[];
+  operation?: string;
+  errorCodes?: string[];
+}
+
+export type Gateway = YogaServerInstance<Record<string, never>, GraphQLContext>;
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const records = new WeakMap<Request, RequestRecord>();
+  const schema = buildSchema();
+
+  return createYoga<Record<string, never>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: HEALTH_PATH,
+    landingPage: false,
+    graphiql:
+      options.graphiql === false ? false : { title: 'CI workflow gateway', defaultQuery: EXAMPLE_QUERY },
+    // Served from the package's own bundle: GraphiQL works with no internet access.
+    renderGraphiQL: memoize(renderGraphiQL),
+    cors: corsOptions(options.corsOrigins),
+    // Only GraphQL errors we raise on purpose (bad input, mapped upstream failures) reach clients verbatim.
+    maskedErrors: { isDev: false },
+    logging: options.logger,
+    context: ({ request }) => {
+      const record = records.get(request);
+      return createGraphQLContext(options.services, {
+        signal: request.signal,
+        onAttempt: (attempt) => record?.upstream.push(attempt),
+      });
+    },
+    plugins: [
+      useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
+      useRequestLog(options.logger, records),
+    ],
+  });
+}
+
+/** One structured line per GraphQL request: operation, duration, status, upstream calls and their request ids. */
+function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>): Plugin<GraphQLContext> {
+  return {
+    onRequest({ request }) {
+      const offered = request.headers.get(REQUEST_ID_HEADER);
+      records.set(request, {
+        id: offered && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID(),
+        startedAt: performance.now(),
+        upstream: [],
+      });
+    },
+    onExecute({ args }) {
+      const record = records.get((args.contextValue as { request: Request }).request);
+      if (!record) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      record.operation = `${operation?.operation ?? 'unknown'} ${operation?.name?.value ?? '(anonymous)'}`;
+    },
+    onExecutionResult({ request, result }) {
+      const record = records.get(request);
+      if (!record || Array.isArray(result) || !result || !('errors' in result) || !result.errors) return;
+      record.errorCodes = result.errors.map((error) => String(error.extensions?.['code'] ?? 'UNKNOWN'));
+    },
+    onResponse({ request, response }) {
+      const record = records.get(request);
+      if (!record) return;
+      response.headers.set(REQUEST_ID_HEADER, record.id);
+      const path = new URL(request.url).pathname;
+      const fields = {
+        requestId: record.id,
+        method: request.method,
+        path,
+        status: response.status,
+        operation: record.operation,
+        durationMs: Math.round(performance.now() - record.startedAt),
+        upstreamCalls: record.upstream.length,
+        upstream: record.upstream,
+        errors: record.errorCodes,
+      };
+      if (path === GRAPHQL_PATH) logger.info(fields, 'graphql request');
+      else logger.debug(fields, 'http request');
+    },
+  };
+}
+
+function corsOptions(origins: '*' | readonly string[]): CORSOptions | false {
+  if (origins !== '*' && origins.length === 0) return false;
+  return {
+    origin: origins === '*' ? '*' : [...origins],
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['content-type', 'accept', REQUEST_ID_HEADER, 'apollo-require-preflight'],
+    exposedHeaders: [REQUEST_ID_HEADER],
+    credentials: false,
+    maxAge: 600,
+  };
+}
+
+/** GraphiQL's page is megabytes of inlined assets: render it once per option set, not per request. */
+function memoize<A, R>(render: (options: A) => R): (options: A) => R {
+  const rendered = new Map<string, R>();
+  return (options) => {
+    const key = JSON.stringify(options);
+    let page = rendered.get(key);
+    if (page === undefined) {
+      page = render(options);
+      rendered.set(key, page);
+    }
+    return page;
+  };
+}

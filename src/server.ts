@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { getOperationAST } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import {
   type CORSOptions,
   createYoga,
@@ -16,6 +16,7 @@ import {
 import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
+import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -88,6 +89,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     plugins: [
       useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
+      useVariableErrorCode(),
       useRequestLog(options.logger, records),
     ],
   });
@@ -133,6 +135,29 @@ function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>)
       };
       if (path === GRAPHQL_PATH) logger.info(fields, 'graphql request');
       else logger.debug(fields, 'http request');
+    },
+  };
+}
+
+/**
+ * graphql-js reports variables that fail coercion (an unparseable DateTime, a string for an Int) without a code;
+ * give them the same `BAD_USER_INPUT` as every other bad input.
+ */
+function useVariableErrorCode(): Plugin {
+  return {
+    onExecutionResult({ result, setResult }) {
+      if (Array.isArray(result) || !result || !('errors' in result) || !result.errors) return;
+      const errors = result.errors.map((error) =>
+        error.path === undefined &&
+        error.extensions?.['code'] === undefined &&
+        error.message.startsWith('Variable "$')
+          ? new GraphQLError(error.message, {
+              nodes: error.nodes ?? null,
+              extensions: { code: USER_INPUT_ERROR },
+            })
+          : error,
+      );
+      setResult({ ...result, errors });
     },
   };
 }

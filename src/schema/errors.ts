@@ -45,7 +45,9 @@ export function upstreamGraphQLError(error: CiError): GraphQLError {
   if (error.requestId !== undefined) upstream['requestId'] = error.requestId;
   if (error.status !== undefined) upstream['status'] = error.status;
   if (error.retryAfterSeconds !== undefined) upstream['retryAfterSeconds'] = error.retryAfterSeconds;
-  return new GraphQLError(message, { extensions: { code, upstream }, originalError: error });
+  // No `originalError`: the server masks errors that wrap a non-GraphQL error, and the CI error's own message
+  // (the upstream's wording) belongs in the logs, which get it from the client's attempt reports.
+  return new GraphQLError(message, { extensions: { code, upstream } });
 }
 
 /** Rethrows a CI failure as its GraphQL error; anything else unchanged. */

@@ -60,9 +60,10 @@ export async function paginateExecutions(
   }
   const filter = normalizeFilter(rawFilter);
   const filterKey = fingerprint(filter);
-  let position: UpstreamPosition = after
-    ? decodeCursor(cursors, after, filterKey)
-    : { token: null, size: Math.min(first, MAX_UPSTREAM_PAGE_SIZE), skip: 0 };
+  let position: UpstreamPosition =
+    after !== undefined && after !== null
+      ? decodeCursor(cursors, after, filterKey)
+      : { token: null, size: Math.min(first, MAX_UPSTREAM_PAGE_SIZE), skip: 0 };
 
   const edges: ExecutionEdge[] = [];
   // Enough calls for `first` items from this position, plus slack for short upstream pages; never unbounded.

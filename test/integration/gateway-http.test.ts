@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { createLogger } from '../../src/logger.js';
+import { createReadinessProbe } from '../../src/readiness.js';
+import { type GatewayFixture, startGateway } from '../support/gateway.js';
+
+let fixture: GatewayFixture;
+
+beforeAll(async () => {
+  fixture = await startGateway({ corsOrigins: ['https://app.example.com'] });
+});
+afterAll(() => fixture.close());
+
+describe('CORS', () => {
+  it('answers a preflight from a configured origin', async () => {
+    const response = await fixture.gateway.fetch('http://gateway/graphql', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(response.status).toBeLessThan(300);
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+  });
+
+  it('gives no access to other origins', async () => {
+    const response = await fixture.gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example.net', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.headers.get('access-control-allow-origin')).not.toBe('https://evil.example.net');
+    expect(response.headers.get('access-control-allow-origin')).not.toBe('*');
+  });
+});
+
+describe('health and readiness', () => {
+  it('serves liveness at /health', async () => {
+    expect((await fixture.gateway.fetch('http://gateway/health')).status).toBe(200);
+  });
+
+  it('is ready when the upstream answers a signed call, and not when it does not', async () => {
+    expect((await fixture.gateway.fetch('http://gateway/ready')).status).toBe(200);
+    const down = await startGateway({
+      isReady: createReadinessProbe(
+        { ping: () => Promise.reject(new Error('connect ECONNREFUSED')) },
+        createLogger('silent'),
+        () => false,
+      ),
+    });
+    try {
+      expect((await down.gateway.fetch('http://gateway/ready')).status).toBe(503);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('probes the real upstream with a signed call, caches the answer briefly, and fails while draining', async () => {
+    const client = fixture.client();
+    let draining = false;
+    let clock = 0;
+    const probe = createReadinessProbe(
+      client,
+      createLogger('silent'),
+      () => draining,
+      () => clock,
+    );
+    fixture.emulator.clearRequests();
+    expect(await Promise.all([probe(), probe(), probe()])).toEqual([true, true, true]);
+    expect(fixture.emulator.requests).toHaveLength(1);
+    expect(fixture.emulator.requests[0]).toMatchObject({ path: '/workflow', signatureVerified: true });
+    clock += 10_000;
+    expect(await probe()).toBe(true);
+    expect(fixture.emulator.requests).toHaveLength(2);
+    draining = true;
+    expect(await probe()).toBe(false);
+
+    const wrongKey = fixture.client({ credentials: { ...DEMO_CREDENTIALS, secretKey: 'nope' } });
+    expect(await createReadinessProbe(wrongKey, createLogger('silent'), () => false)()).toBe(false);
+  });
+});
+
+describe('GraphiQL', () => {
+  it('is served at /graphql to browsers, from local assets only', async () => {
+    const response = await fixture.gateway.fetch('http://gateway/graphql', {
+      headers: { accept: 'text/html' },
+    });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('<div id="root">');
+    expect(html).toContain('workflowExecutions');
+    // No script, stylesheet or font is fetched from another host.
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=["']https?:\/\//i);
+    expect(html).not.toMatch(/@import\s+url\(["']?https?:/i);
+  });
+});
+
+describe('GraphQL over HTTP', () => {
+  it('answers GET queries too', async () => {
+    const response = await fixture.gateway.fetch(
+      `http://gateway/graphql?query=${encodeURIComponent('{ __typename }')}`,
+      { headers: { accept: 'application/graphql-response+json' } },
+    );
+    expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('echoes a request id, or makes one', async () => {
+    const offered = await fixture.gateway.fetch('http://gateway/graphql?query=%7B__typename%7D', {
+      headers: { 'x-request-id': 'abc-123' },
+    });
+    expect(offered.headers.get('x-request-id')).toBe('abc-123');
+    const made = await fixture.gateway.fetch('http://gateway/graphql?query=%7B__typename%7D', {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

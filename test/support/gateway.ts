@@ -1,0 +1,88 @@
+import { Writable } from 'node:stream';
+import type { CiClientOptions } from '../../src/ci/client.js';
+import type { EmulatorOptions } from '../../src/emulator/server.js';
+import { createLogger } from '../../src/logger.js';
+import { CursorCodec } from '../../src/schema/cursor.js';
+import { createGateway, type Gateway } from '../../src/server.js';
+import { type EmulatorFixture, startEmulator } from './emulator.js';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly data?: T | null;
+  readonly errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
+}
+
+export interface GatewayFixtureOptions {
+  readonly maxPageSize?: number;
+  readonly detailConcurrency?: number;
+  readonly client?: Partial<CiClientOptions>;
+  readonly emulator?: EmulatorOptions;
+  readonly cursorSecret?: string;
+  readonly corsOrigins?: '*' | readonly string[];
+  readonly isReady?: () => Promise<boolean>;
+}
+
+export interface GatewayFixture extends EmulatorFixture {
+  readonly gateway: Gateway;
+  /** Every line the gateway logged, parsed. */
+  readonly logLines: Array<Record<string, unknown>>;
+  /** The raw log output, for checking that secrets never appear in it. */
+  readonly rawLog: () => string;
+  query<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
+  /** Another replica: a second gateway on the same upstream and secret, sharing nothing else. */
+  replica(options?: { cursorSecret?: string }): Gateway;
+}
+
+/** A gateway in-process (no port) over an emulator on 127.0.0.1, with its logs captured. */
+export async function startGateway(options: GatewayFixtureOptions = {}): Promise<GatewayFixture> {
+  const fixture = await startEmulator(options.emulator);
+  const chunks: string[] = [];
+  const logger = createLogger(
+    'debug',
+    new Writable({
+      write(chunk, _encoding, callback) {
+        chunks.push(String(chunk));
+        callback();
+      },
+    }),
+  );
+  const make = (cursorSecret: string) =>
+    createGateway({
+      services: {
+        ci: fixture.client(options.client),
+        cursors: new CursorCodec(cursorSecret),
+        maxPageSize: options.maxPageSize ?? 100,
+        detailConcurrency: options.detailConcurrency ?? 10,
+      },
+      logger,
+      corsOrigins: options.corsOrigins ?? '*',
+      isReady: options.isReady ?? (async () => true),
+    });
+  const secret = options.cursorSecret ?? 'test-cursor-secret-0123456789abcdef';
+  const gateway = make(secret);
+  const rawLog = () => chunks.join('');
+  return {
+    ...fixture,
+    gateway,
+    get logLines() {
+      return rawLog()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    rawLog,
+    async query(query, variables, headers = {}) {
+      const response = await gateway.fetch('http://gateway/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...((await response.json()) as object) };
+    },
+    replica: ({ cursorSecret } = {}) => make(cursorSecret ?? secret),
+  };
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+const credentials = {
+  TENCENTCLOUD_SECRET_ID: 'AKIDexample',
+  TENCENTCLOUD_SECRET_KEY: 'example-secret-key',
+  CI_BUCKET: 'examplebucket-1250000000',
+  CI_REGION: 'ap-guangzhou',
+};
+
+function config(env: Record<string, string>) {
+  const result = loadConfig(env);
+  if (!result.ok) throw new Error(result.errors.join('; '));
+  return result.config;
+}
+
+function errors(env: Record<string, string>) {
+  const result = loadConfig(env);
+  if (result.ok) throw new Error('expected the configuration to be refused');
+  return result.errors;
+}
+
+describe('loadConfig', () => {
+  it('runs in demo mode with nothing set outside production', () => {
+    expect(config({})).toMatchObject({
+      mode: 'demo',
+      upstream: undefined,
+      port: 4000,
+      maxPageSize: 100,
+      timeoutMs: 10_000,
+      corsOrigins: '*',
+      logLevel: 'info',
+    });
+  });
+
+  it('derives the CI endpoint from bucket and region', () => {
+    expect(config(credentials)).toMatchObject({
+      mode: 'upstream',
+      upstream: {
+        endpoint: 'https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com',
+        secretId: 'AKIDexample',
+        secretKey: 'example-secret-key',
+        sessionToken: undefined,
+        timeoutMs: 10_000,
+      },
+    });
+  });
+
+  it('takes an endpoint override, a session token and every tuning variable', () => {
+    const result = config({
+      TENCENTCLOUD_SECRET_ID: 'id',
+      TENCENTCLOUD_SECRET_KEY: 'key',
+      TENCENTCLOUD_SESSION_TOKEN: 'token',
+      CI_ENDPOINT: 'http://127.0.0.1:9100/',
+      CI_TIMEOUT_MS: '2500',
+      MAX_PAGE_SIZE: '250',
+      CORS_ORIGINS: 'https://a.example.com, http://localhost:3000',
+      LOG_LEVEL: 'debug',
+      PORT: '8080',
+      NODE_ENV: 'production',
+    });
+    expect(result).toMatchObject({
+      mode: 'upstream',
+      production: true,
+      upstream: { endpoint: 'http://127.0.0.1:9100', sessionToken: 'token', timeoutMs: 2500 },
+      maxPageSize: 250,
+      corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
+      logLevel: 'debug',
+      port: 8080,
+    });
+  });
+
+  it('never falls back to demo data in production', () => {
+    expect(errors({ NODE_ENV: 'production' })).toEqual([
+      'TENCENTCLOUD_SECRET_ID: required',
+      'TENCENTCLOUD_SECRET_KEY: required',
+      'CI_BUCKET: required unless CI_ENDPOINT is set',
+      'CI_REGION: required unless CI_ENDPOINT is set',
+    ]);
+  });
+
+  it('allows no cross-origin access in production unless told', () => {
+    expect(config({ ...credentials, NODE_ENV: 'production' }).corsOrigins).toEqual([]);
+  });
+
+  it('reports every bad variable at once', () => {
+    const found = errors({
+      TENCENTCLOUD_SECRET_ID: 'id',
+      CI_BUCKET: 'Not A Bucket',
+      CI_REGION: 'guangzhou',
+      CI_ENDPOINT: 'ftp://example.com',
+      CI_TIMEOUT_MS: '10s',
+      MAX_PAGE_SIZE: '0',
+      CORS_ORIGINS: 'https://ok.example.com,not-an-origin',
+      LOG_LEVEL: 'loud',
+      PORT: '70000',
+    });
+    const names = found.map((error) => error.split(':')[0]);
+    expect(names.sort()).toEqual(
+      [
+        'CI_BUCKET',
+        'CI_REGION',
+        'CI_ENDPOINT',
+        'CI_TIMEOUT_MS',
+        'MAX_PAGE_SIZE',
+        'CORS_ORIGINS',
+        'LOG_LEVEL',
+        'PORT',
+        'TENCENTCLOUD_SECRET_KEY',
+      ].sort(),
+    );
+  });
+
+  it('refuses half a credential pair and an endpoint without credentials', () => {
+    expect(errors({ ...credentials, TENCENTCLOUD_SECRET_KEY: '' })).toEqual([
+      'TENCENTCLOUD_SECRET_KEY: required',
+    ]);
+    expect(errors({ CI_ENDPOINT: 'http://127.0.0.1:9100' })[0]).toMatch(/^CI_ENDPOINT:/);
+  });
+
+  it('never echoes a secret in its errors', () => {
+    const found = errors({ ...credentials, CI_TIMEOUT_MS: 'abc' });
+    expect(found.join('\n')).not.toContain('example-secret-key');
+  });
+});

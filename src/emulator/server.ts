@@ -28,7 +28,9 @@ export type Fault =
   /** Answer 200 with a body that is not the expected XML. */
   | { readonly type: 'malformed'; readonly body?: string }
   /** Never answer (until the client gives up or the emulator closes). */
-  | { readonly type: 'hang' };
+  | { readonly type: 'hang' }
+  /** Answer normally, but only after this many milliseconds. */
+  | { readonly type: 'delay'; readonly ms: number };
 
 export const faults = {
   unavailable: (): Fault => ({ type: 'error', status: 503, code: 'ServiceUnavailable' }),
@@ -40,6 +42,7 @@ export const faults = {
   malformed: (body?: string): Fault =>
     body === undefined ? { type: 'malformed' } : { type: 'malformed', body },
   hang: (): Fault => ({ type: 'hang' }),
+  slow: (ms: number): Fault => ({ type: 'delay', ms }),
 };
 
 export interface RecordedRequest {
@@ -147,6 +150,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       record(200);
       return send(res, 200, fault.body ?? '<Response><WorkflowExecutionList><RunId>i-trunc');
     }
+    const delayMs = fault?.type === 'delay' ? fault.ms : 0;
     try {
       if (fault?.type === 'error') {
         if (fault.retryAfter !== undefined) res.setHeader('retry-after', fault.retryAfter);
@@ -156,7 +160,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       if (tokenProblem) throw new HttpError(403, 'AccessDenied', 'Invalid security token');
       const body = route(req.method ?? 'GET', path, target.searchParams, requestId);
       record(200);
-      send(res, 200, body);
+      setTimeout(() => send(res, 200, body), delayMs);
     } catch (error) {
       const failure =
         error instanceof HttpError ? error : new HttpError(500, 'InternalError', 'The emulator failed');

@@ -1,0 +1,151 @@
+/**
+ * The Dockerfile's path, walked without a Docker engine: compile, install production dependencies alone into a
+ * fresh folder, start the compiled entry as the image's CMD does (NODE_ENV=production, real credentials, the CI
+ * endpoint pointed at the emulator), query it, and stop it with SIGTERM while a request is in flight.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
+import { expectedRunIds } from '../support/oracle.js';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+
+let folder: string;
+let emulator: CiEmulator;
+
+/** The CMD of the Dockerfile's final stage, so this test starts exactly what the image starts. */
+async function imageCommand(): Promise<string[]> {
+  const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+  if (!cmd) throw new Error('Dockerfile has no exec-form CMD');
+  return JSON.parse(cmd) as string[];
+}
+
+interface RunningGateway {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly lines: Array<Record<string, unknown>>;
+  readonly exited: Promise<number | null>;
+}
+
+async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
+  const [command, ...args] = await imageCommand();
+  const child = spawn(command as string, args, {
+    cwd: folder,
+    // Nothing inherited but PATH: the gateway sees only what an operator would set.
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      lines.push(entry);
+      if (entry['msg'] === 'gateway listening') resolve(`http://127.0.0.1:${entry['port']}`);
+    });
+    void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening`)));
+  });
+  return { child, url: await listening, lines, exited };
+}
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'gateway-image-'));
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(folder, 'dist')], { cwd: root });
+  await cp(join(root, 'package.json'), join(folder, 'package.json'));
+  await cp(join(root, 'package-lock.json'), join(folder, 'package-lock.json'));
+  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+    cwd: folder,
+  });
+  emulator = createCiEmulator();
+  await emulator.listen(0);
+}, 300_000);
+
+afterAll(async () => {
+  await emulator?.close();
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+describe('the production image path', () => {
+  it('installs no development dependencies', async () => {
+    for (const devOnly of [
+      'vitest',
+      'typescript',
+      'tsx',
+      '@biomejs/biome',
+      'cos-nodejs-sdk-v5',
+      'playwright-core',
+    ]) {
+      await expect(stat(join(folder, 'node_modules', devOnly))).rejects.toThrow();
+    }
+    await expect(stat(join(folder, 'node_modules', 'graphql-yoga'))).resolves.toBeDefined();
+  });
+
+  it('refuses to start in production without configuration, instead of serving demo data', async () => {
+    const [command, ...args] = await imageCommand();
+    const result = await run(command as string, args, {
+      cwd: folder,
+      env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(result).toMatchObject({ code: 1 });
+    expect((result as { stderr: string }).stderr).toContain('TENCENTCLOUD_SECRET_ID: required');
+  });
+
+  it('serves queries against the configured upstream and drains on SIGTERM', async () => {
+    const gateway = await startGateway({
+      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+      CI_ENDPOINT: emulator.url,
+      CI_BUCKET: 'demo-1250000000',
+      CI_REGION: 'ap-guangzhou',
+    });
+    try {
+      expect(gateway.lines[0]?.['msg']).not.toMatch(/demo/i);
+      expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
+      expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
+
+      const query = (first: number) =>
+        fetch(`${gateway.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: ${first}) { edges { node { runId } } } }`,
+          }),
+        }).then(
+          (r) =>
+            r.json() as Promise<{
+              data: { workflowExecutions: { edges: Array<{ node: { runId: string } }> } };
+            }>,
+        );
+
+      const page = await query(4);
+      expect(page.data.workflowExecutions.edges.map((e) => e.node.runId)).toEqual(
+        expectedRunIds().slice(0, 4),
+      );
+
+      // A request still waiting on the upstream when SIGTERM arrives is answered before the process exits.
+      emulator.script(faults.slow(700), 1);
+      const inFlight = query(2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      gateway.child.kill('SIGTERM');
+      const answered = await inFlight;
+      expect(answered.data.workflowExecutions.edges).toHaveLength(2);
+      expect(await gateway.exited).toBe(0);
+      await expect(fetch(`${gateway.url}/health`)).rejects.toThrow();
+      expect(gateway.lines.map((line) => line['msg'])).toEqual(
+        expect.arrayContaining(['gateway listening', 'graphql request', 'stopped']),
+      );
+      const log = JSON.stringify(gateway.lines);
+      expect(log).not.toContain(DEMO_CREDENTIALS.secretKey);
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
+  });
+});

@@ -25,19 +25,18 @@ export const READY_PATH = '/ready';
 const REQUEST_ID_HEADER = 'x-request-id';
 const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export const EXAMPLE_QUERY = `# Demo data: the large demo workflow. Run with the ▶ button, then paste
-# pageInfo.endCursor into "after" for the next page.
+export const EXAMPLE_QUERY = `# The large demo workflow's latest runs. Run with the ▶ button; for the next page, put
+# pageInfo.endCursor into the Variables pane below: { "after": "v1.…" }
 query RecentExecutions($after: String) {
   workflowExecutions(
     filter: { workflowId: "w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b", states: [SUCCESS, FAILED] }
     first: 5
     after: $after
   ) {
+    pageInfo { hasNextPage endCursor }
     edges {
-      cursor
       node { runId objectKey state createdAt }
     }
-    pageInfo { hasNextPage endCursor }
   }
 }
 `;

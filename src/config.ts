@@ -39,6 +39,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Signs cursors; replicas must share it. Derived from the secret key unless set. */
   readonly cursorSecret: string | undefined;
+  /** Serve `Query.node` / `Query.nodes` (standalone use only: they break composition beside another Relay subgraph). */
+  readonly relayNodeQueries: boolean;
 }
 
 export type ConfigResult =
@@ -99,6 +101,7 @@ const environment = z.object({
   }),
   LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()),
   PORT: integer(0, 65_535, DEFAULT_PORT),
+  RELAY_NODE_QUERIES: optionalText.pipe(z.enum(['true', 'false'], 'must be true or false').optional()),
   CURSOR_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
 });
 
@@ -140,6 +143,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       corsOrigins: e.CORS_ORIGINS ?? (production ? [] : '*'),
       logLevel: e.LOG_LEVEL ?? 'info',
       cursorSecret: e.CURSOR_SECRET,
+      relayNodeQueries: e.RELAY_NODE_QUERIES === 'true',
     }),
   };
 }

@@ -60,6 +60,7 @@ const gateway = createGateway({
   },
   logger,
   corsOrigins: config.corsOrigins,
+  relayNodeQueries: config.relayNodeQueries,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 

@@ -49,6 +49,8 @@ export interface GatewayOptions {
   /** Resolves true when the upstream is configured and reachable. */
   readonly isReady: () => Promise<boolean>;
   readonly graphiql?: boolean;
+  /** Adds `Query.node` / `Query.nodes` for standalone use (off in a supergraph). */
+  readonly relayNodeQueries?: boolean;
 }
 
 /** What the request-log plugin gathers about one HTTP request. */
@@ -64,7 +66,7 @@ export type Gateway = YogaServerInstance<Record<string, never>, GraphQLContext>;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const records = new WeakMap<Request, RequestRecord>();
-  const schema = buildSchema();
+  const schema = buildSchema({ relayNodeQueries: options.relayNodeQueries === true });
 
   return createYoga<Record<string, never>, GraphQLContext>({
     schema,

@@ -1,4 +1,4 @@
-/** The one Pothos builder: plugin list, scalars and the context type every resolver sees. */
+/** The Pothos builder: plugin list, scalars and the context type every resolver sees. */
 import SchemaBuilder from '@pothos/core';
 import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
@@ -6,36 +6,49 @@ import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLContext } from './context.js';
 
-export const builder = new SchemaBuilder<{
-  Context: GraphQLContext;
-  Scalars: {
-    DateTime: { Input: Date; Output: Date };
-    ID: { Input: string; Output: string };
-  };
-  DefaultFieldNullability: false;
-  DefaultEdgesNullability: false;
-  DefaultNodeNullability: false;
-}>({
-  plugins: [DirectivePlugin, RelayPlugin, FederationPlugin],
-  // Fields are non-null unless they say otherwise: nulls in a response mean something.
-  defaultFieldNullability: false,
-  relay: {
-    clientMutationId: 'omit',
-    cursorType: 'String',
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
-    // A second subgraph with its own PageInfo must compose with ours.
-    pageInfoTypeOptions: { shareable: true },
-    // Two subgraphs that both resolve Query.node cannot compose; see the federation notes in the README.
-    nodeQueryOptions: false,
-    nodesQueryOptions: false,
-  },
-});
+export interface SchemaOptions {
+  /**
+   * Adds `Query.node` and `Query.nodes` for standalone use. Off in the subgraph: two subgraphs that both resolve
+   * `Query.node` cannot compose into one supergraph.
+   */
+  readonly relayNodeQueries?: boolean;
+}
 
-builder.addScalarType('DateTime', DateTimeResolver, {
-  description:
-    'An instant as an RFC 3339 date-time string. Inputs may use any UTC offset (`2026-11-01T08:00:00+08:00`); ' +
-    'outputs are in UTC (`2026-11-01T00:00:00.000Z`).',
-});
+/** A new builder per schema, so options such as {@link SchemaOptions.relayNodeQueries} hold no global state. */
+export function createBuilder(options: SchemaOptions = {}) {
+  const nodeQueries = options.relayNodeQueries === true;
+  const builder = new SchemaBuilder<{
+    Context: GraphQLContext;
+    Scalars: {
+      DateTime: { Input: Date; Output: Date };
+      ID: { Input: string; Output: string };
+    };
+    DefaultFieldNullability: false;
+    DefaultEdgesNullability: false;
+    DefaultNodeNullability: false;
+  }>({
+    plugins: [DirectivePlugin, RelayPlugin, FederationPlugin],
+    // Fields are non-null unless they say otherwise: nulls in a response mean something.
+    defaultFieldNullability: false,
+    relay: {
+      clientMutationId: 'omit',
+      cursorType: 'String',
+      edgesFieldOptions: { nullable: false },
+      nodeFieldOptions: { nullable: false },
+      // A second subgraph with its own PageInfo must compose with ours.
+      pageInfoTypeOptions: { shareable: true },
+      nodeQueryOptions: nodeQueries ? {} : false,
+      nodesQueryOptions: nodeQueries ? {} : false,
+    },
+  });
 
-builder.queryType({});
+  builder.addScalarType('DateTime', DateTimeResolver, {
+    description:
+      'An instant as an RFC 3339 date-time string. Inputs may use any UTC offset (`2026-11-01T08:00:00+08:00`); ' +
+      'outputs are in UTC (`2026-11-01T00:00:00.000Z`).',
+  });
+  builder.queryType({});
+  return builder;
+}
+
+export type Builder = ReturnType<typeof createBuilder>;

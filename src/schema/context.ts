@@ -5,10 +5,11 @@
  */
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
-import type { CallOptions, CiClient } from '../ci/client.js';
+import { type CallOptions, type CiClient, MAX_WORKFLOW_IDS_PER_LOOKUP } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
 import type {
   ListWorkflowExecutionsParams,
+  Workflow,
   WorkflowExecutionDetail,
   WorkflowExecutionPage,
 } from '../ci/types.js';
@@ -32,6 +33,8 @@ export interface GraphQLContext {
   listExecutions(params: ListWorkflowExecutionsParams): Promise<WorkflowExecutionPage>;
   /** Execution details by run id; null for runs the upstream does not know. Deduplicated per request. */
   readonly executionDetails: DataLoader<string, WorkflowExecutionDetail | null>;
+  /** Workflows by id, gathered into as few lookups as the upstream's limit allows; null for unknown ids. */
+  readonly workflows: DataLoader<string, Workflow | null>;
 }
 
 export function createGraphQLContext(
@@ -58,5 +61,27 @@ export function createGraphQLContext(
     executionDetails: new DataLoader((runIds) =>
       Promise.all(runIds.map((runId) => limit(() => loadDetail(runId)))),
     ),
+    workflows: new DataLoader((ids) => lookUpWorkflows(ci, ids, callOptions), {
+      maxBatchSize: MAX_WORKFLOW_IDS_PER_LOOKUP,
+    }),
   };
+}
+
+/** One upstream lookup for a batch of ids; ids it cannot take (empty, holding a comma) are simply unknown. */
+async function lookUpWorkflows(
+  ci: CiApi,
+  ids: readonly string[],
+  callOptions: CallOptions,
+): Promise<Array<Workflow | null | Error>> {
+  const askable = ids.filter((id) => id.trim() !== '' && !id.includes(','));
+  if (askable.length === 0) return ids.map(() => null);
+  try {
+    const { workflows } = await ci.getWorkflows(askable, callOptions);
+    const byId = new Map(workflows.map((workflow) => [workflow.workflowId, workflow]));
+    // Ids listed in NonExistIDs, and any the answer leaves out, resolve to null alike.
+    return ids.map((id) => byId.get(id) ?? null);
+  } catch (error) {
+    const failure = asGraphQLError(error) as Error;
+    return ids.map(() => failure);
+  }
 }

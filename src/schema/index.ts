@@ -1,9 +1,15 @@
-/** Builds the executable subgraph schema from the type modules. Importing this has no other side effect. */
+/** Builds the executable subgraph schema from the type modules. */
 import type { GraphQLSchema } from 'graphql';
-import { builder } from './builder.js';
-import './workflow-execution.js';
+import { createBuilder, type SchemaOptions } from './builder.js';
+import { addWorkflowTypes } from './workflow.js';
+import { addWorkflowExecutionTypes } from './workflow-execution.js';
 
-export function buildSchema(): GraphQLSchema {
+export type { SchemaOptions };
+
+export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
+  const builder = createBuilder(options);
+  const executions = addWorkflowExecutionTypes(builder);
+  addWorkflowTypes(builder, executions);
   return builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.6',
     federationDirectives: ['@key', '@shareable'],

@@ -1,4 +1,5 @@
-/** `WorkflowExecution`, its tasks, its filter and the `workflowExecutions` / `workflowExecution` queries. */
+/** `WorkflowExecution`, its tasks and filters, and the `workflowExecutions` / `workflowExecution` queries. */
+import type { InputFieldBuilder } from '@pothos/core';
 import type {
   ExecutionState,
   SortOrder,
@@ -6,70 +7,74 @@ import type {
   WorkflowExecutionSummary,
   WorkflowTask,
 } from '../ci/types.js';
-import { builder } from './builder.js';
+import type { Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { userInputError } from './errors.js';
 import { type ExecutionFilter, paginateExecutions } from './pagination.js';
 
 const MAX_RUN_ID_LENGTH = 256;
 
-export const WorkflowExecutionState = builder.enumType('WorkflowExecutionState', {
-  description: 'Where a workflow execution is in its life.',
-  values: {
-    RUNNING: { value: 'Running' as ExecutionState, description: 'Being executed.' },
-    SUCCESS: { value: 'Success' as ExecutionState, description: 'Every task succeeded.' },
-    FAILED: { value: 'Failed' as ExecutionState, description: 'A task failed.' },
-    PAUSE: { value: 'Pause' as ExecutionState, description: 'Waiting: its queue is paused.' },
-    CANCEL: { value: 'Cancel' as ExecutionState, description: 'Cancelled before it finished.' },
-  },
-});
+/** Either a list item or a detail answer: fields only the detail has are loaded when asked for. */
+export type ExecutionParent = WorkflowExecutionSummary | WorkflowExecutionDetail;
 
-export const SortOrderEnum = builder.enumType('SortOrder', {
-  description: 'Order by creation time.',
-  values: {
-    ASC: { value: 'Asc' as SortOrder, description: 'Oldest first.' },
-    DESC: { value: 'Desc' as SortOrder, description: 'Newest first.' },
-  },
-});
+export function addWorkflowExecutionTypes(builder: Builder) {
+  const WorkflowExecutionState = builder.enumType('WorkflowExecutionState', {
+    description: 'Where a workflow execution is in its life.',
+    values: {
+      RUNNING: { value: 'Running' as ExecutionState, description: 'Being executed.' },
+      SUCCESS: { value: 'Success' as ExecutionState, description: 'Every task succeeded.' },
+      FAILED: { value: 'Failed' as ExecutionState, description: 'A task failed.' },
+      PAUSE: { value: 'Pause' as ExecutionState, description: 'Waiting: its queue is paused.' },
+      CANCEL: { value: 'Cancel' as ExecutionState, description: 'Cancelled before it finished.' },
+    },
+  });
 
-export const WorkflowTaskRef = builder.objectRef<WorkflowTask>('WorkflowTask').implement({
-  description: 'One step (snapshot, transcode, …) of a workflow execution.',
-  fields: (t) => ({
-    type: t.exposeString('type', { description: 'Kind of task, e.g. `Transcode` or `Snapshot`.' }),
-    name: t.string({
-      nullable: true,
-      description: 'Node name in the workflow topology.',
-      resolve: (task) => task.name ?? null,
-    }),
-    state: t.exposeString('state', { description: 'The task’s state as CI reports it, e.g. `Success`.' }),
-    jobId: t.id({
-      nullable: true,
-      description: 'The media job that ran this task.',
-      resolve: (task) => task.jobId ?? null,
-    }),
-    templateId: t.id({ nullable: true, resolve: (task) => task.templateId ?? null }),
-    templateName: t.string({ nullable: true, resolve: (task) => task.templateName ?? null }),
-    code: t.string({
-      nullable: true,
-      description: 'CI’s result code, e.g. `Success`.',
-      resolve: (task) => task.code ?? null,
-    }),
-    message: t.string({
-      nullable: true,
-      description: 'CI’s explanation when the task failed.',
-      resolve: (task) => task.message ?? null,
-    }),
-    createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.createdAt ?? null }),
-    startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.startedAt ?? null }),
-    endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.endedAt ?? null }),
-  }),
-});
+  const SortOrderEnum = builder.enumType('SortOrder', {
+    description: 'Order by creation time.',
+    values: {
+      ASC: { value: 'Asc' as SortOrder, description: 'Oldest first.' },
+      DESC: { value: 'Desc' as SortOrder, description: 'Newest first.' },
+    },
+  });
 
-/** Backed by a list item; fields only the detail call has are loaded when asked for. */
-export const WorkflowExecutionRef = builder
-  .objectRef<WorkflowExecutionSummary>('WorkflowExecution')
-  .implement({
+  const WorkflowTaskRef = builder.objectRef<WorkflowTask>('WorkflowTask').implement({
+    description: 'One step (snapshot, transcode, …) of a workflow execution.',
+    fields: (t) => ({
+      type: t.exposeString('type', { description: 'Kind of task, e.g. `Transcode` or `Snapshot`.' }),
+      name: t.string({
+        nullable: true,
+        description: 'Node name in the workflow topology.',
+        resolve: (task) => task.name ?? null,
+      }),
+      state: t.exposeString('state', { description: 'The task’s state as CI reports it, e.g. `Success`.' }),
+      jobId: t.id({
+        nullable: true,
+        description: 'The media job that ran this task.',
+        resolve: (task) => task.jobId ?? null,
+      }),
+      templateId: t.id({ nullable: true, resolve: (task) => task.templateId ?? null }),
+      templateName: t.string({ nullable: true, resolve: (task) => task.templateName ?? null }),
+      code: t.string({
+        nullable: true,
+        description: 'CI’s result code, e.g. `Success`.',
+        resolve: (task) => task.code ?? null,
+      }),
+      message: t.string({
+        nullable: true,
+        description: 'CI’s explanation when the task failed.',
+        resolve: (task) => task.message ?? null,
+      }),
+      createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.createdAt ?? null }),
+      startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.startedAt ?? null }),
+      endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.endedAt ?? null }),
+    }),
+  });
+
+  const WorkflowExecutionRef = builder.node(builder.objectRef<ExecutionParent>('WorkflowExecution'), {
     description: 'One run of a media workflow on one object.',
+    id: { resolve: (execution) => execution.runId },
+    loadOne: (runId, context) => context.executionDetails.load(runId),
+    isTypeOf: (value) => typeof value === 'object' && value !== null && 'runId' in value,
     fields: (t) => ({
       runId: t.exposeID('runId', { description: 'CI’s id of the run (`RunId`).' }),
       workflowId: t.exposeID('workflowId'),
@@ -90,80 +95,112 @@ export const WorkflowExecutionRef = builder
     }),
   });
 
-/** The detail of an execution: the parent itself when it came from the detail call, else one batched load. */
-function detailOf(
-  execution: WorkflowExecutionSummary | WorkflowExecutionDetail,
-  context: GraphQLContext,
-): Promise<WorkflowExecutionDetail | null> | WorkflowExecutionDetail {
-  return 'tasks' in execution ? execution : context.executionDetails.load(execution.runId);
-}
+  // Other subgraphs reference runs by id; a batch of references is deduplicated and loaded with bounded
+  // concurrency by the per-request loader.
+  builder.asEntity(WorkflowExecutionRef, {
+    key: builder.selection<{ runId: string }>('runId'),
+    resolveReference: (reference, context) => context.executionDetails.load(reference.runId),
+  });
 
-export const WorkflowExecutionFilterInput = builder.inputType('WorkflowExecutionFilter', {
-  description: 'Which executions to list. Every field narrows the result; time bounds are inclusive.',
-  fields: (t) => ({
-    workflowId: t.id({ required: true }),
+  /** The filter fields every executions connection shares; `workflowId` is added where it is not implied. */
+  const filterFields = (
+    t: InputFieldBuilder<Builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never, 'InputObject'>,
+  ) => ({
     objectKey: t.string({ description: 'Only runs on this exact object key.' }),
     states: t.field({ type: [WorkflowExecutionState], description: 'Only runs in one of these states.' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Only runs created at or after this instant.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Only runs created at or before this instant.' }),
     batchJobId: t.id({ description: 'Only runs started by this batch-trigger job.' }),
     order: t.field({ type: SortOrderEnum, defaultValue: 'Desc', description: 'By creation time.' }),
-  }),
-});
+  });
 
-export const WorkflowExecutionConnection = builder.connectionObject(
-  { type: WorkflowExecutionRef, name: 'WorkflowExecutionConnection' },
-  { name: 'WorkflowExecutionEdge' },
-);
+  const WorkflowExecutionFilter = builder.inputType('WorkflowExecutionFilter', {
+    description: 'Which executions to list. Every field narrows the result; time bounds are inclusive.',
+    fields: (t) => ({ workflowId: t.id({ required: true }), ...filterFields(t) }),
+  });
 
-/** GraphQL's nulls become absent fields. */
+  const WorkflowRunFilter = builder.inputType('WorkflowRunFilter', {
+    description:
+      'Which of a workflow’s executions to list: `WorkflowExecutionFilter` with the workflow implied.',
+    fields: (t) => filterFields(t),
+  });
+
+  const WorkflowExecutionConnection = builder.connectionObject(
+    { type: WorkflowExecutionRef, name: 'WorkflowExecutionConnection' },
+    { name: 'WorkflowExecutionEdge' },
+  );
+
+  /** The arguments of every executions connection: forward-only, so `first` and `after` and nothing else. */
+  const pageArgs = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]['arg']) => ({
+    first: t.int({
+      defaultValue: 10,
+      description: 'How many executions, from 1 to the configured maximum (100 by default).',
+    }),
+    after: t.string({ description: 'Continue after this cursor (a previous page’s `pageInfo.endCursor`).' }),
+  });
+
+  builder.queryFields((t) => ({
+    workflowExecutions: t.field({
+      type: WorkflowExecutionConnection,
+      description:
+        'A workflow’s executions, newest first unless `filter.order` says otherwise. Forward-only: pass the ' +
+        'previous page’s `pageInfo.endCursor` as `after`.',
+      args: { filter: t.arg({ type: WorkflowExecutionFilter, required: true }), ...pageArgs(t.arg) },
+      resolve: (_root, args, context) =>
+        paginateExecutions(context, toExecutionFilter(String(args.filter.workflowId), args.filter), {
+          first: args.first ?? 10,
+          after: args.after,
+        }),
+    }),
+    workflowExecution: t.field({
+      type: WorkflowExecutionRef,
+      nullable: true,
+      description: 'One execution with its tasks; null when CI has no run with this id.',
+      args: { runId: t.arg.id({ required: true }) },
+      resolve: (_root, args, context) => {
+        const runId = String(args.runId);
+        if (runId === '' || runId.includes('/') || runId.length > MAX_RUN_ID_LENGTH) {
+          throw userInputError('runId must be a non-empty run id without "/"', 'runId');
+        }
+        return context.executionDetails.load(runId);
+      },
+    }),
+  }));
+
+  return { WorkflowExecutionRef, WorkflowExecutionConnection, WorkflowRunFilter, pageArgs };
+}
+
+export type ExecutionTypes = ReturnType<typeof addWorkflowExecutionTypes>;
+
+interface FilterInput {
+  readonly objectKey?: string | null | undefined;
+  readonly states?: readonly ExecutionState[] | null | undefined;
+  readonly createdAfter?: Date | null | undefined;
+  readonly createdBefore?: Date | null | undefined;
+  readonly batchJobId?: string | number | null | undefined;
+  readonly order?: SortOrder | null | undefined;
+}
+
+/** A filter input of either connection, for one workflow; GraphQL's nulls become absent fields. */
 export function toExecutionFilter(
-  input: typeof WorkflowExecutionFilterInput.$inferInput,
-  overrides: Partial<ExecutionFilter> = {},
+  workflowId: string,
+  input: FilterInput | null | undefined,
 ): ExecutionFilter {
   return {
-    workflowId: String(input.workflowId),
-    objectKey: input.objectKey ?? undefined,
-    states: input.states ?? undefined,
-    createdAfter: input.createdAfter ?? undefined,
-    createdBefore: input.createdBefore ?? undefined,
-    batchJobId: input.batchJobId == null ? undefined : String(input.batchJobId),
-    order: input.order ?? 'Desc',
-    ...overrides,
+    workflowId,
+    objectKey: input?.objectKey ?? undefined,
+    states: input?.states ?? undefined,
+    createdAfter: input?.createdAfter ?? undefined,
+    createdBefore: input?.createdBefore ?? undefined,
+    batchJobId: input?.batchJobId == null ? undefined : String(input.batchJobId),
+    order: input?.order ?? 'Desc',
   };
 }
 
-builder.queryFields((t) => ({
-  workflowExecutions: t.field({
-    type: WorkflowExecutionConnection,
-    description:
-      'A workflow’s executions, newest first unless `filter.order` says otherwise. Forward-only: pass the previous ' +
-      'page’s `pageInfo.endCursor` as `after`.',
-    args: {
-      filter: t.arg({ type: WorkflowExecutionFilterInput, required: true }),
-      first: t.arg.int({
-        defaultValue: 10,
-        description: 'How many executions, from 1 to the configured maximum (100 by default).',
-      }),
-      after: t.arg.string({ description: 'Continue after this cursor.' }),
-    },
-    resolve: (_root, args, context) =>
-      paginateExecutions(context, toExecutionFilter(args.filter), {
-        first: args.first ?? 10,
-        after: args.after,
-      }),
-  }),
-  workflowExecution: t.field({
-    type: WorkflowExecutionRef,
-    nullable: true,
-    description: 'One execution with its tasks; null when CI has no run with this id.',
-    args: { runId: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => {
-      const runId = String(args.runId);
-      if (runId === '' || runId.includes('/') || runId.length > MAX_RUN_ID_LENGTH) {
-        throw userInputError('runId must be a non-empty run id without "/"', 'runId');
-      }
-      return context.executionDetails.load(runId);
-    },
-  }),
-}));
+/** The detail of an execution: the parent itself when it came from the detail call, else one batched load. */
+function detailOf(
+  execution: ExecutionParent,
+  context: GraphQLContext,
+): Promise<WorkflowExecutionDetail | null> | WorkflowExecutionDetail {
+  return 'tasks' in execution ? execution : context.executionDetails.load(execution.runId);
+}

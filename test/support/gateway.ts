@@ -20,6 +20,7 @@ export interface GatewayFixtureOptions {
   readonly cursorSecret?: string;
   readonly corsOrigins?: '*' | readonly string[];
   readonly isReady?: () => Promise<boolean>;
+  readonly relayNodeQueries?: boolean;
 }
 
 export interface GatewayFixture extends EmulatorFixture {
@@ -61,6 +62,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       logger,
       corsOrigins: options.corsOrigins ?? '*',
       isReady: options.isReady ?? (async () => true),
+      relayNodeQueries: options.relayNodeQueries ?? false,
     });
   const secret = options.cursorSecret ?? 'test-cursor-secret-0123456789abcdef';
   const gateway = make(secret);

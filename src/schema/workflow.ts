@@ -1,0 +1,79 @@
+/** `Workflow`: an entity of its own, the workflow of every execution, and the executions of every workflow. */
+import type { Workflow, WorkflowState } from '../ci/types.js';
+import type { Builder } from './builder.js';
+import { userInputError } from './errors.js';
+import { paginateExecutions } from './pagination.js';
+import { type ExecutionTypes, toExecutionFilter } from './workflow-execution.js';
+
+export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
+  const WorkflowStateEnum = builder.enumType('WorkflowState', {
+    description: 'Whether a workflow starts runs for new objects.',
+    values: {
+      ACTIVE: { value: 'Active' as WorkflowState, description: 'Runs for every matching upload.' },
+      PAUSED: { value: 'Paused' as WorkflowState, description: 'Starts no runs.' },
+    },
+  });
+
+  const WorkflowRef = builder.node(builder.objectRef<Workflow>('Workflow'), {
+    description: 'A media workflow: the pipeline of tasks CI runs on objects uploaded to a bucket.',
+    id: { resolve: (workflow) => workflow.workflowId },
+    loadOne: (workflowId, context) => context.workflows.load(workflowId),
+    isTypeOf: (value) =>
+      typeof value === 'object' && value !== null && 'updatedAt' in value && !('runId' in value),
+    fields: (t) => ({
+      workflowId: t.exposeID('workflowId', { description: 'CI’s id of the workflow (`WorkflowId`).' }),
+      name: t.exposeString('name'),
+      state: t.field({ type: WorkflowStateEnum, resolve: (workflow) => workflow.state }),
+      bucketId: t.string({
+        nullable: true,
+        description: 'The bucket whose objects it processes.',
+        resolve: (workflow) => workflow.bucketId ?? null,
+      }),
+      createdAt: t.field({ type: 'DateTime', resolve: (workflow) => workflow.createdAt }),
+      updatedAt: t.field({ type: 'DateTime', resolve: (workflow) => workflow.updatedAt }),
+      executions: t.field({
+        type: executions.WorkflowExecutionConnection,
+        description: 'This workflow’s executions: `Query.workflowExecutions` with the workflow fixed.',
+        args: { filter: t.arg({ type: executions.WorkflowRunFilter }), ...executions.pageArgs(t.arg) },
+        resolve: (workflow, args, context) =>
+          paginateExecutions(context, toExecutionFilter(workflow.workflowId, args.filter), {
+            first: args.first ?? 10,
+            after: args.after,
+          }),
+      }),
+    }),
+  });
+
+  // References from other subgraphs are gathered into as few `GET /workflow?ids=` calls as the upstream allows.
+  builder.asEntity(WorkflowRef, {
+    key: builder.selection<{ workflowId: string }>('workflowId'),
+    resolveReference: (reference, context) => context.workflows.load(reference.workflowId),
+  });
+
+  builder.objectField(executions.WorkflowExecutionRef, 'workflow', (t) =>
+    t.field({
+      type: WorkflowRef,
+      nullable: true,
+      description: 'The workflow this run belongs to; null if it has since been deleted.',
+      resolve: (execution, _args, context) => context.workflows.load(execution.workflowId),
+    }),
+  );
+
+  builder.queryField('workflow', (t) =>
+    t.field({
+      type: WorkflowRef,
+      nullable: true,
+      description: 'One workflow; null when CI has no workflow with this id.',
+      args: { workflowId: t.arg.id({ required: true }) },
+      resolve: (_root, args, context) => {
+        const workflowId = String(args.workflowId);
+        if (workflowId.trim() === '' || workflowId.includes(',')) {
+          throw userInputError('workflowId must be a non-empty workflow id without ","', 'workflowId');
+        }
+        return context.workflows.load(workflowId);
+      },
+    }),
+  );
+
+  return { WorkflowRef };
+}

@@ -80,6 +80,8 @@ export interface CiEmulator {
   clearRequests(): void;
   /** TCP connections accepted so far: shows whether clients reuse keep-alive connections. */
   readonly connectionCount: number;
+  /** The most requests in progress at once since the request log was last cleared. */
+  readonly peakConcurrency: number;
 }
 
 interface ScriptedFault {
@@ -110,9 +112,16 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   );
   let requestCounter = 0;
   let url = '';
+  let inProgress = 0;
+  let peakConcurrency = 0;
 
   const server: Server = createServer((req, res) => {
     requestCounter += 1;
+    inProgress += 1;
+    peakConcurrency = Math.max(peakConcurrency, inProgress);
+    res.once('close', () => {
+      inProgress -= 1;
+    });
     const requestId = Buffer.from(`emu_${requestCounter}_${randomBytes(4).toString('hex')}`).toString(
       'base64',
     );
@@ -319,6 +328,9 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     get connectionCount() {
       return connectionCount;
     },
+    get peakConcurrency() {
+      return peakConcurrency;
+    },
     async listen(port = 0, host = '127.0.0.1') {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -345,6 +357,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     },
     clearRequests() {
       requests.length = 0;
+      peakConcurrency = inProgress;
     },
   };
 }

@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       timeoutMs: 10_000,
       corsOrigins: '*',
       logLevel: 'info',
+      detailConcurrency: 10,
+      relayNodeQueries: false,
     });
   });
 
@@ -58,6 +60,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       PORT: '8080',
       NODE_ENV: 'production',
+      DETAIL_CONCURRENCY: '4',
+      RELAY_NODE_QUERIES: 'true',
     });
     expect(result).toMatchObject({
       mode: 'upstream',
@@ -67,6 +71,8 @@ describe('loadConfig', () => {
       corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
       logLevel: 'debug',
       port: 8080,
+      detailConcurrency: 4,
+      relayNodeQueries: true,
     });
   });
 
@@ -94,6 +100,7 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://ok.example.com,not-an-origin',
       LOG_LEVEL: 'loud',
       PORT: '70000',
+      RELAY_NODE_QUERIES: 'yes',
     });
     const names = found.map((error) => error.split(':')[0]);
     expect(names.sort()).toEqual(
@@ -106,6 +113,7 @@ describe('loadConfig', () => {
         'CORS_ORIGINS',
         'LOG_LEVEL',
         'PORT',
+        'RELAY_NODE_QUERIES',
         'TENCENTCLOUD_SECRET_KEY',
       ].sort(),
     );

@@ -12,6 +12,10 @@ describe('schema.graphql', () => {
     const printed = printSchemaFile();
     expect(printed).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+"/);
     expect(printed).toMatch(/type PageInfo\s+@shareable/);
+    expect(printed).toMatch(/type WorkflowExecution implements Node\s+@key\(fields: "runId"\)/);
+    expect(printed).toMatch(/type Workflow implements Node\s+@key\(fields: "workflowId"\)/);
+    // Off in the subgraph: they break composition beside another Relay subgraph.
+    expect(printed).not.toMatch(/^\s+nodes?\(/m);
     expect(printed).toContain('workflowExecutions(');
     expect(printed).toMatch(/first: Int = 10/);
     expect(printed).toMatch(/order: SortOrder = DESC/);

@@ -1,0 +1,326 @@
+/**
+ * The gateway as a subgraph of a company supergraph: it composes beside a neighbour with its own Relay types,
+ * a real federation gateway answers queries that cross between the two, and entity references resolve in batches.
+ */
+import { createGatewayRuntime, useCustomFetch } from '@graphql-hive/gateway-runtime';
+import { composeServices } from '@theguild/federation-composition';
+import { parse } from 'graphql';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { printSchemaFile } from '../../scripts/print-schema.js';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { faults } from '../../src/emulator/server.js';
+import { type GatewayFixture, startGateway } from '../support/gateway.js';
+import { type Asset, createMediaLibrary, MEDIA_LIBRARY_SDL, OWNING_TEAM } from '../support/media-library.js';
+import { demoExecutions, expectedRunIds } from '../support/oracle.js';
+
+const DETAIL_CONCURRENCY = 4;
+const SUBGRAPHS = { ci: 'http://ci-workflows/graphql', media: 'http://media-library/graphql' };
+
+function compose() {
+  return composeServices([
+    { name: 'ci-workflows', typeDefs: parse(printSchemaFile()), url: SUBGRAPHS.ci },
+    { name: 'media-library', typeDefs: parse(MEDIA_LIBRARY_SDL), url: SUBGRAPHS.media },
+  ]);
+}
+
+let fixture: GatewayFixture;
+
+beforeAll(async () => {
+  fixture = await startGateway({ detailConcurrency: DETAIL_CONCURRENCY });
+});
+beforeEach(() => {
+  fixture.emulator.clearScript();
+  fixture.emulator.clearRequests();
+});
+afterAll(() => fixture.close());
+
+describe('composition', () => {
+  it('composes beside a subgraph with its own PageInfo, Node and references to our entities', () => {
+    const result = compose();
+    expect(result.errors ?? []).toEqual([]);
+    const supergraph = result.supergraphSdl ?? '';
+    expect(supergraph).toMatch(
+      /type WorkflowExecution implements Node[^{]*@join__type\(graph: CI_WORKFLOWS, key: "runId"\)/,
+    );
+    expect(supergraph).toMatch(/@join__type\(graph: MEDIA_LIBRARY, key: "workflowId"\)/);
+    expect(supergraph).not.toMatch(/\bnode\(id: ID!\)/);
+  });
+
+  it('would not compose if this subgraph exposed Query.node (which is why it is off by default)', () => {
+    const withNode = composeServices([
+      {
+        name: 'ci-workflows',
+        typeDefs: parse(printSchemaFile().replace('type Query {', 'type Query {\n  node(id: ID!): Node')),
+        url: SUBGRAPHS.ci,
+      },
+      {
+        name: 'media-library',
+        typeDefs: parse(MEDIA_LIBRARY_SDL.replace('type Query {', 'type Query {\n  node(id: ID!): Node')),
+        url: SUBGRAPHS.media,
+      },
+    ]);
+    expect(withNode.errors?.map((e) => e.message).join('\n')).toMatch(/Query\.node/);
+  });
+});
+
+describe('behind a real federation gateway', () => {
+  const recent = expectedRunIds().slice(0, 3);
+  const assets: Asset[] = recent.map((runId, index) => ({
+    id: `asset-${index + 1}`,
+    title: `Asset ${index + 1}`,
+    runId,
+    workflowId: DEMO_WORKFLOW_IDS.large,
+  }));
+  let gateway: ReturnType<typeof createGatewayRuntime>;
+
+  beforeAll(() => {
+    const mediaLibrary = createMediaLibrary(assets);
+    const subgraphs: Record<string, (url: string, init: RequestInit) => Response | Promise<Response>> = {
+      [new URL(SUBGRAPHS.ci).host]: (url, init) => fixture.gateway.fetch(url, init),
+      [new URL(SUBGRAPHS.media).host]: (url, init) => mediaLibrary.fetch(url, init),
+    };
+    gateway = createGatewayRuntime({
+      supergraph: compose().supergraphSdl as string,
+      logging: false,
+      plugins: () => [
+        useCustomFetch((url, init) => {
+          const subgraph = subgraphs[new URL(url).host];
+          if (!subgraph) throw new Error(`no subgraph at ${url}`);
+          return subgraph(url, init as RequestInit);
+        }),
+      ],
+    });
+  });
+  afterAll(() => gateway?.dispose());
+
+  async function query<T>(document: string, variables?: Record<string, unknown>): Promise<T> {
+    const response = await gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: document, variables }),
+    });
+    const body = (await response.json()) as { data: T; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    return body.data;
+  }
+
+  it('answers a query that starts in the neighbour and crosses into this subgraph', async () => {
+    interface Result {
+      mediaAssets: {
+        edges: Array<{
+          node: {
+            title: string;
+            lastRun: {
+              runId: string;
+              state: string;
+              objectKey: string;
+              tasks: Array<{ type: string }>;
+              workflow: { name: string; owningTeam: string };
+            };
+            workflow: { workflowId: string; name: string; state: string };
+          };
+        }>;
+      };
+    }
+    const data = await query<Result>(`{
+      mediaAssets(first: 3) {
+        edges { node {
+          title
+          lastRun { runId state objectKey tasks { type } workflow { name owningTeam } }
+          workflow { workflowId name state }
+        } }
+      }
+    }`);
+    const executions = new Map(demoExecutions().map((e) => [e.runId, e]));
+    expect(data.mediaAssets.edges.map((e) => e.node.lastRun.runId)).toEqual(recent);
+    for (const { node } of data.mediaAssets.edges) {
+      const execution = executions.get(node.lastRun.runId);
+      expect(node.lastRun.objectKey).toBe(execution?.objectKey);
+      expect(node.lastRun.state).toBe(execution?.state.toUpperCase());
+      expect(node.lastRun.tasks.map((t) => t.type)).toEqual(execution?.tasks.map((t) => t.type));
+      expect(node.lastRun.workflow).toEqual({ name: 'transcode-and-snapshot', owningTeam: OWNING_TEAM });
+      expect(node.workflow).toEqual({
+        workflowId: DEMO_WORKFLOW_IDS.large,
+        name: 'transcode-and-snapshot',
+        state: 'ACTIVE',
+      });
+    }
+    // Three references to one workflow: one lookup. Three runs: one detail call each.
+    const paths = fixture.emulator.requests.map((r) => r.path);
+    expect(paths.filter((p) => p === '/workflow')).toHaveLength(1);
+    expect(paths.filter((p) => p.startsWith('/workflowexecution/')).sort()).toEqual(
+      recent.map((id) => `/workflowexecution/${id}`).sort(),
+    );
+  });
+
+  it('answers a query that starts in this subgraph and crosses into the neighbour', async () => {
+    interface Result {
+      workflowExecutions: {
+        edges: Array<{
+          node: { runId: string; asset: { title: string } | null; workflow: { owningTeam: string } };
+        }>;
+      };
+      workflow: {
+        name: string;
+        owningTeam: string;
+        executions: { edges: Array<{ node: { runId: string; asset: { id: string } | null } }> };
+      };
+    }
+    const data = await query<Result>(
+      `query Cross($workflowId: ID!) {
+        workflowExecutions(filter: { workflowId: $workflowId }, first: 5) {
+          edges { node { runId asset { title } workflow { owningTeam } } }
+        }
+        workflow(workflowId: $workflowId) {
+          name owningTeam
+          executions(first: 2) { edges { node { runId asset { id } } } }
+        }
+      }`,
+      { workflowId: DEMO_WORKFLOW_IDS.large },
+    );
+    expect(data.workflowExecutions.edges.map((e) => e.node.runId)).toEqual(expectedRunIds().slice(0, 5));
+    expect(data.workflowExecutions.edges.map((e) => e.node.asset?.title ?? null)).toEqual([
+      'Asset 1',
+      'Asset 2',
+      'Asset 3',
+      null,
+      null,
+    ]);
+    expect(data.workflowExecutions.edges.every((e) => e.node.workflow.owningTeam === OWNING_TEAM)).toBe(true);
+    expect(data.workflow).toEqual({
+      name: 'transcode-and-snapshot',
+      owningTeam: OWNING_TEAM,
+      executions: {
+        edges: [
+          { node: { runId: recent[0], asset: { id: 'asset-1' } } },
+          { node: { runId: recent[1], asset: { id: 'asset-2' } } },
+        ],
+      },
+    });
+  });
+});
+
+describe('batched entity resolution', () => {
+  const ENTITIES = `query Entities($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on WorkflowExecution { runId state tasks { type } }
+      ... on Workflow { workflowId name }
+    }
+  }`;
+
+  it('makes one workflow call for a page of 100 executions asking for their workflow', async () => {
+    const response = await fixture.query<{
+      workflowExecutions: { edges: Array<{ node: { workflow: { name: string } } }> };
+    }>(
+      `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: 100) {
+        edges { node { runId workflow { name } } }
+      } }`,
+    );
+    expect(response.data?.workflowExecutions.edges).toHaveLength(100);
+    expect(
+      response.data?.workflowExecutions.edges.every((e) => e.node.workflow.name === 'transcode-and-snapshot'),
+    ).toBe(true);
+    expect(fixture.emulator.requests.map((r) => r.path)).toEqual(['/workflowexecution', '/workflow']);
+  });
+
+  it('resolves 200 execution references with one detail call per distinct run, never more than the limit at once', async () => {
+    const runs = expectedRunIds().slice(0, 120);
+    const representations = Array.from({ length: 200 }, (_, index) => ({
+      __typename: 'WorkflowExecution',
+      runId: runs[(index * 7) % runs.length],
+    }));
+    // Each detail answer takes a moment, so calls that may overlap do.
+    fixture.emulator.script(faults.slow(15), 1_000, '/workflowexecution/');
+    const response = await fixture.query<{ _entities: Array<{ runId: string; tasks: unknown[] }> }>(
+      ENTITIES,
+      {
+        representations,
+      },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data?._entities.map((e) => e.runId)).toEqual(representations.map((r) => r.runId));
+    expect(response.data?._entities.every((e) => e.tasks.length > 0)).toBe(true);
+    const paths = fixture.emulator.requests.map((r) => r.path);
+    expect(paths).toHaveLength(120);
+    expect(new Set(paths).size).toBe(120);
+    expect(fixture.emulator.peakConcurrency).toBeLessThanOrEqual(DETAIL_CONCURRENCY);
+    expect(fixture.emulator.peakConcurrency).toBeGreaterThan(1);
+  });
+
+  it('resolves unknown runs to null', async () => {
+    const response = await fixture.query<{ _entities: Array<{ runId: string } | null> }>(ENTITIES, {
+      representations: [
+        { __typename: 'WorkflowExecution', runId: 'i-unknown' },
+        { __typename: 'WorkflowExecution', runId: expectedRunIds()[0] },
+      ],
+    });
+    expect(response.data?._entities.map((e) => e?.runId ?? null)).toEqual([null, expectedRunIds()[0]]);
+  });
+
+  it('gathers workflow references into as few lookups as the upstream allows, unknown ids resolving to null', async () => {
+    const known = [DEMO_WORKFLOW_IDS.large, DEMO_WORKFLOW_IDS.single, DEMO_WORKFLOW_IDS.empty];
+    const ids = [...known, ...Array.from({ length: 247 }, (_, index) => `w-unknown-${index}`)];
+    const representations = [...ids, ...ids.slice(0, 30)].map((workflowId) => ({
+      __typename: 'Workflow',
+      workflowId,
+    }));
+    const response = await fixture.query<{ _entities: Array<{ workflowId: string; name: string } | null> }>(
+      ENTITIES,
+      {
+        representations,
+      },
+    );
+    expect(response.errors).toBeUndefined();
+    const resolved = response.data?._entities ?? [];
+    expect(resolved).toHaveLength(280);
+    expect(resolved.slice(0, 3).map((w) => w?.name)).toEqual([
+      'transcode-and-snapshot',
+      'thumbnail-only',
+      'archive-audio',
+    ]);
+    expect(resolved.slice(3, 250).every((w) => w === null)).toBe(true);
+    const lookups = fixture.emulator.requests.filter((r) => r.path === '/workflow');
+    expect(lookups.map((r) => r.params['ids']?.split(',').length)).toEqual([100, 100, 50]);
+  });
+});
+
+describe('Relay identity', () => {
+  it('gives both entities a global id', async () => {
+    const response = await fixture.query<{
+      workflow: { id: string; executions: { edges: Array<{ node: { id: string; runId: string } }> } };
+    }>(
+      `{ workflow(workflowId: "${DEMO_WORKFLOW_IDS.single}") { id executions(first: 1) { edges { node { id runId } } } } }`,
+    );
+    const workflow = response.data?.workflow;
+    expect(Buffer.from(workflow?.id ?? '', 'base64').toString()).toBe(`Workflow:${DEMO_WORKFLOW_IDS.single}`);
+    const execution = workflow?.executions.edges[0]?.node;
+    expect(Buffer.from(execution?.id ?? '', 'base64').toString()).toBe(
+      `WorkflowExecution:${execution?.runId}`,
+    );
+  });
+
+  it('serves Query.node and Query.nodes only when switched on for standalone use', async () => {
+    const standalone = await startGateway({ relayNodeQueries: true });
+    try {
+      const runId = expectedRunIds()[0] as string;
+      const ids = [
+        Buffer.from(`WorkflowExecution:${runId}`).toString('base64'),
+        Buffer.from(`Workflow:${DEMO_WORKFLOW_IDS.large}`).toString('base64'),
+      ];
+      const response = await standalone.query<{
+        nodes: Array<{ __typename: string; runId?: string; name?: string }>;
+      }>(
+        `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on WorkflowExecution { runId } ... on Workflow { name } } }`,
+        { ids },
+      );
+      expect(response.data?.nodes).toEqual([
+        { __typename: 'WorkflowExecution', runId },
+        { __typename: 'Workflow', name: 'transcode-and-snapshot' },
+      ]);
+      const off = await fixture.query('{ node(id: "x") { id } }');
+      expect(off.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+    } finally {
+      await standalone.close();
+    }
+  });
+});

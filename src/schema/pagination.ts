@@ -43,18 +43,24 @@ export interface ExecutionConnection {
   };
 }
 
+/** `first` when a query does not say. */
+export const DEFAULT_PAGE_SIZE = 10;
+
 export interface PageRequest {
-  readonly first: number;
-  readonly after: string | null | undefined;
+  /** Absent or null means {@link DEFAULT_PAGE_SIZE}. */
+  readonly first?: number | null | undefined;
+  readonly after?: string | null | undefined;
 }
 
 /** Validates the arguments, then walks upstream pages until `first` executions (or the end) are collected. */
 export async function paginateExecutions(
   context: Pick<GraphQLContext, 'listExecutions' | 'services'>,
   rawFilter: ExecutionFilter,
-  { first, after }: PageRequest,
+  pageRequest: PageRequest,
 ): Promise<ExecutionConnection> {
   const { cursors, maxPageSize } = context.services;
+  const first = pageRequest.first ?? DEFAULT_PAGE_SIZE;
+  const { after } = pageRequest;
   if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
     throw userInputError(`first must be between 1 and ${maxPageSize}`, 'first');
   }
@@ -70,17 +76,17 @@ export async function paginateExecutions(
   const maxCalls = Math.ceil((position.skip + first) / position.size) + 2;
   let hasNextPage = false;
   for (let call = 1; ; call += 1) {
-    const page: WorkflowExecutionPage = await context.listExecutions({
+    const upstreamPage: WorkflowExecutionPage = await context.listExecutions({
       ...filter,
       size: position.size,
       nextToken: position.token ?? undefined,
     });
-    const items = page.executions;
+    const items = upstreamPage.executions;
     let index = position.skip;
     for (; index < items.length && edges.length < first; index += 1) {
-      const atPageEnd = index === items.length - 1 && page.nextToken !== null;
+      const atPageEnd = index === items.length - 1 && upstreamPage.nextToken !== null;
       const resumeAt: UpstreamPosition = atPageEnd
-        ? { token: page.nextToken, size: position.size, skip: 0 }
+        ? { token: upstreamPage.nextToken, size: position.size, skip: 0 }
         : { token: position.token, size: position.size, skip: index + 1 };
       edges.push({
         cursor: cursors.encode(filterKey, resumeAt),
@@ -88,16 +94,16 @@ export async function paginateExecutions(
       });
     }
     if (edges.length === first) {
-      hasNextPage = index < items.length || page.nextToken !== null;
+      hasNextPage = index < items.length || upstreamPage.nextToken !== null;
       break;
     }
-    if (page.nextToken === null) break;
+    if (upstreamPage.nextToken === null) break;
     if (call >= maxCalls) {
       // The upstream keeps answering short pages: return what we have; the end cursor continues from here.
       hasNextPage = true;
       break;
     }
-    position = { token: page.nextToken, size: position.size, skip: 0 };
+    position = { token: upstreamPage.nextToken, size: position.size, skip: 0 };
   }
 
   return {

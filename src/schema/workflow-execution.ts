@@ -10,7 +10,7 @@ import type {
 import type { Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { userInputError } from './errors.js';
-import { type ExecutionFilter, paginateExecutions } from './pagination.js';
+import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
 
 const MAX_RUN_ID_LENGTH = 256;
 
@@ -133,7 +133,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
   /** The arguments of every executions connection: forward-only, so `first` and `after` and nothing else. */
   const pageArgs = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]['arg']) => ({
     first: t.int({
-      defaultValue: 10,
+      defaultValue: DEFAULT_PAGE_SIZE,
       description: 'How many executions, from 1 to the configured maximum (100 by default).',
     }),
     after: t.string({ description: 'Continue after this cursor (a previous page’s `pageInfo.endCursor`).' }),
@@ -147,10 +147,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
         'previous page’s `pageInfo.endCursor` as `after`.',
       args: { filter: t.arg({ type: WorkflowExecutionFilter, required: true }), ...pageArgs(t.arg) },
       resolve: (_root, args, context) =>
-        paginateExecutions(context, toExecutionFilter(String(args.filter.workflowId), args.filter), {
-          first: args.first ?? 10,
-          after: args.after,
-        }),
+        paginateExecutions(context, toExecutionFilter(String(args.filter.workflowId), args.filter), args),
     }),
     workflowExecution: t.field({
       type: WorkflowExecutionRef,

@@ -36,10 +36,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
         description: 'This workflow’s executions: `Query.workflowExecutions` with the workflow fixed.',
         args: { filter: t.arg({ type: executions.WorkflowRunFilter }), ...executions.pageArgs(t.arg) },
         resolve: (workflow, args, context) =>
-          paginateExecutions(context, toExecutionFilter(workflow.workflowId, args.filter), {
-            first: args.first ?? 10,
-            after: args.after,
-          }),
+          paginateExecutions(context, toExecutionFilter(workflow.workflowId, args.filter), args),
       }),
     }),
   });

@@ -38,7 +38,9 @@ const UPSTREAM_ERRORS: Record<CiErrorKind, { code: string; message: string }> = 
  * An upstream failure as clients see it: our own message, a stable code and the facts that help whoever reports
  * it (the upstream's code, request id and status). The upstream's message stays in the logs.
  */
-export function upstreamGraphQLError(error: CiError): GraphQLError {
+export function upstreamGraphQLError(
+  error: Pick<CiError, 'kind'> & Partial<Pick<CiError, 'code' | 'requestId' | 'status' | 'retryAfterSeconds'>>,
+): GraphQLError {
   const { code, message } = UPSTREAM_ERRORS[error.kind];
   const upstream: Record<string, string | number> = {};
   if (error.code !== undefined) upstream['code'] = error.code;

@@ -16,7 +16,7 @@ import type {
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
 import type { GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
-import { userInputError } from './errors.js';
+import { upstreamGraphQLError, userInputError } from './errors.js';
 
 export interface ExecutionFilter {
   readonly workflowId: string;
@@ -42,6 +42,9 @@ export interface ExecutionConnection {
     readonly endCursor: string | null;
   };
 }
+
+/** How many empty upstream pages (each with a NextToken) one query reads before giving up. */
+const MAX_CALLS_WITHOUT_AN_EXECUTION = 10;
 
 /** `first` when a query does not say. */
 export const DEFAULT_PAGE_SIZE = 10;
@@ -98,10 +101,15 @@ export async function paginateExecutions(
       break;
     }
     if (upstreamPage.nextToken === null) break;
-    if (call >= maxCalls) {
+    if (call >= maxCalls && edges.length > 0) {
       // The upstream keeps answering short pages: return what we have; the end cursor continues from here.
       hasNextPage = true;
       break;
+    }
+    if (call >= MAX_CALLS_WITHOUT_AN_EXECUTION) {
+      // Without an edge there is no cursor to continue from; an upstream that pages on and on through empty
+      // pages is answering something other than what its API describes.
+      throw upstreamGraphQLError({ kind: 'unreadable_response', requestId: upstreamPage.requestId });
     }
     position = { token: upstreamPage.nextToken, size: position.size, skip: 0 };
   }

@@ -36,6 +36,9 @@ const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;
 /** A `Retry-After` longer than this is not waited for: the caller gets the throttling error at once. */
 const DEFAULT_MAX_RETRY_AFTER_MS = 20_000;
 const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 64;
+/** A page of 100 executions is about 30 KiB; anything near this is not an answer we can use. */
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+const RESPONSE_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** The search call's page size limit, and so the most ids one lookup can resolve. */
 export const MAX_WORKFLOW_IDS_PER_LOOKUP = 100;
@@ -66,6 +69,8 @@ export interface CiClientOptions {
   readonly retryMaxDelayMs?: number | undefined;
   readonly maxRetryAfterMs?: number | undefined;
   readonly maxConnectionsPerOrigin?: number | undefined;
+  /** Larger bodies are abandoned as unreadable rather than buffered. */
+  readonly maxResponseBytes?: number | undefined;
   readonly signatureTtlSeconds?: number | undefined;
   readonly logger?: CiLogger | undefined;
   /** Injectable for tests. */
@@ -155,6 +160,7 @@ export class CiClient {
       new Agent({
         connections: options.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         connect: { timeout: this.#timeoutMs },
       });
   }
@@ -367,6 +373,11 @@ export class CiClient {
         throw new CiError('timeout', `CI did not answer within ${this.#timeoutMs} ms`, { cause: error });
       }
       const code = (error as { code?: unknown }).code;
+      if (code === RESPONSE_TOO_LARGE) {
+        throw new CiError('unreadable_response', 'CI sent a response larger than the gateway accepts', {
+          cause: error,
+        });
+      }
       throw new CiError(
         'unavailable',
         `CI could not be reached${typeof code === 'string' ? ` (${code})` : ''}`,

@@ -39,7 +39,8 @@ const UPSTREAM_ERRORS: Record<CiErrorKind, { code: string; message: string }> = 
  * it (the upstream's code, request id and status). The upstream's message stays in the logs.
  */
 export function upstreamGraphQLError(
-  error: Pick<CiError, 'kind'> & Partial<Pick<CiError, 'code' | 'requestId' | 'status' | 'retryAfterSeconds'>>,
+  error: Pick<CiError, 'kind'> &
+    Partial<Pick<CiError, 'code' | 'requestId' | 'status' | 'retryAfterSeconds'>>,
 ): GraphQLError {
   const { code, message } = UPSTREAM_ERRORS[error.kind];
   const upstream: Record<string, string | number> = {};

@@ -368,6 +368,18 @@ describe('CiClient against the emulator', () => {
       expect((await failure(list())).kind).toBe('unreadable_response');
     });
 
+    it('abandons an oversized body as unreadable, without retrying', async () => {
+      fixture.emulator.script(
+        faults.malformed(`<Response>${'<x>padding</x>'.repeat(100_000)}</Response>`),
+        1,
+      );
+      fixture.emulator.clearRequests();
+      const small = fixture.client({ maxResponseBytes: 64 * 1024 });
+      const error = await failure(small.listWorkflowExecutions({ workflowId: DEMO_WORKFLOW_IDS.single }));
+      expect(error).toMatchObject({ kind: 'unreadable_response', attempts: 1 });
+      expect(fixture.emulator.requests).toHaveLength(1);
+    });
+
     it('reports an unreachable upstream as unavailable', async () => {
       const nowhere = fixture.client({ endpoint: 'http://127.0.0.1:1', maxRetries: 1 });
       const error = await failure(nowhere.listWorkflowExecutions({ workflowId: 'w' }));

@@ -52,3 +52,5 @@ export function createBuilder(options: SchemaOptions = {}) {
 }
 
 export type Builder = ReturnType<typeof createBuilder>;
+/** The builder's type parameters, for helpers that define fields outside a type's own definition. */
+export type BuilderTypes = Builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

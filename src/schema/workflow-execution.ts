@@ -1,5 +1,5 @@
 /** `WorkflowExecution`, its tasks and filters, and the `workflowExecutions` / `workflowExecution` queries. */
-import type { InputFieldBuilder } from '@pothos/core';
+import type { ArgBuilder, InputFieldBuilder } from '@pothos/core';
 import type {
   ExecutionState,
   SortOrder,
@@ -7,7 +7,7 @@ import type {
   WorkflowExecutionSummary,
   WorkflowTask,
 } from '../ci/types.js';
-import type { Builder } from './builder.js';
+import type { Builder, BuilderTypes } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { userInputError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
@@ -103,9 +103,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
   });
 
   /** The filter fields every executions connection shares; `workflowId` is added where it is not implied. */
-  const filterFields = (
-    t: InputFieldBuilder<Builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never, 'InputObject'>,
-  ) => ({
+  const filterFields = (t: InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
     objectKey: t.string({ description: 'Only runs on this exact object key.' }),
     states: t.field({ type: [WorkflowExecutionState], description: 'Only runs in one of these states.' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Only runs created at or after this instant.' }),
@@ -131,7 +129,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
   );
 
   /** The arguments of every executions connection: forward-only, so `first` and `after` and nothing else. */
-  const pageArgs = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]['arg']) => ({
+  const pageArgs = (t: ArgBuilder<BuilderTypes>) => ({
     first: t.int({
       defaultValue: DEFAULT_PAGE_SIZE,
       description: 'How many executions, from 1 to the configured maximum (100 by default).',

@@ -9,6 +9,8 @@ export const DEFAULT_PORT = 4000;
 export const DEFAULT_MAX_PAGE_SIZE = 100;
 /** Most parallel execution-detail calls one GraphQL request may have in flight. */
 export const DEFAULT_DETAIL_CONCURRENCY = 10;
+/** Enough for a full page with tasks (101 calls) several times over, or `_entities` for hundreds of runs. */
+export const DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST = 500;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -34,6 +36,7 @@ export interface Config {
   readonly port: number;
   readonly maxPageSize: number;
   readonly detailConcurrency: number;
+  readonly maxUpstreamCallsPerRequest: number;
   /** `*` for any origin, an empty list for none. */
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: LogLevel;
@@ -83,6 +86,7 @@ const environment = z.object({
   CI_TIMEOUT_MS: integer(100, 120_000, DEFAULT_TIMEOUT_MS),
   MAX_PAGE_SIZE: integer(1, 1_000, DEFAULT_MAX_PAGE_SIZE),
   DETAIL_CONCURRENCY: integer(1, 100, DEFAULT_DETAIL_CONCURRENCY),
+  MAX_UPSTREAM_CALLS_PER_REQUEST: integer(1, 100_000, DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST),
   CORS_ORIGINS: optionalText.transform((value, context) => {
     if (value === undefined || value === '*') return value;
     const origins = value
@@ -139,6 +143,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       port: e.PORT,
       maxPageSize: e.MAX_PAGE_SIZE,
       detailConcurrency: e.DETAIL_CONCURRENCY,
+      maxUpstreamCallsPerRequest: e.MAX_UPSTREAM_CALLS_PER_REQUEST,
       // Browsers may call a development gateway from anywhere; production allows only what it is told.
       corsOrigins: e.CORS_ORIGINS ?? (production ? [] : '*'),
       logLevel: e.LOG_LEVEL ?? 'info',

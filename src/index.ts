@@ -57,6 +57,7 @@ const gateway = createGateway({
     cursors: new CursorCodec(config.cursorSecret ?? upstream.secretKey),
     maxPageSize: config.maxPageSize,
     detailConcurrency: config.detailConcurrency,
+    maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
   },
   logger,
   corsOrigins: config.corsOrigins,

@@ -14,7 +14,7 @@ import type {
   WorkflowExecutionPage,
 } from '../ci/types.js';
 import type { CursorCodec } from './cursor.js';
-import { asGraphQLError } from './errors.js';
+import { asGraphQLError, upstreamBudgetError } from './errors.js';
 
 /** The CI calls the schema needs; the real client or a test double. */
 export type CiApi = Pick<CiClient, 'listWorkflowExecutions' | 'getWorkflowExecution' | 'getWorkflows'>;
@@ -26,6 +26,8 @@ export interface GatewayServices {
   readonly maxPageSize: number;
   /** Most execution-detail calls one request may have in flight at once. */
   readonly detailConcurrency: number;
+  /** Most upstream calls (retries aside) one request may make, however it is shaped. */
+  readonly maxUpstreamCallsPerRequest: number;
 }
 
 export interface GraphQLContext {
@@ -42,10 +44,18 @@ export function createGraphQLContext(
   callOptions: CallOptions = {},
 ): GraphQLContext {
   const { ci } = services;
+  // Aliases, wide pages with tasks and large entity batches multiply upstream calls; one request may only make
+  // so many, so no single query can throttle the CI account for everyone else.
+  let callsLeft = services.maxUpstreamCallsPerRequest;
+  const spend = () => {
+    if (callsLeft <= 0) throw upstreamBudgetError(services.maxUpstreamCallsPerRequest);
+    callsLeft -= 1;
+  };
   // The upstream has no batch detail call: run one call per distinct run, at most `detailConcurrency` at a time.
   const limit = pLimit(services.detailConcurrency);
   const loadDetail = async (runId: string): Promise<WorkflowExecutionDetail | null | Error> => {
     try {
+      spend();
       return await ci.getWorkflowExecution(runId, callOptions);
     } catch (error) {
       if (error instanceof CiError && error.kind === 'not_found') return null;
@@ -54,14 +64,18 @@ export function createGraphQLContext(
   };
   return {
     services,
-    listExecutions: (params) =>
-      ci.listWorkflowExecutions(params, callOptions).catch((error: unknown) => {
+    listExecutions: async (params) => {
+      spend();
+      try {
+        return await ci.listWorkflowExecutions(params, callOptions);
+      } catch (error) {
         throw asGraphQLError(error);
-      }),
+      }
+    },
     executionDetails: new DataLoader((runIds) =>
       Promise.all(runIds.map((runId) => limit(() => loadDetail(runId)))),
     ),
-    workflows: new DataLoader((ids) => lookUpWorkflows(ci, ids, callOptions), {
+    workflows: new DataLoader((ids) => lookUpWorkflows(ci, ids, callOptions, spend), {
       maxBatchSize: MAX_WORKFLOW_IDS_PER_LOOKUP,
     }),
   };
@@ -72,10 +86,12 @@ async function lookUpWorkflows(
   ci: CiApi,
   ids: readonly string[],
   callOptions: CallOptions,
+  spend: () => void,
 ): Promise<Array<Workflow | null | Error>> {
   const askable = ids.filter((id) => id.trim() !== '' && !id.includes(','));
   if (askable.length === 0) return ids.map(() => null);
   try {
+    spend();
     const { workflows } = await ci.getWorkflows(askable, callOptions);
     const byId = new Map(workflows.map((workflow) => [workflow.workflowId, workflow]));
     // Ids listed in NonExistIDs, and any the answer leaves out, resolve to null alike.

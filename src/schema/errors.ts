@@ -57,3 +57,13 @@ export function upstreamGraphQLError(
 export function asGraphQLError(error: unknown): unknown {
   return error instanceof CiError ? upstreamGraphQLError(error) : error;
 }
+
+export const UPSTREAM_BUDGET_ERROR = 'UPSTREAM_CALL_BUDGET_EXCEEDED';
+
+/** The request would make more upstream calls than one request may. */
+export function upstreamBudgetError(limit: number): GraphQLError {
+  return new GraphQLError(
+    `This request needs more than ${limit} calls to the CI service; ask for fewer items, aliases or detail fields.`,
+    { extensions: { code: UPSTREAM_BUDGET_ERROR, limit } },
+  );
+}

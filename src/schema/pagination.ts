@@ -14,7 +14,7 @@ import type {
   WorkflowExecutionSummary,
 } from '../ci/types.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
-import type { GraphQLContext } from './context.js';
+import type { GatewayServices, GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
 import { upstreamGraphQLError, userInputError } from './errors.js';
 
@@ -57,7 +57,9 @@ export interface PageRequest {
 
 /** Validates the arguments, then walks upstream pages until `first` executions (or the end) are collected. */
 export async function paginateExecutions(
-  context: Pick<GraphQLContext, 'listExecutions' | 'services'>,
+  context: Pick<GraphQLContext, 'listExecutions'> & {
+    readonly services: Pick<GatewayServices, 'cursors' | 'maxPageSize'>;
+  },
   rawFilter: ExecutionFilter,
   pageRequest: PageRequest,
 ): Promise<ExecutionConnection> {

@@ -92,6 +92,7 @@ describe('upstream failures', () => {
         cursors: new CursorCodec('x'.repeat(32)),
         maxPageSize: 100,
         detailConcurrency: 2,
+        maxUpstreamCallsPerRequest: 10,
       },
       logger: createLogger(
         'info',
@@ -168,6 +169,43 @@ describe('single executions', () => {
     const paths = fixture.emulator.requests.map((r) => r.path);
     expect(paths.filter((p) => p === '/workflowexecution')).toHaveLength(1);
     expect(paths.filter((p) => p.startsWith('/workflowexecution/'))).toHaveLength(5);
+  });
+});
+
+describe('upstream call budget', () => {
+  it('stops a request at its budget of upstream calls, however the query multiplies them', async () => {
+    const frugal = await startGateway({ maxUpstreamCallsPerRequest: 5 });
+    try {
+      const response = await frugal.query(`{
+        a: workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: 10) {
+          edges { node { runId tasks { type } } }
+        }
+      }`);
+      // One list call and four detail calls fit; the other six runs' tasks are refused, not fetched (and, tasks
+      // being non-null, the refusal nulls the page).
+      expect(frugal.emulator.requests).toHaveLength(5);
+      const codes = (response.errors ?? []).map((e) => e.extensions?.['code']);
+      expect(codes.length).toBeGreaterThan(0);
+      expect(new Set(codes)).toEqual(new Set(['UPSTREAM_CALL_BUDGET_EXCEEDED']));
+      expect(response.data).toBeNull();
+      expect(response.errors?.[0]?.message).toMatch(/more than 5 calls/);
+    } finally {
+      await frugal.close();
+    }
+  });
+
+  it('is per request: the next request has a full budget', async () => {
+    const frugal = await startGateway({ maxUpstreamCallsPerRequest: 2 });
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        const response = await frugal.query(
+          `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.single}" }) { edges { node { tasks { type } } } } }`,
+        );
+        expect(response.errors).toBeUndefined();
+      }
+    } finally {
+      await frugal.close();
+    }
   });
 });
 

@@ -14,7 +14,8 @@ describe('GraphQL over HTTP', () => {
   it('passes every MUST audit', async () => {
     const audits = serverAudits({
       url: 'http://gateway/graphql',
-      fetchFn: (input: RequestInfo | URL, init?: RequestInit) => fixture.gateway.fetch(new Request(input, init)),
+      fetchFn: (input: RequestInfo | URL, init?: RequestInit) =>
+        fixture.gateway.fetch(new Request(input, init)),
     });
     expect(audits.length).toBeGreaterThan(40);
     const failures: string[] = [];

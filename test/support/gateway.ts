@@ -15,6 +15,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 export interface GatewayFixtureOptions {
   readonly maxPageSize?: number;
   readonly detailConcurrency?: number;
+  readonly maxUpstreamCallsPerRequest?: number;
   readonly client?: Partial<CiClientOptions>;
   readonly emulator?: EmulatorOptions;
   readonly cursorSecret?: string;
@@ -58,6 +59,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
         cursors: new CursorCodec(cursorSecret),
         maxPageSize: options.maxPageSize ?? 100,
         detailConcurrency: options.detailConcurrency ?? 10,
+        maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest ?? 500,
       },
       logger,
       corsOrigins: options.corsOrigins ?? '*',

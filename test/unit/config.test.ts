@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       corsOrigins: '*',
       logLevel: 'info',
       detailConcurrency: 10,
+      maxUpstreamCallsPerRequest: 500,
       relayNodeQueries: false,
     });
   });
@@ -61,6 +62,7 @@ describe('loadConfig', () => {
       PORT: '8080',
       NODE_ENV: 'production',
       DETAIL_CONCURRENCY: '4',
+      MAX_UPSTREAM_CALLS_PER_REQUEST: '50',
       RELAY_NODE_QUERIES: 'true',
     });
     expect(result).toMatchObject({
@@ -72,6 +74,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       port: 8080,
       detailConcurrency: 4,
+      maxUpstreamCallsPerRequest: 50,
       relayNodeQueries: true,
     });
   });
@@ -101,6 +104,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'loud',
       PORT: '70000',
       RELAY_NODE_QUERIES: 'yes',
+      MAX_UPSTREAM_CALLS_PER_REQUEST: '0',
     });
     const names = found.map((error) => error.split(':')[0]);
     expect(names.sort()).toEqual(
@@ -114,6 +118,7 @@ describe('loadConfig', () => {
         'LOG_LEVEL',
         'PORT',
         'RELAY_NODE_QUERIES',
+        'MAX_UPSTREAM_CALLS_PER_REQUEST',
         'TENCENTCLOUD_SECRET_KEY',
       ].sort(),
     );

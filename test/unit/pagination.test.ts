@@ -34,12 +34,7 @@ function upstream(options: { shortBy?: number; tokenOnLastPage?: boolean; items?
   };
   const context = {
     listExecutions,
-    services: {
-      ci: {} as never,
-      cursors: new CursorCodec('unit-test-cursor-secret-0123456789'),
-      maxPageSize: 100,
-      detailConcurrency: 1,
-    },
+    services: { cursors: new CursorCodec('unit-test-cursor-secret-0123456789'), maxPageSize: 100 },
   };
   return { calls, context };
 }

@@ -61,7 +61,8 @@ beforeAll(async () => {
   await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(folder, 'dist')], { cwd: root });
   await cp(join(root, 'package.json'), join(folder, 'package.json'));
   await cp(join(root, 'package-lock.json'), join(folder, 'package-lock.json'));
-  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+  // From npm's cache only (filled by the `npm ci` / `npm install` that preceded the tests): tests never go online.
+  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--offline'], {
     cwd: folder,
   });
   emulator = createCiEmulator();

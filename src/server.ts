@@ -48,7 +48,6 @@ export interface GatewayOptions {
   readonly corsOrigins: '*' | readonly string[];
   /** Resolves true when the upstream is configured and reachable. */
   readonly isReady: () => Promise<boolean>;
-  readonly graphiql?: boolean;
   /** Adds `Query.node` / `Query.nodes` for standalone use (off in a supergraph). */
   readonly relayNodeQueries?: boolean;
 }
@@ -73,8 +72,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: HEALTH_PATH,
     landingPage: false,
-    graphiql:
-      options.graphiql === false ? false : { title: 'CI workflow gateway', defaultQuery: EXAMPLE_QUERY },
+    graphiql: { title: 'CI workflow gateway', defaultQuery: EXAMPLE_QUERY },
     // Served from the package's own bundle: GraphiQL works with no internet access.
     renderGraphiQL: memoize(renderGraphiQL),
     cors: corsOptions(options.corsOrigins),

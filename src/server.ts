@@ -4,8 +4,11 @@
  * `yoga.fetch` directly.
  */
 import { randomUUID } from 'node:crypto';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, getOperationAST } from 'graphql';
+import { GraphQLError, getOperationAST, type ValidationContext } from 'graphql';
 import {
   type CORSOptions,
   createYoga,
@@ -23,6 +26,12 @@ export const GRAPHQL_PATH = '/graphql';
 export const HEALTH_PATH = '/health';
 export const READY_PATH = '/ready';
 const REQUEST_ID_HEADER = 'x-request-id';
+/**
+ * Limits on the shape of a document, checked before anything runs. Generous for real queries (the deepest useful
+ * one, workflow → executions → node → workflow → executions → node → tasks, is 10 deep), tight enough that a
+ * crafted document cannot spend the server's CPU on parsing and validation.
+ */
+export const DOCUMENT_LIMITS = { maxTokens: 5_000, maxDepth: 15, maxAliases: 30 } as const;
 const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export const EXAMPLE_QUERY = `# The large demo workflow's latest runs. Run with the ▶ button; for the next page, put
@@ -63,6 +72,15 @@ interface RequestRecord {
 
 export type Gateway = YogaServerInstance<Record<string, never>, GraphQLContext>;
 
+/**
+ * The depth and alias limits report through the validation context, like every other validation rule, so their
+ * errors carry the same `GRAPHQL_VALIDATION_FAILED` code instead of escaping as bare errors.
+ */
+const asValidationErrors = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 export function createGateway(options: GatewayOptions): Gateway {
   const records = new WeakMap<Request, RequestRecord>();
   const schema = buildSchema({ relayNodeQueries: options.relayNodeQueries === true });
@@ -87,6 +105,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
     },
     plugins: [
+      maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),
+      maxDepthPlugin({
+        n: DOCUMENT_LIMITS.maxDepth,
+        ignoreIntrospection: true,
+        flattenFragments: true,
+        ...asValidationErrors,
+      }),
+      maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases, ...asValidationErrors }),
       useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
       useVariableErrorCode(),
       useRequestLog(options.logger, records),

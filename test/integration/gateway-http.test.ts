@@ -1,7 +1,9 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/logger.js';
 import { createReadinessProbe } from '../../src/readiness.js';
+import { DOCUMENT_LIMITS } from '../../src/server.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 
 let fixture: GatewayFixture;
@@ -95,6 +97,48 @@ describe('GraphiQL', () => {
     // No script, stylesheet or font is fetched from another host.
     expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=["']https?:\/\//i);
     expect(html).not.toMatch(/@import\s+url\(["']?https?:/i);
+  });
+});
+
+describe('document limits', () => {
+  const post = async (query: string) => {
+    const response = await fixture.gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as {
+      data?: unknown;
+      errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    };
+  };
+
+  it('refuses too many aliases, too deep a selection and too long a document before anything runs', async () => {
+    fixture.emulator.clearRequests();
+    const aliases = Array.from(
+      { length: DOCUMENT_LIMITS.maxAliases + 1 },
+      (_, i) => `a${i}: workflow(workflowId: "w${i}") { name }`,
+    ).join(' ');
+    const tooManyAliases = await post(`{ ${aliases} }`);
+    expect(tooManyAliases.errors?.[0]?.message).toMatch(/aliases/i);
+
+    const deep = `{ workflow(workflowId: "w") { ${'executions { edges { node { workflow { '.repeat(4)}name${' } } } }'.repeat(4)} } }`;
+    const tooDeep = await post(deep);
+    expect(tooDeep.errors?.[0]?.message).toMatch(/depth/i);
+
+    const tooLong = await post(`{ ${'__typename '.repeat(DOCUMENT_LIMITS.maxTokens)} }`);
+    expect(tooLong.errors?.[0]?.message).toMatch(/token/i);
+
+    for (const refused of [tooManyAliases, tooDeep, tooLong]) {
+      expect(refused.data ?? null).toBeNull();
+      expect(refused.errors?.[0]?.extensions?.code).toMatch(/^GRAPHQL_(VALIDATION|PARSE)_FAILED$/);
+    }
+    expect(fixture.emulator.requests).toHaveLength(0);
+  });
+
+  it('still answers introspection, which is deeper than the limit', async () => {
+    const response = await post(getIntrospectionQuery());
+    expect(response.errors).toBeUndefined();
   });
 });
 

@@ -64,6 +64,9 @@ beforeAll(async () => {
   // From npm's cache only (filled by the `npm ci` / `npm install` that preceded the tests): tests never go online.
   await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--offline'], {
     cwd: folder,
+  }).catch((error: { stderr?: string }) => {
+    if (!error.stderr?.includes('ENOTCACHED')) throw error;
+    throw new Error('npm cache lacks a package of the lockfile: run `npm ci` once, then the tests again');
   });
   emulator = createCiEmulator();
   await emulator.listen(0);

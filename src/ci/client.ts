@@ -275,7 +275,7 @@ export class CiClient {
           report('ok', response);
           return value;
         }
-        failure = httpFailure(response);
+        failure = httpFailure(response, this.#now());
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         if (!(error instanceof CiError)) throw error;
@@ -292,8 +292,7 @@ export class CiClient {
         continue;
       }
 
-      const delayMs =
-        retries < maxRetries ? this.#retryDelay(failure, response?.retryAfter, retries) : undefined;
+      const delayMs = retries < maxRetries ? this.#retryDelay(failure, retries) : undefined;
       if (delayMs === undefined) {
         report('error', response, failure);
         throw failure.withContext({ operation: request.operation, attempts: attempt });
@@ -317,9 +316,9 @@ export class CiClient {
   }
 
   /** Milliseconds to wait before the next attempt, or undefined when the failure must not be retried. */
-  #retryDelay(failure: CiError, retryAfter: string | undefined, retriesSoFar: number): number | undefined {
+  #retryDelay(failure: CiError, retriesSoFar: number): number | undefined {
     if (!isRetryable(failure)) return undefined;
-    const requested = parseRetryAfter(retryAfter, this.#now());
+    const requested = failure.retryAfterSeconds === undefined ? undefined : failure.retryAfterSeconds * 1000;
     if (requested !== undefined) return requested <= this.#maxRetryAfterMs ? requested : undefined;
     // Full jitter: uniformly random up to the exponential ceiling, so retrying replicas spread out.
     const ceiling = Math.min(this.#retryMaxDelayMs, this.#retryBaseDelayMs * 2 ** retriesSoFar);
@@ -425,7 +424,7 @@ function decodeOrExplain<T>(decode: (body: string) => T, response: UpstreamRespo
   }
 }
 
-function httpFailure(response: UpstreamResponse): CiError {
+function httpFailure(response: UpstreamResponse, nowMs: number): CiError {
   const body = decodeErrorBody(response.body);
   const code = body?.code;
   const kind = classifyHttpFailure(response.status, code);
@@ -435,7 +434,12 @@ function httpFailure(response: UpstreamResponse): CiError {
     upstreamMessage: body?.message,
     requestId: body?.requestId ?? response.requestId,
     status: response.status,
+    retryAfterSeconds: secondsOrUndefined(parseRetryAfter(response.retryAfter, nowMs)),
   });
+}
+
+function secondsOrUndefined(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
 }
 
 /** `Retry-After` as delay-seconds or an HTTP date, in milliseconds from now. */

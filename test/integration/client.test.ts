@@ -329,7 +329,7 @@ describe('CiClient against the emulator', () => {
       fixture.emulator.script(faults.throttled('3600'), 1);
       fixture.emulator.clearRequests();
       const error = await failure(list());
-      expect(error).toMatchObject({ kind: 'throttled', attempts: 1 });
+      expect(error).toMatchObject({ kind: 'throttled', attempts: 1, retryAfterSeconds: 3600 });
       expect(fixture.emulator.requests).toHaveLength(1);
     });
 

@@ -28,6 +28,12 @@ describe('upstream failures', () => {
     ['500s', faults.internalError(), 'UPSTREAM_UNAVAILABLE', { code: 'InternalError', status: 500 }],
     ['429s', faults.throttled(), 'UPSTREAM_THROTTLED', { code: 'SlowDown', status: 429 }],
     [
+      '429s asking for a long wait',
+      faults.throttled('120'),
+      'UPSTREAM_THROTTLED',
+      { code: 'SlowDown', status: 429, retryAfterSeconds: 120 },
+    ],
+    [
       '400s',
       { type: 'error', status: 400, code: 'InvalidArgument' } as const,
       'UPSTREAM_BAD_REQUEST',

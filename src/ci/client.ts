@@ -22,6 +22,8 @@ import {
 import { DEFAULT_SIGNATURE_TTL_SECONDS, formatKeyTime, type KeyValuePairs, signRequest } from './signer.js';
 import { formatCiTime } from './time.js';
 import {
+  isValidRunId,
+  isValidWorkflowId,
   type ListWorkflowExecutionsParams,
   MAX_UPSTREAM_PAGE_SIZE,
   type WorkflowExecutionDetail,
@@ -189,7 +191,7 @@ export class CiClient {
 
   /** `GET /workflowexecution/<RunId>`: one execution with its tasks. An unknown run is a `not_found` error. */
   getWorkflowExecution(runId: string, options?: CallOptions): Promise<WorkflowExecutionDetail> {
-    if (runId === '' || runId.includes('/')) throw new RangeError('runId must be a non-empty path segment');
+    if (!isValidRunId(runId)) throw new RangeError('runId must be a non-empty path segment');
     return this.#execute(
       { operation: 'GetWorkflowExecution', method: 'GET', path: `/workflowexecution/${runId}`, query: [] },
       decodeWorkflowExecutionDetail,
@@ -202,8 +204,7 @@ export class CiClient {
     if (ids.length === 0 || ids.length > MAX_WORKFLOW_IDS_PER_LOOKUP) {
       throw new RangeError(`between 1 and ${MAX_WORKFLOW_IDS_PER_LOOKUP} workflow ids per lookup`);
     }
-    if (ids.some((id) => id === '' || id.includes(',')))
-      throw new RangeError('workflow ids must be non-empty, without commas');
+    if (!ids.every(isValidWorkflowId)) throw new RangeError('workflow ids must be non-empty, without commas');
     return this.#execute(
       {
         operation: 'GetWorkflows',

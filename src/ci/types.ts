@@ -8,6 +8,19 @@ export type WorkflowState = (typeof WORKFLOW_STATES)[number];
 
 export type SortOrder = 'Asc' | 'Desc';
 
+/** Longest run id we pass on; real ones are 33 characters. */
+const MAX_RUN_ID_LENGTH = 256;
+
+/** A run id the detail call can carry: one non-empty segment of its URL path. */
+export function isValidRunId(runId: string): boolean {
+  return runId.trim() !== '' && !runId.includes('/') && runId.length <= MAX_RUN_ID_LENGTH;
+}
+
+/** A workflow id the lookup can carry: non-empty and without a comma, since ids travel comma-separated. */
+export function isValidWorkflowId(workflowId: string): boolean {
+  return workflowId.trim() !== '' && !workflowId.includes(',');
+}
+
 /** The upstream refuses `size` above this. */
 export const MAX_UPSTREAM_PAGE_SIZE = 100;
 

@@ -7,11 +7,12 @@ import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { type CallOptions, type CiClient, MAX_WORKFLOW_IDS_PER_LOOKUP } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
-import type {
-  ListWorkflowExecutionsParams,
-  Workflow,
-  WorkflowExecutionDetail,
-  WorkflowExecutionPage,
+import {
+  isValidWorkflowId,
+  type ListWorkflowExecutionsParams,
+  type Workflow,
+  type WorkflowExecutionDetail,
+  type WorkflowExecutionPage,
 } from '../ci/types.js';
 import type { CursorCodec } from './cursor.js';
 import { asGraphQLError, upstreamBudgetError } from './errors.js';
@@ -88,7 +89,7 @@ async function lookUpWorkflows(
   callOptions: CallOptions,
   spend: () => void,
 ): Promise<Array<Workflow | null | Error>> {
-  const askable = ids.filter((id) => id.trim() !== '' && !id.includes(','));
+  const askable = ids.filter(isValidWorkflowId);
   if (askable.length === 0) return ids.map(() => null);
   try {
     spend();

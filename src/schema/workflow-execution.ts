@@ -1,18 +1,17 @@
 /** `WorkflowExecution`, its tasks and filters, and the `workflowExecutions` / `workflowExecution` queries. */
 import type { ArgBuilder, InputFieldBuilder } from '@pothos/core';
-import type {
-  ExecutionState,
-  SortOrder,
-  WorkflowExecutionDetail,
-  WorkflowExecutionSummary,
-  WorkflowTask,
+import {
+  type ExecutionState,
+  isValidRunId,
+  type SortOrder,
+  type WorkflowExecutionDetail,
+  type WorkflowExecutionSummary,
+  type WorkflowTask,
 } from '../ci/types.js';
 import type { Builder, BuilderTypes } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { userInputError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
-
-const MAX_RUN_ID_LENGTH = 256;
 
 /** Either a list item or a detail answer: fields only the detail has are loaded when asked for. */
 export type ExecutionParent = WorkflowExecutionSummary | WorkflowExecutionDetail;
@@ -154,7 +153,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
       args: { runId: t.arg.id({ required: true }) },
       resolve: (_root, args, context) => {
         const runId = String(args.runId);
-        if (runId === '' || runId.includes('/') || runId.length > MAX_RUN_ID_LENGTH) {
+        if (!isValidRunId(runId)) {
           throw userInputError('runId must be a non-empty run id without "/"', 'runId');
         }
         return context.executionDetails.load(runId);

@@ -1,5 +1,5 @@
 /** `Workflow`: an entity of its own, the workflow of every execution, and the executions of every workflow. */
-import type { Workflow, WorkflowState } from '../ci/types.js';
+import { isValidWorkflowId, type Workflow, type WorkflowState } from '../ci/types.js';
 import type { Builder } from './builder.js';
 import { userInputError } from './errors.js';
 import { paginateExecutions } from './pagination.js';
@@ -64,7 +64,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
       args: { workflowId: t.arg.id({ required: true }) },
       resolve: (_root, args, context) => {
         const workflowId = String(args.workflowId);
-        if (workflowId.trim() === '' || workflowId.includes(',')) {
+        if (!isValidWorkflowId(workflowId)) {
           throw userInputError('workflowId must be a non-empty workflow id without ","', 'workflowId');
         }
         return context.workflows.load(workflowId);

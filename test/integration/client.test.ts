@@ -2,23 +2,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CiClient, UpstreamAttempt } from '../../src/ci/client.js';
 import { CiError, type CiErrorKind } from '../../src/ci/errors.js';
 import type { ExecutionState, WorkflowExecutionSummary } from '../../src/ci/types.js';
-import { createDemoDataset, DEMO_WORKFLOW_IDS, type DemoExecution } from '../../src/emulator/demo-data.js';
+import { DEMO_WORKFLOW_IDS, type DemoExecution } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { type EmulatorFixture, startEmulator } from '../support/emulator.js';
+import { demoExecutions, expectedRunIds } from '../support/oracle.js';
 
-const dataset = createDemoDataset();
-const largeWorkflow = dataset.workflows.find((w) => w.workflowId === DEMO_WORKFLOW_IDS.large);
-if (!largeWorkflow) throw new Error('demo data lost its large workflow');
-const allLarge = largeWorkflow.executions;
-
-/** The demo data in upstream order (newest first, ties by run id), an oracle independent of the emulator's paging. */
-function expectedRunIds(filter: (e: DemoExecution) => boolean = () => true, order: 'Asc' | 'Desc' = 'Desc') {
-  const sorted = allLarge
-    .filter(filter)
-    .toSorted((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.runId < b.runId ? -1 : 1))
-    .map((e) => e.runId);
-  return order === 'Asc' ? sorted : sorted.reverse();
-}
+const allLarge = demoExecutions();
 
 async function walk(
   client: CiClient,

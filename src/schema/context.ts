@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { type CallOptions, type CiClient, MAX_WORKFLOW_IDS_PER_LOOKUP } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
 import {
+  isValidRunId,
   isValidWorkflowId,
   type ListWorkflowExecutionsParams,
   type Workflow,
@@ -55,6 +56,8 @@ export function createGraphQLContext(
   // The upstream has no batch detail call: run one call per distinct run, at most `detailConcurrency` at a time.
   const limit = pLimit(services.detailConcurrency);
   const loadDetail = async (runId: string): Promise<WorkflowExecutionDetail | null | Error> => {
+    // A key no run can have (from another subgraph's reference, say) names no run: null, not a call.
+    if (!isValidRunId(runId)) return null;
     try {
       spend();
       return await ci.getWorkflowExecution(runId, callOptions);

@@ -247,14 +247,19 @@ describe('batched entity resolution', () => {
     expect(fixture.emulator.peakConcurrency).toBeGreaterThan(1);
   });
 
-  it('resolves unknown runs to null', async () => {
+  it('resolves unknown runs, and keys that cannot be run ids, to null without asking CI about the latter', async () => {
     const response = await fixture.query<{ _entities: Array<{ runId: string } | null> }>(ENTITIES, {
       representations: [
         { __typename: 'WorkflowExecution', runId: 'i-unknown' },
         { __typename: 'WorkflowExecution', runId: expectedRunIds()[0] },
+        { __typename: 'WorkflowExecution', runId: '../workflow' },
       ],
     });
-    expect(response.data?._entities.map((e) => e?.runId ?? null)).toEqual([null, expectedRunIds()[0]]);
+    expect(response.errors).toBeUndefined();
+    expect(response.data?._entities.map((e) => e?.runId ?? null)).toEqual([null, expectedRunIds()[0], null]);
+    expect(fixture.emulator.requests.map((r) => r.path).sort()).toEqual(
+      [`/workflowexecution/${expectedRunIds()[0]}`, '/workflowexecution/i-unknown'].sort(),
+    );
   });
 
   it('gathers workflow references into as few lookups as the upstream allows, unknown ids resolving to null', async () => {

@@ -7,10 +7,19 @@ import { DEFAULT_TIMEOUT_MS } from './ci/client.js';
 
 export const DEFAULT_PORT = 4000;
 export const DEFAULT_MAX_PAGE_SIZE = 100;
-/** Most parallel execution-detail calls one GraphQL request may have in flight. */
-export const DEFAULT_DETAIL_CONCURRENCY = 10;
+/**
+ * Most upstream calls one GraphQL request may have in flight. A page of 100 runs with tasks still finishes in
+ * about 13 rounds of detail calls, and a few requests stuck on a hanging upstream hold a few connections each,
+ * never the pool.
+ */
+export const DEFAULT_UPSTREAM_CONCURRENCY_PER_REQUEST = 8;
 /** Enough for a full page with tasks (101 calls) several times over, or `_entities` for hundreds of runs. */
 export const DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST = 500;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+/** How long a draining replica keeps serving after SIGTERM, in production, while load balancers notice. */
+export const DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS = 5_000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -35,8 +44,16 @@ export interface Config {
   readonly timeoutMs: number;
   readonly port: number;
   readonly maxPageSize: number;
-  readonly detailConcurrency: number;
+  readonly upstreamConcurrency: number;
   readonly maxUpstreamCallsPerRequest: number;
+  /** Each request's deadline for its upstream work. */
+  readonly requestTimeoutMs: number;
+  /** Larger request bodies are refused with 413. */
+  readonly maxRequestBytes: number;
+  /** After SIGTERM: how long to keep serving while `/ready` says 503. */
+  readonly shutdownDelayMs: number;
+  /** Then: how long in-flight requests may take before their upstream calls are aborted. */
+  readonly shutdownTimeoutMs: number;
   /** `*` for any origin, an empty list for none. */
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: LogLevel;
@@ -85,8 +102,19 @@ const environment = z.object({
   CI_ENDPOINT: optionalText.pipe(origin.optional()),
   CI_TIMEOUT_MS: integer(100, 120_000, DEFAULT_TIMEOUT_MS),
   MAX_PAGE_SIZE: integer(1, 1_000, DEFAULT_MAX_PAGE_SIZE),
-  DETAIL_CONCURRENCY: integer(1, 100, DEFAULT_DETAIL_CONCURRENCY),
+  UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100, DEFAULT_UPSTREAM_CONCURRENCY_PER_REQUEST),
   MAX_UPSTREAM_CALLS_PER_REQUEST: integer(1, 100_000, DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST),
+  REQUEST_TIMEOUT_MS: integer(100, 600_000, DEFAULT_REQUEST_TIMEOUT_MS),
+  MAX_REQUEST_BYTES: integer(1024, 100 * 1024 * 1024, DEFAULT_MAX_REQUEST_BYTES),
+  SHUTDOWN_DELAY_MS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().max(300_000, 'must be at most 300000'))
+      .optional(),
+  ),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, DEFAULT_SHUTDOWN_TIMEOUT_MS),
   CORS_ORIGINS: optionalText.transform((value, context) => {
     if (value === undefined || value === '*') return value;
     const origins = value
@@ -142,8 +170,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       timeoutMs: e.CI_TIMEOUT_MS,
       port: e.PORT,
       maxPageSize: e.MAX_PAGE_SIZE,
-      detailConcurrency: e.DETAIL_CONCURRENCY,
+      upstreamConcurrency: e.UPSTREAM_CONCURRENCY_PER_REQUEST,
       maxUpstreamCallsPerRequest: e.MAX_UPSTREAM_CALLS_PER_REQUEST,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+      // Only production sits behind load balancers that need time to notice; a laptop stops at once.
+      shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : 0),
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       // Browsers may call a development gateway from anywhere; production allows only what it is told.
       corsOrigins: e.CORS_ORIGINS ?? (production ? [] : '*'),
       logLevel: e.LOG_LEVEL ?? 'info',

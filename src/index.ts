@@ -1,18 +1,23 @@
 /**
  * The entry point: read the configuration, start the built-in CI emulator in demo mode, serve the gateway on
- * PORT, and drain on SIGTERM (stop accepting, finish in-flight requests, exit 0).
+ * PORT, and drain on SIGTERM (see `drain.ts`). Startup failures are one log line and exit 1.
  */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CiClient } from './ci/client.js';
 import { loadConfig, type UpstreamConfig } from './config.js';
+import { drain } from './drain.js';
+import { createHttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { createReadinessProbe } from './readiness.js';
+import {
+  chooseRequestId,
+  currentRequestId,
+  REQUEST_ID_HEADER,
+  runInRequestScope,
+} from './request-context.js';
 import { CursorCodec } from './schema/cursor.js';
+import { PageTokenKnowledge } from './schema/pagination.js';
 import { createGateway, GRAPHQL_PATH } from './server.js';
-
-/** Longer than any single upstream call with its retries would normally take, shorter than a typical kill timeout. */
-const SHUTDOWN_GRACE_MS = 25_000;
 
 const loaded = loadConfig(process.env);
 if (!loaded.ok) {
@@ -23,6 +28,22 @@ if (!loaded.ok) {
 }
 const config = loaded.config;
 const logger = createLogger(config.logLevel);
+
+process.on('unhandledRejection', (reason) => {
+  logger.error({ requestId: currentRequestId(), err: reason }, 'unhandled promise rejection');
+});
+
+function fail(message: string, error: unknown): never {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  logger.fatal(
+    {
+      code: typeof code === 'string' ? code : undefined,
+      reason: error instanceof Error ? error.message : String(error),
+    },
+    message,
+  );
+  process.exit(1);
+}
 
 let upstream: UpstreamConfig;
 let stopEmulator: (() => Promise<void>) | undefined;
@@ -36,7 +57,9 @@ if (config.upstream) {
   // Loaded only in demo mode: production never carries the emulator in memory.
   const { createCiEmulator, DEMO_CREDENTIALS } = await import('./emulator/server.js');
   const emulator = createCiEmulator();
-  const endpoint = await emulator.listen(0, '127.0.0.1');
+  const endpoint = await emulator
+    .listen(0, '127.0.0.1')
+    .catch((error: unknown) => fail('the built-in CI emulator could not start', error));
   stopEmulator = () => emulator.close();
   upstream = { endpoint, ...DEMO_CREDENTIALS, sessionToken: undefined, timeoutMs: config.timeoutMs };
   logger.info({ endpoint }, 'built-in CI emulator listening');
@@ -50,24 +73,35 @@ const ci = new CiClient({
 });
 
 let draining = false;
+const shutdown = new AbortController();
 const gateway = createGateway({
   services: {
     ci,
     // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors.
     cursors: new CursorCodec(config.cursorSecret ?? upstream.secretKey),
     maxPageSize: config.maxPageSize,
-    detailConcurrency: config.detailConcurrency,
+    upstreamConcurrency: config.upstreamConcurrency,
     maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
+    pageTokens: new PageTokenKnowledge(),
   },
   logger,
   corsOrigins: config.corsOrigins,
   relayNodeQueries: config.relayNodeQueries,
+  requestTimeoutMs: config.requestTimeoutMs,
+  maxRequestBytes: config.maxRequestBytes,
+  shutdownSignal: shutdown.signal,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 
-const server = createServer(gateway);
-server.listen(config.port, () => {
-  const { port } = server.address() as AddressInfo;
+const tracked = createHttpServer((request, response) => {
+  const header = request.headers[REQUEST_ID_HEADER];
+  runInRequestScope(chooseRequestId(Array.isArray(header) ? header[0] : header), () =>
+    gateway(request, response),
+  );
+});
+tracked.server.once('error', (error) => fail(`the gateway could not listen on port ${config.port}`, error));
+tracked.server.listen(config.port, () => {
+  const { port } = tracked.server.address() as AddressInfo;
   logger.info(
     {
       mode: config.mode,
@@ -81,24 +115,28 @@ server.listen(config.port, () => {
   );
 });
 
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
+async function stop(signal: NodeJS.Signals): Promise<void> {
   if (draining) return;
   draining = true;
-  logger.info({ signal }, 'draining: no new connections, finishing in-flight requests');
-  const forced = setTimeout(() => {
-    logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'in-flight requests did not finish in time; exiting');
-    process.exit(1);
-  }, SHUTDOWN_GRACE_MS);
-  forced.unref();
-  // Keep-alive sockets become idle as their last response is written; close them as they do.
-  const reaper = setInterval(() => server.closeIdleConnections(), 100);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  clearInterval(reaper);
+  logger.info(
+    {
+      signal,
+      delayMs: config.shutdownDelayMs,
+      timeoutMs: config.shutdownTimeoutMs,
+      inFlight: tracked.inFlight,
+    },
+    'draining: /ready answers 503; still serving until the delay ends',
+  );
+  const report = await drain(tracked, {
+    delayMs: config.shutdownDelayMs,
+    timeoutMs: config.shutdownTimeoutMs,
+    abortInFlight: () => shutdown.abort(),
+  });
   await ci.close();
   await stopEmulator?.();
-  logger.info('stopped');
+  logger.info(report, `stopped: ${report.finished} requests finished, ${report.cutShort} cut short`);
   process.exit(0);
 }
 
-process.once('SIGTERM', (signal) => void shutdown(signal));
-process.once('SIGINT', (signal) => void shutdown(signal));
+process.once('SIGTERM', (signal) => void stop(signal));
+process.once('SIGINT', (signal) => void stop(signal));

@@ -3,7 +3,6 @@
  * structured log line per request. No port and no `process.env` here: `index.ts` owns those, tests call
  * `yoga.fetch` directly.
  */
-import { randomUUID } from 'node:crypto';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -18,6 +17,8 @@ import {
 } from 'graphql-yoga';
 import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
+import { useRequestLifetime } from './plugins/request-lifetime.js';
+import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
 import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
@@ -25,14 +26,12 @@ import { buildSchema } from './schema/index.js';
 export const GRAPHQL_PATH = '/graphql';
 export const HEALTH_PATH = '/health';
 export const READY_PATH = '/ready';
-const REQUEST_ID_HEADER = 'x-request-id';
 /**
  * Limits on the shape of a document, checked before anything runs. Generous for real queries (the deepest useful
  * one, workflow → executions → node → workflow → executions → node → tasks, is 10 deep), tight enough that a
  * crafted document cannot spend the server's CPU on parsing and validation.
  */
 export const DOCUMENT_LIMITS = { maxTokens: 5_000, maxDepth: 15, maxAliases: 30 } as const;
-const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export const EXAMPLE_QUERY = `# The large demo workflow's latest runs. Run with the ▶ button; for the next page, put
 # pageInfo.endCursor into the Variables pane below: { "after": "v1.…" }
@@ -59,6 +58,12 @@ export interface GatewayOptions {
   readonly isReady: () => Promise<boolean>;
   /** Adds `Query.node` / `Query.nodes` for standalone use (off in a supergraph). */
   readonly relayNodeQueries?: boolean;
+  /** Each request's deadline for its upstream work. */
+  readonly requestTimeoutMs: number;
+  /** Larger request bodies are refused with 413. */
+  readonly maxRequestBytes: number;
+  /** Aborts every request's upstream work: the end of a drain. */
+  readonly shutdownSignal?: AbortSignal | undefined;
 }
 
 /** What the request-log plugin gathers about one HTTP request. */
@@ -84,6 +89,10 @@ const asValidationErrors = {
 export function createGateway(options: GatewayOptions): Gateway {
   const records = new WeakMap<Request, RequestRecord>();
   const schema = buildSchema({ relayNodeQueries: options.relayNodeQueries === true });
+  const lifetimes = useRequestLifetime({
+    timeoutMs: options.requestTimeoutMs,
+    shutdownSignal: options.shutdownSignal,
+  });
 
   return createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -96,15 +105,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     cors: corsOptions(options.corsOrigins),
     // Only GraphQL errors we raise on purpose (bad input, mapped upstream failures) reach clients verbatim.
     maskedErrors: { isDev: false },
+    maxRequestBodySize: options.maxRequestBytes,
     logging: options.logger,
     context: ({ request }) => {
       const record = records.get(request);
       return createGraphQLContext(options.services, {
-        signal: request.signal,
+        signal: lifetimes.signalFor(request),
         onAttempt: (attempt) => record?.upstream.push(attempt),
       });
     },
     plugins: [
+      lifetimes.plugin,
       maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),
       maxDepthPlugin({
         n: DOCUMENT_LIMITS.maxDepth,
@@ -124,9 +135,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>): Plugin<GraphQLContext> {
   return {
     onRequest({ request }) {
-      const offered = request.headers.get(REQUEST_ID_HEADER);
       records.set(request, {
-        id: offered && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID(),
+        // The HTTP layer decides the id when there is one; yoga's own fetch (tests, serverless) decides it here.
+        id: currentRequestId() ?? chooseRequestId(request.headers.get(REQUEST_ID_HEADER)),
         startedAt: performance.now(),
         upstream: [],
       });

@@ -11,7 +11,9 @@ export type CiErrorKind =
   | 'throttled'
   | 'unavailable'
   | 'timeout'
-  | 'unreadable_response';
+  | 'unreadable_response'
+  /** The caller stopped waiting (client gone, request deadline, shutdown); nothing more was attempted. */
+  | 'cancelled';
 
 export interface CiErrorDetails {
   /** The upstream's `<Code>`, when it sent one. */
@@ -27,6 +29,11 @@ export interface CiErrorDetails {
   readonly attempts?: number | undefined;
   /** Seconds the upstream asked us to wait, when it said. */
   readonly retryAfterSeconds?: number | undefined;
+  /**
+   * False when the request certainly did not reach CI (the connection was refused): even a call that must not
+   * run twice may be retried then.
+   */
+  readonly requestSent?: boolean | undefined;
   readonly cause?: unknown;
 }
 
@@ -40,6 +47,7 @@ export class CiError extends Error {
   readonly operation: string | undefined;
   readonly attempts: number | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly requestSent: boolean | undefined;
 
   constructor(kind: CiErrorKind, message: string, details: CiErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -51,6 +59,7 @@ export class CiError extends Error {
     this.operation = details.operation;
     this.attempts = details.attempts;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.requestSent = details.requestSent;
   }
 
   /** A copy with call-level facts (operation, attempts) filled in. */
@@ -67,6 +76,7 @@ export class CiError extends Error {
       operation: this.operation,
       attempts: this.attempts,
       retryAfterSeconds: this.retryAfterSeconds,
+      requestSent: this.requestSent,
       cause: this.cause,
     };
   }
@@ -83,6 +93,14 @@ export function isClockSkewError(error: CiError): boolean {
 /** 5xx and throttling are transient; every other 4xx is the request's own fault and is never retried. */
 export function isRetryable(error: CiError): boolean {
   return error.kind === 'unavailable' || error.kind === 'throttled' || error.kind === 'timeout';
+}
+
+/**
+ * Whether CI may have acted on a request that failed this way. Only a refused connection and a throttling answer
+ * (CI turned the request away) prove it did not; a timeout, a reset or a 5xx may come after the work was done.
+ */
+export function mayHaveActed(error: CiError): boolean {
+  return error.kind !== 'throttled' && error.requestSent !== false;
 }
 
 /** Maps an HTTP status and upstream code to a kind. */

@@ -8,38 +8,8 @@ export type WorkflowState = (typeof WORKFLOW_STATES)[number];
 
 export type SortOrder = 'Asc' | 'Desc';
 
-/** Longest run id we pass on; real ones are 33 characters. */
-const MAX_RUN_ID_LENGTH = 256;
-
-/** A run id the detail call can carry: one non-empty segment of its URL path. */
-export function isValidRunId(runId: string): boolean {
-  return runId.trim() !== '' && !runId.includes('/') && runId.length <= MAX_RUN_ID_LENGTH;
-}
-
-/** A workflow id the lookup can carry: non-empty and without a comma, since ids travel comma-separated. */
-export function isValidWorkflowId(workflowId: string): boolean {
-  return workflowId.trim() !== '' && !workflowId.includes(',');
-}
-
 /** The upstream refuses `size` above this. */
 export const MAX_UPSTREAM_PAGE_SIZE = 100;
-
-export interface ListWorkflowExecutionsParams {
-  readonly workflowId: string;
-  /** Object key, upstream `name`. */
-  readonly objectKey?: string | undefined;
-  readonly order?: SortOrder | undefined;
-  /** 1..{@link MAX_UPSTREAM_PAGE_SIZE}; the upstream defaults to 10. */
-  readonly size?: number | undefined;
-  readonly states?: readonly ExecutionState[] | undefined;
-  /** Inclusive. */
-  readonly createdAfter?: Date | undefined;
-  /** Inclusive. */
-  readonly createdBefore?: Date | undefined;
-  readonly nextToken?: string | undefined;
-  /** Only executions started by this batch-trigger job. */
-  readonly batchJobId?: string | undefined;
-}
 
 export interface WorkflowExecutionSummary {
   readonly runId: string;

@@ -8,6 +8,7 @@
  * - "archive-audio": paused, never run.
  */
 import { createHash } from 'node:crypto';
+import type { BatchJobId, WorkflowId } from '../ci/inputs.js';
 import type { ExecutionState, WorkflowState } from '../ci/types.js';
 
 export interface DemoTask {
@@ -52,9 +53,9 @@ export interface Dataset {
 export const DEMO_BUCKET = 'demo-1250000000';
 
 export const DEMO_WORKFLOW_IDS = {
-  large: 'w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b',
-  single: 'w0a1b2c3d4e5f60718293a4b5c6d7e8f9',
-  empty: 'wfedcba9876543210fedcba9876543210',
+  large: 'w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b' as WorkflowId,
+  single: 'w0a1b2c3d4e5f60718293a4b5c6d7e8f9' as WorkflowId,
+  empty: 'wfedcba9876543210fedcba9876543210' as WorkflowId,
 } as const;
 
 export const LARGE_WORKFLOW_EXECUTION_COUNT = 257;
@@ -79,10 +80,11 @@ const STATE_WHEEL: readonly ExecutionState[] = [
   'Cancel',
 ];
 
-const BATCH_JOBS = [
-  { jobId: 'bj-7e1f0a2b3c4d5e6f7a8b9c0d1e2f3a4b', from: 20, count: 40 },
-  { jobId: 'bj-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d', from: 120, count: 25 },
-  { jobId: 'bj-9f8e7d6c5b4a39281706f5e4d3c2b1a0', from: 200, count: 1 },
+/** The batch-trigger jobs that started some of the large workflow's runs. */
+export const DEMO_BATCH_JOBS = [
+  { jobId: 'b7e1f0a2b3c4d5e6f7a8b9c0d1e2f3a4b' as BatchJobId, from: 20, count: 40 },
+  { jobId: 'b1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d' as BatchJobId, from: 120, count: 25 },
+  { jobId: 'b9f8e7d6c5b4a39281706f5e4d3c2b1a0' as BatchJobId, from: 200, count: 1 },
 ] as const;
 
 const DAY_MS = 86_400_000;
@@ -101,7 +103,7 @@ export function createDemoDataset(): Dataset {
         Math.floor(((0.2 + random() * 1.6) * (6 * DAY_MS)) / LARGE_WORKFLOW_EXECUTION_COUNT / 1000) * 1000;
     const state = STATE_WHEEL[Math.floor(random() * STATE_WHEEL.length)] ?? 'Success';
     const objectKey = OBJECT_KEYS[index % OBJECT_KEYS.length] ?? 'plain/intro.mp4';
-    const job = BATCH_JOBS.find((j) => index >= j.from && index < j.from + j.count);
+    const job = DEMO_BATCH_JOBS.find((j) => index >= j.from && index < j.from + j.count);
     large.push(
       execution(DEMO_WORKFLOW_IDS.large, largeName, index, objectKey, state, new Date(at), job?.jobId),
     );

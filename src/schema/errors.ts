@@ -32,6 +32,11 @@ const UPSTREAM_ERRORS: Record<CiErrorKind, { code: string; message: string }> = 
     code: 'UPSTREAM_BAD_RESPONSE',
     message: 'The CI service sent a response the gateway could not read.',
   },
+  // Seen only when the gateway itself stops a request (it is shutting down); a client that left sees nothing.
+  cancelled: {
+    code: 'REQUEST_CANCELLED',
+    message: 'The gateway stopped this request before the CI service answered; retry it.',
+  },
 };
 
 /**

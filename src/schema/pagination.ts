@@ -1,12 +1,19 @@
 /**
  * Forward-only Relay paging over CI's page tokens.
  *
- * Each query makes one upstream call per upstream page it touches. The first query of a walk starts a token chain
- * with an upstream page size equal to `first` (at most the upstream's 100), so a client that keeps its `first`
- * gets exactly one upstream call per query, and an `endCursor` that falls on an upstream page boundary resumes
- * with the next token directly. Continuing a token always reuses the size it was issued with: whether the
- * upstream accepts another size mid-chain is not documented.
+ * A cursor names a position: "the upstream page fetched with token T (null: the first page) and size N, after
+ * skipping K of its items". A query asks the upstream for exactly what it still needs (`K + first`, at most the
+ * upstream's 100 per page), so a query of `first` items costs at most `ceil(first / 100) + 1` upstream calls
+ * whatever `first` the cursor was issued with, and a client that keeps its `first` pays one call per query
+ * (an `endCursor` on a page boundary holds the next token directly).
+ *
+ * Continuing a token with another size than it was issued with is what most token-paged APIs allow and what the
+ * emulator does; CI's documentation does not say. If the upstream refuses a resized token (HTTP 400), the query
+ * is repeated with the size the cursor recorded, and the gateway remembers to keep sizes from then on.
  */
+import { GraphQLError } from 'graphql';
+import type { ListWorkflowExecutionsParams } from '../ci/client.js';
+import type { BatchJobId, ObjectKey, WorkflowId } from '../ci/inputs.js';
 import type {
   ExecutionState,
   SortOrder,
@@ -18,14 +25,21 @@ import type { GatewayServices, GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
 import { upstreamGraphQLError, userInputError } from './errors.js';
 
+/** A filter whose values have passed their input rules. */
 export interface ExecutionFilter {
-  readonly workflowId: string;
-  readonly objectKey?: string | undefined;
+  readonly workflowId: WorkflowId;
+  readonly objectKey?: ObjectKey | undefined;
   readonly states?: readonly ExecutionState[] | undefined;
   readonly createdAfter?: Date | undefined;
   readonly createdBefore?: Date | undefined;
-  readonly batchJobId?: string | undefined;
+  readonly batchJobId?: BatchJobId | undefined;
   readonly order: SortOrder;
+}
+
+/** What paging has learnt about the upstream's tokens, shared by every request of the process. */
+export class PageTokenKnowledge {
+  /** Set once the upstream has refused a token continued with another page size. */
+  resizeRefused = false;
 }
 
 export interface ExecutionEdge {
@@ -43,7 +57,7 @@ export interface ExecutionConnection {
   };
 }
 
-/** How many empty upstream pages (each with a NextToken) one query reads before giving up. */
+/** How many upstream pages in a row may bring nothing new before a query stops reading. */
 const MAX_CALLS_WITHOUT_AN_EXECUTION = 10;
 
 /** `first` when a query does not say. */
@@ -55,15 +69,18 @@ export interface PageRequest {
   readonly after?: string | null | undefined;
 }
 
+export type PagingContext = {
+  readonly ci: Pick<GraphQLContext['ci'], 'listWorkflowExecutions'>;
+  readonly services: Pick<GatewayServices, 'cursors' | 'maxPageSize' | 'pageTokens'>;
+};
+
 /** Validates the arguments, then walks upstream pages until `first` executions (or the end) are collected. */
 export async function paginateExecutions(
-  context: Pick<GraphQLContext, 'listExecutions'> & {
-    readonly services: Pick<GatewayServices, 'cursors' | 'maxPageSize'>;
-  },
+  context: PagingContext,
   rawFilter: ExecutionFilter,
   pageRequest: PageRequest,
 ): Promise<ExecutionConnection> {
-  const { cursors, maxPageSize } = context.services;
+  const { cursors, maxPageSize, pageTokens } = context.services;
   const first = pageRequest.first ?? DEFAULT_PAGE_SIZE;
   const { after } = pageRequest;
   if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
@@ -75,24 +92,38 @@ export async function paginateExecutions(
     after !== undefined && after !== null
       ? decodeCursor(cursors, after, filterKey)
       : { token: null, size: Math.min(first, MAX_UPSTREAM_PAGE_SIZE), skip: 0 };
+  const startSkip = position.skip;
 
   const edges: ExecutionEdge[] = [];
-  // Enough calls for `first` items from this position, plus slack for short upstream pages; never unbounded.
-  const maxCalls = Math.ceil((position.skip + first) / position.size) + 2;
   let hasNextPage = false;
-  for (let call = 1; ; call += 1) {
-    const upstreamPage: WorkflowExecutionPage = await context.listExecutions({
-      ...filter,
-      size: position.size,
-      nextToken: position.token ?? undefined,
-    });
+  let calls = 0;
+  /** Enough calls for `first` items at the first call's page size, plus slack for short pages. */
+  let maxCalls = Number.POSITIVE_INFINITY;
+  let callsWithoutProgress = 0;
+  for (;;) {
+    // Ask for what is still needed; a token continued with another size is a resize the upstream may refuse.
+    const needed = Math.min(MAX_UPSTREAM_PAGE_SIZE, position.skip + first - edges.length);
+    const size = position.token !== null && pageTokens.resizeRefused ? position.size : needed;
+    let upstreamPage: WorkflowExecutionPage;
+    try {
+      upstreamPage = await context.ci.listWorkflowExecutions(
+        listParams(filter, size, position.token ?? undefined),
+      );
+    } catch (error) {
+      if (position.token === null || size === position.size || !isRefusal(error)) throw error;
+      // The upstream ties its tokens to their page size: keep sizes from now on and repeat this page.
+      pageTokens.resizeRefused = true;
+      continue;
+    }
+    calls += 1;
+    if (calls === 1) maxCalls = Math.ceil((startSkip + first) / size) + 2;
     const items = upstreamPage.executions;
     let index = position.skip;
     for (; index < items.length && edges.length < first; index += 1) {
       const atPageEnd = index === items.length - 1 && upstreamPage.nextToken !== null;
       const resumeAt: UpstreamPosition = atPageEnd
-        ? { token: upstreamPage.nextToken, size: position.size, skip: 0 }
-        : { token: position.token, size: position.size, skip: index + 1 };
+        ? { token: upstreamPage.nextToken, size, skip: 0 }
+        : { token: position.token, size, skip: index + 1 };
       edges.push({
         cursor: cursors.encode(filterKey, resumeAt),
         node: items[index] as WorkflowExecutionSummary,
@@ -103,17 +134,19 @@ export async function paginateExecutions(
       break;
     }
     if (upstreamPage.nextToken === null) break;
-    if (call >= maxCalls && edges.length > 0) {
-      // The upstream keeps answering short pages: return what we have; the end cursor continues from here.
+    callsWithoutProgress = items.length > position.skip ? 0 : callsWithoutProgress + 1;
+    // Never unbounded; what was collected is always returned, and its end cursor continues right after it.
+    const stalled = calls >= maxCalls || callsWithoutProgress >= MAX_CALLS_WITHOUT_AN_EXECUTION;
+    if (stalled && edges.length > 0) {
       hasNextPage = true;
       break;
     }
-    if (call >= MAX_CALLS_WITHOUT_AN_EXECUTION) {
+    if (callsWithoutProgress >= MAX_CALLS_WITHOUT_AN_EXECUTION) {
       // Without an edge there is no cursor to continue from; an upstream that pages on and on through empty
       // pages is answering something other than what its API describes.
       throw upstreamGraphQLError({ kind: 'unreadable_response', requestId: upstreamPage.requestId });
     }
-    position = { token: upstreamPage.nextToken, size: position.size, skip: 0 };
+    position = { token: upstreamPage.nextToken, size, skip: 0 };
   }
 
   return {
@@ -128,10 +161,25 @@ export async function paginateExecutions(
   };
 }
 
+function listParams(
+  filter: ExecutionFilter,
+  size: number,
+  nextToken: string | undefined,
+): ListWorkflowExecutionsParams {
+  return { ...filter, size, nextToken };
+}
+
+/** The upstream refused the request itself (HTTP 4xx other than auth): how a resized token is refused. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof GraphQLError && error.extensions['code'] === 'UPSTREAM_BAD_REQUEST';
+}
+
 function decodeCursor(cursors: CursorCodec, after: string, filterKey: string): UpstreamPosition {
   try {
     const position = cursors.decode(after, filterKey);
-    if (position.size > MAX_UPSTREAM_PAGE_SIZE) throw new CursorError('malformed cursor');
+    if (position.size > MAX_UPSTREAM_PAGE_SIZE || position.skip >= position.size) {
+      throw new CursorError('malformed cursor');
+    }
     return position;
   } catch (error) {
     if (error instanceof CursorError)
@@ -140,13 +188,8 @@ function decodeCursor(cursors: CursorCodec, after: string, filterKey: string): U
   }
 }
 
-/** Validates the filter and puts it in one canonical form, so equal filters give equal cursors. */
+/** Validates what the filter's types cannot say, and puts it in one canonical form: equal filters, equal cursors. */
 function normalizeFilter(filter: ExecutionFilter): ExecutionFilter {
-  if (filter.workflowId.trim() === '') throw userInputError('filter.workflowId must not be empty', 'filter');
-  if (filter.objectKey === '')
-    throw userInputError('filter.objectKey must not be empty; omit it to match every object', 'filter');
-  if (filter.batchJobId === '')
-    throw userInputError('filter.batchJobId must not be empty; omit it to match every run', 'filter');
   if (filter.states?.length === 0) {
     throw userInputError('filter.states must not be empty; omit it to match every state', 'filter');
   }

@@ -1,16 +1,16 @@
 /** `WorkflowExecution`, its tasks and filters, and the `workflowExecutions` / `workflowExecution` queries. */
 import type { ArgBuilder, InputFieldBuilder } from '@pothos/core';
-import {
-  type ExecutionState,
-  isValidRunId,
-  type SortOrder,
-  type WorkflowExecutionDetail,
-  type WorkflowExecutionSummary,
-  type WorkflowTask,
+import { batchJobIdRule, objectKeyRule, runIdRule, type WorkflowId, workflowIdRule } from '../ci/inputs.js';
+import type {
+  ExecutionState,
+  SortOrder,
+  WorkflowExecutionDetail,
+  WorkflowExecutionSummary,
+  WorkflowTask,
 } from '../ci/types.js';
 import type { Builder, BuilderTypes } from './builder.js';
 import type { GraphQLContext } from './context.js';
-import { userInputError } from './errors.js';
+import { parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
 import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
 
 /** Either a list item or a detail answer: fields only the detail has are loaded when asked for. */
@@ -72,7 +72,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
   const WorkflowExecutionRef = builder.node(builder.objectRef<ExecutionParent>('WorkflowExecution'), {
     description: 'One run of a media workflow on one object.',
     id: { resolve: (execution) => execution.runId },
-    loadOne: (runId, context) => context.executionDetails.load(runId),
+    loadOne: (runId, context) => loadExecutionReference(runId, context),
     isTypeOf: (value) => typeof value === 'object' && value !== null && 'runId' in value,
     fields: (t) => ({
       runId: t.exposeID('runId', { description: 'CI’s id of the run (`RunId`).' }),
@@ -98,7 +98,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
   // concurrency by the per-request loader.
   builder.asEntity(WorkflowExecutionRef, {
     key: builder.selection<{ runId: string }>('runId'),
-    resolveReference: (reference, context) => context.executionDetails.load(reference.runId),
+    resolveReference: (reference, context) => loadExecutionReference(reference.runId, context),
   });
 
   /** The filter fields every executions connection shares; `workflowId` is added where it is not implied. */
@@ -144,20 +144,24 @@ export function addWorkflowExecutionTypes(builder: Builder) {
         'previous page’s `pageInfo.endCursor` as `after`.',
       args: { filter: t.arg({ type: WorkflowExecutionFilter, required: true }), ...pageArgs(t.arg) },
       resolve: (_root, args, context) =>
-        paginateExecutions(context, toExecutionFilter(String(args.filter.workflowId), args.filter), args),
+        paginateExecutions(
+          context,
+          toExecutionFilter(
+            parseArgument(workflowIdRule, String(args.filter.workflowId), 'filter.workflowId'),
+            args.filter,
+          ),
+          args,
+        ),
     }),
     workflowExecution: t.field({
       type: WorkflowExecutionRef,
       nullable: true,
-      description: 'One execution with its tasks; null when CI has no run with this id.',
+      description:
+        'One execution with its tasks; null when CI has no run with this id. An id that is not a run id ' +
+        '(`i` and 32 hex digits) is `BAD_USER_INPUT`.',
       args: { runId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) => {
-        const runId = String(args.runId);
-        if (!isValidRunId(runId)) {
-          throw userInputError('runId must be a non-empty run id without "/"', 'runId');
-        }
-        return context.executionDetails.load(runId);
-      },
+      resolve: (_root, args, context) =>
+        context.executionDetails.load(parseArgument(runIdRule, String(args.runId), 'runId')),
     }),
   }));
 
@@ -175,26 +179,42 @@ interface FilterInput {
   readonly order?: SortOrder | null | undefined;
 }
 
-/** A filter input of either connection, for one workflow; GraphQL's nulls become absent fields. */
+/**
+ * A filter input of either connection, for one workflow, with every value parsed by its input rule; GraphQL's
+ * nulls become absent fields.
+ */
 export function toExecutionFilter(
-  workflowId: string,
+  workflowId: WorkflowId,
   input: FilterInput | null | undefined,
 ): ExecutionFilter {
   return {
     workflowId,
-    objectKey: input?.objectKey ?? undefined,
+    objectKey: parseOptionalArgument(objectKeyRule, input?.objectKey, 'filter.objectKey'),
     states: input?.states ?? undefined,
     createdAfter: input?.createdAfter ?? undefined,
     createdBefore: input?.createdBefore ?? undefined,
-    batchJobId: input?.batchJobId == null ? undefined : String(input.batchJobId),
+    batchJobId: parseOptionalArgument(
+      batchJobIdRule,
+      input?.batchJobId == null ? undefined : String(input.batchJobId),
+      'filter.batchJobId',
+    ),
     order: input?.order ?? 'Desc',
   };
+}
+
+/** A run named by another subgraph or a global id: null, without a call, when no run can have that id. */
+function loadExecutionReference(runId: unknown, context: GraphQLContext) {
+  const parsed = parseReference(runIdRule, runId);
+  return parsed === undefined ? null : context.executionDetails.load(parsed);
 }
 
 /** The detail of an execution: the parent itself when it came from the detail call, else one batched load. */
 function detailOf(
   execution: ExecutionParent,
   context: GraphQLContext,
-): Promise<WorkflowExecutionDetail | null> | WorkflowExecutionDetail {
-  return 'tasks' in execution ? execution : context.executionDetails.load(execution.runId);
+): Promise<WorkflowExecutionDetail | null> | WorkflowExecutionDetail | null {
+  if ('tasks' in execution) return execution;
+  // A run id CI itself listed; should it ever break the rule, it has no detail to load.
+  const runId = parseReference(runIdRule, execution.runId);
+  return runId === undefined ? null : context.executionDetails.load(runId);
 }

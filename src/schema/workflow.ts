@@ -1,7 +1,9 @@
 /** `Workflow`: an entity of its own, the workflow of every execution, and the executions of every workflow. */
-import { isValidWorkflowId, type Workflow, type WorkflowState } from '../ci/types.js';
+import { workflowIdRule } from '../ci/inputs.js';
+import type { Workflow, WorkflowState } from '../ci/types.js';
 import type { Builder } from './builder.js';
-import { userInputError } from './errors.js';
+import type { GraphQLContext } from './context.js';
+import { parseArgument, parseReference } from './inputs.js';
 import { paginateExecutions } from './pagination.js';
 import { type ExecutionTypes, toExecutionFilter } from './workflow-execution.js';
 
@@ -17,7 +19,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
   const WorkflowRef = builder.node(builder.objectRef<Workflow>('Workflow'), {
     description: 'A media workflow: the pipeline of tasks CI runs on objects uploaded to a bucket.',
     id: { resolve: (workflow) => workflow.workflowId },
-    loadOne: (workflowId, context) => context.workflows.load(workflowId),
+    loadOne: (workflowId, context) => loadWorkflowReference(workflowId, context),
     isTypeOf: (value) =>
       typeof value === 'object' && value !== null && 'updatedAt' in value && !('runId' in value),
     fields: (t) => ({
@@ -36,7 +38,11 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
         description: 'This workflow’s executions: `Query.workflowExecutions` with the workflow fixed.',
         args: { filter: t.arg({ type: executions.WorkflowRunFilter }), ...executions.pageArgs(t.arg) },
         resolve: (workflow, args, context) =>
-          paginateExecutions(context, toExecutionFilter(workflow.workflowId, args.filter), args),
+          paginateExecutions(
+            context,
+            toExecutionFilter(parseArgument(workflowIdRule, workflow.workflowId, 'workflowId'), args.filter),
+            args,
+          ),
       }),
     }),
   });
@@ -44,7 +50,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
   // References from other subgraphs are gathered into as few `GET /workflow?ids=` calls as the upstream allows.
   builder.asEntity(WorkflowRef, {
     key: builder.selection<{ workflowId: string }>('workflowId'),
-    resolveReference: (reference, context) => context.workflows.load(reference.workflowId),
+    resolveReference: (reference, context) => loadWorkflowReference(reference.workflowId, context),
   });
 
   builder.objectField(executions.WorkflowExecutionRef, 'workflow', (t) =>
@@ -52,7 +58,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
       type: WorkflowRef,
       nullable: true,
       description: 'The workflow this run belongs to; null if it has since been deleted.',
-      resolve: (execution, _args, context) => context.workflows.load(execution.workflowId),
+      resolve: (execution, _args, context) => loadWorkflowReference(execution.workflowId, context),
     }),
   );
 
@@ -60,17 +66,20 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
     t.field({
       type: WorkflowRef,
       nullable: true,
-      description: 'One workflow; null when CI has no workflow with this id.',
+      description:
+        'One workflow; null when CI has no workflow with this id. An id that is not a workflow id (`w` and 32 hex ' +
+        'digits) is `BAD_USER_INPUT`.',
       args: { workflowId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) => {
-        const workflowId = String(args.workflowId);
-        if (!isValidWorkflowId(workflowId)) {
-          throw userInputError('workflowId must be a non-empty workflow id without ","', 'workflowId');
-        }
-        return context.workflows.load(workflowId);
-      },
+      resolve: (_root, args, context) =>
+        context.workflows.load(parseArgument(workflowIdRule, String(args.workflowId), 'workflowId')),
     }),
   );
 
   return { WorkflowRef };
+}
+
+/** A workflow named by a reference, a global id or a run: null, without a call, when no workflow can have that id. */
+function loadWorkflowReference(workflowId: unknown, context: GraphQLContext) {
+  const parsed = parseReference(workflowIdRule, workflowId);
+  return parsed === undefined ? null : context.workflows.load(parsed);
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CiClient, UpstreamAttempt } from '../../src/ci/client.js';
 import { CiError, type CiErrorKind } from '../../src/ci/errors.js';
+import { assume, batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
 import type { ExecutionState, WorkflowExecutionSummary } from '../../src/ci/types.js';
 import { DEMO_WORKFLOW_IDS, type DemoExecution } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
@@ -102,11 +103,11 @@ describe('CiClient against the emulator', () => {
     );
 
     it('filters by an object key holding CJK, spaces, + and /', async () => {
-      const objectKey = 'uploads/a+b/clip 01.mov';
+      const objectKey = assume(objectKeyRule, 'uploads/a+b/clip 01.mov');
       const { seen } = await walk(client, { workflowId: DEMO_WORKFLOW_IDS.large, size: 100, objectKey });
       expect(seen.length).toBeGreaterThan(10);
       expect(seen.map((e) => e.runId)).toEqual(expectedRunIds((e) => e.objectKey === objectKey));
-      const cjk = 'raw/猫 & 狗/第1集.mkv';
+      const cjk = assume(objectKeyRule, 'raw/猫 & 狗/第1集.mkv');
       const { seen: cjkSeen } = await walk(client, {
         workflowId: DEMO_WORKFLOW_IDS.large,
         size: 100,
@@ -136,7 +137,7 @@ describe('CiClient against the emulator', () => {
     });
 
     it('filters by batch job id', async () => {
-      const jobId = allLarge.find((e) => e.batchJobId)?.batchJobId as string;
+      const jobId = assume(batchJobIdRule, allLarge.find((e) => e.batchJobId)?.batchJobId as string);
       const { seen } = await walk(client, {
         workflowId: DEMO_WORKFLOW_IDS.large,
         size: 100,
@@ -157,13 +158,13 @@ describe('CiClient against the emulator', () => {
       fixture.emulator.clearRequests();
       await client.listWorkflowExecutions({
         workflowId: DEMO_WORKFLOW_IDS.large,
-        objectKey: 'dir/测试 file.mp4',
+        objectKey: assume(objectKeyRule, 'dir/测试 file.mp4'),
         order: 'Asc',
         size: 5,
         states: ['Success', 'Failed'],
         createdAfter: new Date('2026-11-02T00:00:00+08:00'),
         createdBefore: new Date('2026-11-05T12:30:00-03:00'),
-        batchJobId: 'bj-none',
+        batchJobId: assume(batchJobIdRule, `b${'0'.repeat(32)}`),
       });
       expect(fixture.emulator.requests[0]?.params).toEqual({
         workflowId: DEMO_WORKFLOW_IDS.large,
@@ -173,7 +174,7 @@ describe('CiClient against the emulator', () => {
         states: 'Success,Failed',
         startCreationTime: '2026-11-01T16:00:00+0000',
         endCreationTime: '2026-11-05T15:30:00+0000',
-        jobId: 'bj-none',
+        jobId: `b${'0'.repeat(32)}`,
       });
     });
 
@@ -189,7 +190,7 @@ describe('CiClient against the emulator', () => {
   describe('detail and workflow lookup', () => {
     it('reads an execution with its tasks', async () => {
       const execution = allLarge.find((e) => e.state === 'Failed') as DemoExecution;
-      const detail = await client.getWorkflowExecution(execution.runId);
+      const detail = await client.getWorkflowExecution(assume(runIdRule, execution.runId));
       expect(detail).toMatchObject({
         runId: execution.runId,
         workflowId: DEMO_WORKFLOW_IDS.large,
@@ -207,7 +208,7 @@ describe('CiClient against the emulator', () => {
     });
 
     it('reports an unknown run as not_found', async () => {
-      const error = await failure(client.getWorkflowExecution('i-does-not-exist'));
+      const error = await failure(client.getWorkflowExecution(assume(runIdRule, `i${'0'.repeat(32)}`)));
       expect(error).toMatchObject({ kind: 'not_found', code: 'ResourceNotFound', status: 400 });
       expect(error.requestId).toMatch(/\S/);
     });
@@ -216,7 +217,7 @@ describe('CiClient against the emulator', () => {
       fixture.emulator.clearRequests();
       const lookup = await client.getWorkflows([
         DEMO_WORKFLOW_IDS.large,
-        'w-missing',
+        assume(workflowIdRule, `w${'0'.repeat(32)}`),
         DEMO_WORKFLOW_IDS.empty,
       ]);
       expect(lookup.workflows.map((w) => [w.workflowId, w.state]).sort()).toEqual(
@@ -225,7 +226,7 @@ describe('CiClient against the emulator', () => {
           [DEMO_WORKFLOW_IDS.large, 'Active'],
         ].sort(),
       );
-      expect(lookup.nonExistIds).toEqual(['w-missing']);
+      expect(lookup.nonExistIds).toEqual([`w${'0'.repeat(32)}`]);
       expect(fixture.emulator.requests).toHaveLength(1);
     });
   });
@@ -351,7 +352,9 @@ describe('CiClient against the emulator', () => {
 
     it('reports a well-formed body of the wrong shape as unreadable, not as an empty list', async () => {
       fixture.emulator.script(faults.malformed('<Response><Unexpected>1</Unexpected></Response>'), 1);
-      const detailed = await failure(client.getWorkflowExecution(allLarge[0]?.runId as string));
+      const detailed = await failure(
+        client.getWorkflowExecution(assume(runIdRule, allLarge[0]?.runId as string)),
+      );
       expect(detailed.kind).toBe('unreadable_response');
       fixture.emulator.script(faults.malformed('<html><body>502 Bad Gateway</body></html>'), 1);
       expect((await failure(list())).kind).toBe('unreadable_response');
@@ -371,20 +374,25 @@ describe('CiClient against the emulator', () => {
 
     it('reports an unreachable upstream as unavailable', async () => {
       const nowhere = fixture.client({ endpoint: 'http://127.0.0.1:1', maxRetries: 1 });
-      const error = await failure(nowhere.listWorkflowExecutions({ workflowId: 'w' }));
+      const error = await failure(nowhere.listWorkflowExecutions({ workflowId: DEMO_WORKFLOW_IDS.single }));
       expect(error).toMatchObject({ kind: 'unavailable', attempts: 2, status: undefined });
     });
 
-    it('throws the caller’s abort reason, also during back-off', async () => {
+    it('stops at the caller’s abort, also during back-off, as cancelled', async () => {
       fixture.emulator.script(faults.unavailable(), 1);
       const controller = new AbortController();
       const slow = fixture.client({ sleep: undefined, retryBaseDelayMs: 60_000, random: () => 1 });
+      const attempts: UpstreamAttempt[] = [];
       const call = slow.listWorkflowExecutions(
         { workflowId: DEMO_WORKFLOW_IDS.single },
-        { signal: controller.signal },
+        { signal: controller.signal, onAttempt: (a) => attempts.push(a) },
       );
-      setTimeout(() => controller.abort(new Error('client went away')), 100);
-      await expect(call).rejects.toThrow('client went away');
+      const reason = new Error('client went away');
+      setTimeout(() => controller.abort(reason), 100);
+      const error = await failure(call);
+      expect(error).toMatchObject({ kind: 'cancelled', cause: reason });
+      expect(attempts.map((a) => a.outcome)).toEqual(['retry']);
+      expect(fixture.emulator.requests).toHaveLength(1);
     });
   });
 
@@ -486,7 +494,9 @@ describe('CiClient credentials and clock', () => {
         expect(exposed.toLowerCase()).not.toContain(secret.toLowerCase());
       }
       const unknownId = fixture.client({ credentials: { secretId: 'AKIDunknown', secretKey } });
-      expect(await failure(unknownId.listWorkflowExecutions({ workflowId: 'w' }))).toMatchObject({
+      expect(
+        await failure(unknownId.listWorkflowExecutions({ workflowId: DEMO_WORKFLOW_IDS.single })),
+      ).toMatchObject({
         kind: 'unauthorized',
         code: 'SecretidNotExist',
         status: 401,

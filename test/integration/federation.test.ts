@@ -14,6 +14,8 @@ import { type Asset, createMediaLibrary, MEDIA_LIBRARY_SDL, OWNING_TEAM } from '
 import { demoExecutions, expectedRunIds } from '../support/oracle.js';
 
 const DETAIL_CONCURRENCY = 4;
+/** A well-formed run id that no demo run has. */
+const UNKNOWN_RUN_ID = `i${'f'.repeat(32)}`;
 const SUBGRAPHS = { ci: 'http://ci-workflows/graphql', media: 'http://media-library/graphql' };
 
 function compose() {
@@ -26,7 +28,7 @@ function compose() {
 let fixture: GatewayFixture;
 
 beforeAll(async () => {
-  fixture = await startGateway({ detailConcurrency: DETAIL_CONCURRENCY });
+  fixture = await startGateway({ upstreamConcurrency: DETAIL_CONCURRENCY });
 });
 beforeEach(() => {
   fixture.emulator.clearScript();
@@ -250,7 +252,7 @@ describe('batched entity resolution', () => {
   it('resolves unknown runs, and keys that cannot be run ids, to null without asking CI about the latter', async () => {
     const response = await fixture.query<{ _entities: Array<{ runId: string } | null> }>(ENTITIES, {
       representations: [
-        { __typename: 'WorkflowExecution', runId: 'i-unknown' },
+        { __typename: 'WorkflowExecution', runId: UNKNOWN_RUN_ID },
         { __typename: 'WorkflowExecution', runId: expectedRunIds()[0] },
         { __typename: 'WorkflowExecution', runId: '../workflow' },
       ],
@@ -258,13 +260,16 @@ describe('batched entity resolution', () => {
     expect(response.errors).toBeUndefined();
     expect(response.data?._entities.map((e) => e?.runId ?? null)).toEqual([null, expectedRunIds()[0], null]);
     expect(fixture.emulator.requests.map((r) => r.path).sort()).toEqual(
-      [`/workflowexecution/${expectedRunIds()[0]}`, '/workflowexecution/i-unknown'].sort(),
+      [`/workflowexecution/${expectedRunIds()[0]}`, `/workflowexecution/${UNKNOWN_RUN_ID}`].sort(),
     );
   });
 
   it('gathers workflow references into as few lookups as the upstream allows, unknown ids resolving to null', async () => {
     const known = [DEMO_WORKFLOW_IDS.large, DEMO_WORKFLOW_IDS.single, DEMO_WORKFLOW_IDS.empty];
-    const ids = [...known, ...Array.from({ length: 247 }, (_, index) => `w-unknown-${index}`)];
+    const ids = [
+      ...known,
+      ...Array.from({ length: 247 }, (_, index) => `w${index.toString(16).padStart(32, '0')}`),
+    ];
     const representations = [...ids, ...ids.slice(0, 30)].map((workflowId) => ({
       __typename: 'Workflow',
       workflowId,

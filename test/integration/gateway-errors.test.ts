@@ -5,6 +5,7 @@ import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/logger.js';
 import type { CiApi } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
+import { PageTokenKnowledge } from '../../src/schema/pagination.js';
 import { createGateway } from '../../src/server.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
@@ -97,9 +98,12 @@ describe('upstream failures', () => {
         ci: broken,
         cursors: new CursorCodec('x'.repeat(32)),
         maxPageSize: 100,
-        detailConcurrency: 2,
+        upstreamConcurrency: 2,
         maxUpstreamCallsPerRequest: 10,
+        pageTokens: new PageTokenKnowledge(),
       },
+      requestTimeoutMs: 30_000,
+      maxRequestBytes: 1024 * 1024,
       logger: createLogger(
         'info',
         new Writable({ write: (chunk, _e, done) => done(void lines.push(String(chunk))) }),
@@ -107,7 +111,7 @@ describe('upstream failures', () => {
       corsOrigins: [],
       isReady: async () => true,
     });
-    for (const query of [LIST, '{ workflowExecution(runId: "i1") { runId } }']) {
+    for (const query of [LIST, `{ workflowExecution(runId: "i${'1'.repeat(32)}") { runId } }`]) {
       const response = await gateway.fetch('http://gateway/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -152,7 +156,7 @@ describe('single executions', () => {
   });
 
   it('is null, without an error, for a run the upstream does not know', async () => {
-    const response = await fixture.query('{ workflowExecution(runId: "i-unknown") { runId } }');
+    const response = await fixture.query(`{ workflowExecution(runId: "i${'f'.repeat(32)}") { runId } }`);
     expect(response).toEqual({ status: 200, data: { workflowExecution: null } });
   });
 

@@ -68,7 +68,8 @@ describe('first', () => {
       const connection = (response.data as Page).workflowExecutions;
       expect(connection.edges.map((e) => e.node.runId)).toEqual(expectedRunIds().slice(0, 250));
       expect(connection.pageInfo.hasNextPage).toBe(true);
-      expect(wide.emulator.requests.map((r) => r.params['size'])).toEqual(['100', '100', '100']);
+      // Whole upstream pages while more than a page is needed, then exactly what is left.
+      expect(wide.emulator.requests.map((r) => r.params['size'])).toEqual(['100', '100', '50']);
       const rest = await wide.query<Page>(PAGE, {
         filter: large,
         first: 250,
@@ -228,7 +229,7 @@ describe('filters', () => {
         states: ['FAILED', 'SUCCESS', 'FAILED'],
         createdAfter: '2026-11-02T08:00:00+08:00',
         createdBefore: '2026-11-05T00:00:00Z',
-        batchJobId: 'bj-none',
+        batchJobId: `b${'0'.repeat(32)}`,
         order: 'ASC',
       },
       5,
@@ -241,7 +242,7 @@ describe('filters', () => {
       states: 'Failed,Success',
       startCreationTime: '2026-11-02T00:00:00+0000',
       endCreationTime: '2026-11-05T00:00:00+0000',
-      jobId: 'bj-none',
+      jobId: `b${'0'.repeat(32)}`,
     });
   });
 

@@ -3,6 +3,7 @@ import type { CiClientOptions } from '../../src/ci/client.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/logger.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
+import { PageTokenKnowledge } from '../../src/schema/pagination.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import { type EmulatorFixture, startEmulator } from './emulator.js';
 
@@ -14,7 +15,10 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface GatewayFixtureOptions {
   readonly maxPageSize?: number;
-  readonly detailConcurrency?: number;
+  readonly upstreamConcurrency?: number;
+  readonly requestTimeoutMs?: number;
+  readonly maxRequestBytes?: number;
+  readonly shutdownSignal?: AbortSignal;
   readonly maxUpstreamCallsPerRequest?: number;
   readonly client?: Partial<CiClientOptions>;
   readonly emulator?: EmulatorOptions;
@@ -58,9 +62,13 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
         ci: fixture.client(options.client),
         cursors: new CursorCodec(cursorSecret),
         maxPageSize: options.maxPageSize ?? 100,
-        detailConcurrency: options.detailConcurrency ?? 10,
+        upstreamConcurrency: options.upstreamConcurrency ?? 8,
         maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest ?? 500,
+        pageTokens: new PageTokenKnowledge(),
       },
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
+      shutdownSignal: options.shutdownSignal,
       logger,
       corsOrigins: options.corsOrigins ?? '*',
       isReady: options.isReady ?? (async () => true),

@@ -30,10 +30,22 @@ describe('loadConfig', () => {
       timeoutMs: 10_000,
       corsOrigins: '*',
       logLevel: 'info',
-      detailConcurrency: 10,
+      upstreamConcurrency: 8,
       maxUpstreamCallsPerRequest: 500,
+      requestTimeoutMs: 30_000,
+      maxRequestBytes: 1_048_576,
+      shutdownDelayMs: 0,
+      shutdownTimeoutMs: 20_000,
       relayNodeQueries: false,
     });
+  });
+
+  it('keeps serving for 5 s after SIGTERM in production, unless told otherwise', () => {
+    expect(config({ ...credentials, NODE_ENV: 'production' }).shutdownDelayMs).toBe(5_000);
+    expect(config({ ...credentials, NODE_ENV: 'production', SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(
+      0,
+    );
+    expect(errors({ SHUTDOWN_DELAY_MS: 'soon' })).toEqual(['SHUTDOWN_DELAY_MS: must be a whole number']);
   });
 
   it('derives the CI endpoint from bucket and region', () => {
@@ -61,8 +73,12 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       PORT: '8080',
       NODE_ENV: 'production',
-      DETAIL_CONCURRENCY: '4',
+      UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
       MAX_UPSTREAM_CALLS_PER_REQUEST: '50',
+      REQUEST_TIMEOUT_MS: '12000',
+      MAX_REQUEST_BYTES: '65536',
+      SHUTDOWN_DELAY_MS: '15000',
+      SHUTDOWN_TIMEOUT_MS: '40000',
       RELAY_NODE_QUERIES: 'true',
     });
     expect(result).toMatchObject({
@@ -73,8 +89,12 @@ describe('loadConfig', () => {
       corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
       logLevel: 'debug',
       port: 8080,
-      detailConcurrency: 4,
+      upstreamConcurrency: 4,
       maxUpstreamCallsPerRequest: 50,
+      requestTimeoutMs: 12_000,
+      maxRequestBytes: 65_536,
+      shutdownDelayMs: 15_000,
+      shutdownTimeoutMs: 40_000,
       relayNodeQueries: true,
     });
   });

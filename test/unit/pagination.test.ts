@@ -4,9 +4,12 @@
  */
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import type { ListWorkflowExecutionsParams, WorkflowExecutionPage } from '../../src/ci/types.js';
+import type { ListWorkflowExecutionsParams } from '../../src/ci/client.js';
+import type { WorkflowId } from '../../src/ci/inputs.js';
+import type { WorkflowExecutionPage } from '../../src/ci/types.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
-import { paginateExecutions } from '../../src/schema/pagination.js';
+import { upstreamGraphQLError } from '../../src/schema/errors.js';
+import { PageTokenKnowledge, paginateExecutions } from '../../src/schema/pagination.js';
 
 const executions = Array.from({ length: 30 }, (_, index) => ({
   runId: `i${index}`,
@@ -17,52 +20,126 @@ const executions = Array.from({ length: 30 }, (_, index) => ({
 }));
 
 /**
- * An upstream whose tokens are offsets and whose pages may come back shorter than asked (`shortBy`), and which may
- * hand out a token on the last page anyway.
+ * An upstream whose tokens are offsets, whose pages may come back shorter than asked (never more than `pageCap`),
+ * which may hand out a token on the last page anyway, and which may tie each token to the size it was issued
+ * with (`strictSizes`: a token continued with another size is refused with HTTP 400).
  */
-function upstream(options: { shortBy?: number; tokenOnLastPage?: boolean; items?: typeof executions } = {}) {
+function upstream(
+  options: {
+    pageCap?: number;
+    tokenOnLastPage?: boolean;
+    strictSizes?: boolean;
+    items?: typeof executions;
+  } = {},
+) {
   const items = options.items ?? executions;
   const calls: ListWorkflowExecutionsParams[] = [];
-  const listExecutions = async (params: ListWorkflowExecutionsParams): Promise<WorkflowExecutionPage> => {
+  const listWorkflowExecutions = async (
+    params: ListWorkflowExecutionsParams,
+  ): Promise<WorkflowExecutionPage> => {
     calls.push(params);
-    const offset = params.nextToken === undefined ? 0 : Number(params.nextToken.slice(1));
-    const size = Math.max(0, (params.size ?? 10) - (options.shortBy ?? 0));
-    const page = items.slice(offset, offset + size);
-    const end = offset + page.length;
+    const [offset, issuedSize] =
+      params.nextToken === undefined ? [0, undefined] : params.nextToken.slice(1).split('s').map(Number);
+    if (options.strictSizes && issuedSize !== undefined && issuedSize !== params.size) {
+      throw upstreamGraphQLError({ kind: 'bad_request', code: 'InvalidArgument', status: 400 });
+    }
+    const size = Math.min(params.size ?? 10, options.pageCap ?? Number.POSITIVE_INFINITY);
+    const page = items.slice(offset, (offset ?? 0) + size);
+    const end = (offset ?? 0) + page.length;
     const more = end < items.length || (options.tokenOnLastPage === true && page.length > 0);
-    return { requestId: `r${calls.length}`, executions: page, nextToken: more ? `t${end}` : null };
+    return {
+      requestId: `r${calls.length}`,
+      executions: page,
+      nextToken: more ? `t${end}s${params.size}` : null,
+    };
   };
   const context = {
-    listExecutions,
-    services: { cursors: new CursorCodec('unit-test-cursor-secret-0123456789'), maxPageSize: 100 },
+    ci: { listWorkflowExecutions },
+    services: {
+      cursors: new CursorCodec('unit-test-cursor-secret-0123456789'),
+      maxPageSize: 100,
+      pageTokens: new PageTokenKnowledge(),
+    },
   };
   return { calls, context };
 }
 
-const filter = { workflowId: 'w', order: 'Desc' as const };
+const filter = { workflowId: 'w' as WorkflowId, order: 'Desc' as const };
 const runIds = (connection: { edges: ReadonlyArray<{ node: { runId: string } }> }) =>
   connection.edges.map((e) => e.node.runId);
 
 describe('paginateExecutions', () => {
   it('fills a page from several short upstream pages, and resumes exactly after it', async () => {
-    const { calls, context } = upstream({ shortBy: 2 });
+    const { calls, context } = upstream({ pageCap: 3 });
     const first = await paginateExecutions(context, filter, { first: 5 });
     expect(runIds(first)).toEqual(['i0', 'i1', 'i2', 'i3', 'i4']);
     expect(calls.map((c) => [c.size, c.nextToken])).toEqual([
       [5, undefined],
-      [5, 't3'],
+      [2, 't3s5'],
     ]);
     const second = await paginateExecutions(context, filter, { first: 5, after: first.pageInfo.endCursor });
     expect(runIds(second)).toEqual(['i5', 'i6', 'i7', 'i8', 'i9']);
   });
 
-  it('continues a token with the size it was issued with, whatever first says now', async () => {
+  it('asks a resumed token for what the query needs now, so a larger first costs one call', async () => {
     const { calls, context } = upstream();
     const first = await paginateExecutions(context, filter, { first: 4 });
     calls.length = 0;
     const second = await paginateExecutions(context, filter, { first: 10, after: first.pageInfo.endCursor });
     expect(runIds(second)).toEqual(executions.slice(4, 14).map((e) => e.runId));
-    expect(calls.map((c) => c.size)).toEqual([4, 4, 4]);
+    expect(calls.map((c) => [c.size, c.nextToken])).toEqual([[10, 't4s4']]);
+  });
+
+  it('resumes mid-page with a smaller first by re-reading only up to what it needs', async () => {
+    const { calls, context } = upstream();
+    const first = await paginateExecutions(context, filter, { first: 20 });
+    calls.length = 0;
+    const fromMiddle = first.edges[6]?.cursor;
+    const next = await paginateExecutions(context, filter, { first: 3, after: fromMiddle });
+    expect(runIds(next)).toEqual(['i7', 'i8', 'i9']);
+    expect(calls.map((c) => [c.size, c.nextToken])).toEqual([[10, undefined]]);
+  });
+
+  it('falls back to the issued size when the upstream refuses a resized token, and remembers it', async () => {
+    const { calls, context } = upstream({ strictSizes: true });
+    const first = await paginateExecutions(context, filter, { first: 5 });
+    calls.length = 0;
+    const second = await paginateExecutions(context, filter, { first: 12, after: first.pageInfo.endCursor });
+    expect(runIds(second)).toEqual(executions.slice(5, 17).map((e) => e.runId));
+    // One refused resize, then pages of the issued size 5.
+    expect(calls.map((c) => [c.size, c.nextToken])).toEqual([
+      [12, 't5s5'],
+      [5, 't5s5'],
+      [5, 't10s5'],
+      [5, 't15s5'],
+    ]);
+    calls.length = 0;
+    const third = await paginateExecutions(context, filter, { first: 3, after: second.pageInfo.endCursor });
+    expect(runIds(third)).toEqual(['i17', 'i18', 'i19']);
+    expect(calls.map((c) => [c.size, c.nextToken])).toEqual([[5, 't15s5']]);
+  });
+
+  it('keeps what it collected when pages stop bringing anything new', async () => {
+    const { calls, context } = upstream();
+    let served = 0;
+    const stalling = {
+      ...context,
+      ci: {
+        listWorkflowExecutions: async (
+          params: ListWorkflowExecutionsParams,
+        ): Promise<WorkflowExecutionPage> => {
+          calls.push(params);
+          served += 1;
+          return served === 1
+            ? { requestId: 'r1', executions: executions.slice(0, 2), nextToken: 't2s50' }
+            : { requestId: `r${served}`, executions: [], nextToken: `t2s${served}` };
+        },
+      },
+    };
+    const page = await paginateExecutions(stalling, filter, { first: 50 });
+    expect(runIds(page)).toEqual(['i0', 'i1']);
+    expect(page.pageInfo.hasNextPage).toBe(true);
+    expect(calls.length).toBeLessThanOrEqual(11);
   });
 
   it('copes with a token on a full last page: the next page is empty and says it is the last', async () => {
@@ -82,9 +159,13 @@ describe('paginateExecutions', () => {
     const { calls, context } = upstream();
     const endless = {
       ...context,
-      listExecutions: async (params: ListWorkflowExecutionsParams): Promise<WorkflowExecutionPage> => {
-        calls.push(params);
-        return { requestId: 'r-empty', executions: [], nextToken: `t${calls.length}` };
+      ci: {
+        listWorkflowExecutions: async (
+          params: ListWorkflowExecutionsParams,
+        ): Promise<WorkflowExecutionPage> => {
+          calls.push(params);
+          return { requestId: 'r-empty', executions: [], nextToken: `t0s${calls.length}` };
+        },
       },
     };
     const error = await paginateExecutions(endless, filter, { first: 5 }).catch((e: unknown) => e);
@@ -97,9 +178,9 @@ describe('paginateExecutions', () => {
   });
 
   it('returns what it has, with a cursor to continue, when short pages run past the call budget', async () => {
-    const { calls, context } = upstream({ shortBy: 4 });
+    const { calls, context } = upstream({ pageCap: 1 });
     const page = await paginateExecutions(context, filter, { first: 5 });
-    // Budget: ceil(5 / 5) + 2 = 3 calls of one item each.
+    // Budget: ceil(5 / 5) + 2 = 3 calls of one item each (the first asks for 5, later ones for what is left).
     expect(calls).toHaveLength(3);
     expect(runIds(page)).toEqual(['i0', 'i1', 'i2']);
     expect(page.pageInfo.hasNextPage).toBe(true);

@@ -1,0 +1,427 @@
+/**
+ * The one generic signed request under every typed CI call: sign, send, read, retry. It knows HTTP, q-sign and
+ * failure handling; the typed calls in `client.ts` only say which request to make and how to decode the answer.
+ *
+ * - One undici Agent: one keep-alive pool per upstream origin.
+ * - Every attempt is signed afresh (a retry after a long back-off must not reuse an expiring key time), has its
+ *   own timeout covering connect, headers and body, and is reported (`onAttempt`) and paid for (`beforeAttempt`).
+ * - Network errors, timeouts, 5xx and 429 are retried with full-jitter exponential back-off honouring
+ *   `Retry-After`, within the call's limit and the gateway-wide {@link RetryBudget}; other 4xx never are. A call
+ *   that must not run twice (`idempotent: false`) is retried only when CI certainly did not act on it.
+ * - A caller's abort stops everything at once: the attempt in flight, the back-off, and any further attempt. It is
+ *   reported as `cancelled`, never as the upstream being unavailable, and never retried.
+ * - A signature rejected as expired or skewed corrects the clock offset from the server's `Date`, once.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, type Dispatcher } from 'undici';
+import { encodePath, encodeQuery } from './encoding.js';
+import { CiError, classifyHttpFailure, isClockSkewError, isRetryable, mayHaveActed } from './errors.js';
+import { decodeErrorBody } from './responses.js';
+import { RetryBudget } from './retry-budget.js';
+import { DEFAULT_SIGNATURE_TTL_SECONDS, formatKeyTime, type KeyValuePairs, signRequest } from './signer.js';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_RETRIES = 3;
+const DEFAULT_RETRY_BASE_DELAY_MS = 200;
+const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;
+/** A `Retry-After` longer than this is not waited for: the caller gets the throttling error at once. */
+const DEFAULT_MAX_RETRY_AFTER_MS = 20_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 128;
+/** A page of 100 executions is about 30 KiB; anything near this is not an answer we can use. */
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+const RESPONSE_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+/** Network errors that mean the request never left: nothing reached CI. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+export const SESSION_TOKEN_HEADER = 'x-ci-security-token';
+const REQUEST_ID_HEADER = 'x-ci-request-id';
+
+export interface CiCredentials {
+  readonly secretId: string;
+  readonly secretKey: string;
+  /** Temporary (STS) credentials' token, sent as `x-ci-security-token`. */
+  readonly sessionToken?: string | undefined;
+}
+
+/** The subset of a pino logger the transport uses. */
+export interface CiLogger {
+  debug(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface CiTransportOptions {
+  /** Base URL without a path, e.g. `https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com`. */
+  readonly endpoint: string;
+  readonly credentials: CiCredentials;
+  /** Per attempt. */
+  readonly timeoutMs?: number | undefined;
+  readonly maxRetries?: number | undefined;
+  readonly retryBaseDelayMs?: number | undefined;
+  readonly retryMaxDelayMs?: number | undefined;
+  readonly maxRetryAfterMs?: number | undefined;
+  /** Shared by every call of this transport; a fresh default budget when absent. */
+  readonly retryBudget?: RetryBudget | undefined;
+  readonly maxConnectionsPerOrigin?: number | undefined;
+  /** Larger bodies are abandoned as unreadable rather than buffered. */
+  readonly maxResponseBytes?: number | undefined;
+  readonly signatureTtlSeconds?: number | undefined;
+  readonly logger?: CiLogger | undefined;
+  /** Injectable for tests. */
+  readonly now?: (() => number) | undefined;
+  readonly random?: (() => number) | undefined;
+  readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  /** Use a shared dispatcher instead of the transport's own Agent (the transport then does not close it). */
+  readonly dispatcher?: Dispatcher | undefined;
+}
+
+/** One attempt of one call, reported for logging and metrics. */
+export interface UpstreamAttempt {
+  readonly operation: string;
+  readonly attempt: number;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly durationMs: number;
+  /** `retry`: this attempt failed and another follows; `cancelled`: the caller stopped waiting. */
+  readonly outcome: 'ok' | 'retry' | 'error' | 'cancelled';
+  readonly errorKind?: string | undefined;
+  readonly errorCode?: string | undefined;
+  /** The upstream's own explanation, for logs. */
+  readonly errorMessage?: string | undefined;
+}
+
+export interface CallOptions {
+  /**
+   * Stops the call, including back-off waits, and prevents any further attempt. An abort whose reason is a
+   * {@link CiError} fails the call with that error (a deadline says `timeout`); any other reason with `cancelled`.
+   */
+  readonly signal?: AbortSignal | undefined;
+  readonly onAttempt?: ((attempt: UpstreamAttempt) => void) | undefined;
+  /**
+   * Called before every attempt, retries included, so a caller can pay for each; what it throws fails the call
+   * without that attempt being made.
+   */
+  readonly beforeAttempt?: (() => void) | undefined;
+  /** Overrides the transport's retry limit for this call (a health probe wants 0). */
+  readonly maxRetries?: number | undefined;
+}
+
+export interface UpstreamRequest {
+  /** The call's name in logs, e.g. `ListWorkflowExecutions`. */
+  readonly operation: string;
+  readonly method: 'GET' | 'POST' | 'PUT';
+  /** Decoded path, as signed. */
+  readonly path: string;
+  readonly query: KeyValuePairs;
+  /** An XML request body; requests with a body (or a POST) sign `content-type` and `content-length`. */
+  readonly body?: string | undefined;
+  /** False for calls that must not run twice (a trigger): retried only when CI certainly did not act. */
+  readonly idempotent: boolean;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly body: string;
+  readonly requestId: string | undefined;
+  readonly date: string | undefined;
+  readonly retryAfter: string | undefined;
+}
+
+export class CiTransport {
+  readonly #origin: URL;
+  readonly #credentials: CiCredentials;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #retryBaseDelayMs: number;
+  readonly #retryMaxDelayMs: number;
+  readonly #maxRetryAfterMs: number;
+  readonly #retryBudget: RetryBudget;
+  readonly #signatureTtlSeconds: number;
+  readonly #logger: CiLogger | undefined;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  /** Server time minus local time, learnt from a skew error's `Date` header. */
+  #clockOffsetMs = 0;
+
+  constructor(options: CiTransportOptions) {
+    this.#origin = new URL(options.endpoint);
+    if (this.#origin.pathname !== '/' || this.#origin.search !== '') {
+      throw new TypeError('CI endpoint must be an origin without path or query');
+    }
+    this.#credentials = options.credentials;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    this.#retryBaseDelayMs = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
+    this.#retryMaxDelayMs = options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS;
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    this.#retryBudget = options.retryBudget ?? new RetryBudget();
+    this.#signatureTtlSeconds = options.signatureTtlSeconds ?? DEFAULT_SIGNATURE_TTL_SECONDS;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#sleep = options.sleep ?? sleep;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: options.maxConnectionsPerOrigin ?? DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        connect: { timeout: this.#timeoutMs },
+      });
+  }
+
+  /** The clock correction currently applied to signatures, in milliseconds. */
+  get clockOffsetMs(): number {
+    return this.#clockOffsetMs;
+  }
+
+  /** Makes the request (with retries as its kind allows) and decodes a 2xx answer; every failure is a CiError. */
+  async call<T>(
+    request: UpstreamRequest,
+    decode: (body: string) => T,
+    options: CallOptions = {},
+  ): Promise<T> {
+    const { signal, onAttempt, beforeAttempt } = options;
+    const maxRetries = options.maxRetries ?? this.#maxRetries;
+    let clockCorrected = false;
+    let retries = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      if (signal?.aborted) throw cancellation(signal);
+      beforeAttempt?.();
+      if (attempt === 1) this.#retryBudget.recordFirstAttempt();
+      const started = performance.now();
+      const report = (outcome: UpstreamAttempt['outcome'], response?: UpstreamResponse, error?: CiError) =>
+        onAttempt?.({
+          operation: request.operation,
+          attempt,
+          status: response?.status,
+          requestId: response?.requestId,
+          durationMs: Math.round(performance.now() - started),
+          outcome,
+          errorKind: error?.kind,
+          errorCode: error?.code,
+          errorMessage: error?.upstreamMessage,
+        });
+
+      let response: UpstreamResponse | undefined;
+      let failure: CiError;
+      try {
+        response = await this.#send(request, signal);
+        if (response.status >= 200 && response.status < 300) {
+          const value = decodeOrExplain(decode, response);
+          report('ok', response);
+          return value;
+        }
+        failure = httpFailure(response, this.#now());
+      } catch (error) {
+        if (!(error instanceof CiError)) throw error;
+        failure = error;
+      }
+      if (failure.kind === 'cancelled' || signal?.aborted) {
+        const stopped = signal?.aborted ? cancellation(signal) : failure;
+        report(stopped.kind === 'cancelled' ? 'cancelled' : 'error', response, stopped);
+        throw stopped.withContext({ operation: request.operation, attempts: attempt });
+      }
+
+      // A rejected signature time proves CI did nothing: safe to repeat even a trigger.
+      if (!clockCorrected && isClockSkewError(failure) && this.#correctClock(response?.date)) {
+        clockCorrected = true;
+        report('retry', response, failure);
+        this.#logger?.warn(
+          { operation: request.operation, clockOffsetMs: this.#clockOffsetMs, requestId: failure.requestId },
+          'CI rejected the signature time; corrected the clock from its Date header and retrying',
+        );
+        continue;
+      }
+
+      const delayMs = this.#retryDelay(request, failure, retries, maxRetries);
+      if (delayMs === undefined) {
+        report('error', response, failure);
+        throw failure.withContext({ operation: request.operation, attempts: attempt });
+      }
+      retries += 1;
+      report('retry', response, failure);
+      this.#logger?.debug(
+        {
+          operation: request.operation,
+          attempt,
+          delayMs,
+          kind: failure.kind,
+          code: failure.code,
+          status: failure.status,
+          requestId: failure.requestId,
+        },
+        'CI call failed; retrying',
+      );
+      try {
+        await this.#sleep(delayMs, signal);
+      } catch (error) {
+        if (signal?.aborted) {
+          throw cancellation(signal).withContext({ operation: request.operation, attempts: attempt });
+        }
+        throw error;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** Milliseconds to wait before the next attempt, or undefined when the failure must not be retried. */
+  #retryDelay(
+    request: UpstreamRequest,
+    failure: CiError,
+    retriesSoFar: number,
+    maxRetries: number,
+  ): number | undefined {
+    if (retriesSoFar >= maxRetries || !isRetryable(failure)) return undefined;
+    if (!request.idempotent && mayHaveActed(failure)) return undefined;
+    const requested = failure.retryAfterSeconds === undefined ? undefined : failure.retryAfterSeconds * 1000;
+    if (requested !== undefined && requested > this.#maxRetryAfterMs) return undefined;
+    // Checked last, so only a retry that would really be made spends the shared budget.
+    if (!this.#retryBudget.tryRetry()) {
+      this.#logger?.debug({ operation: request.operation }, 'retry budget spent; not retrying');
+      return undefined;
+    }
+    if (requested !== undefined) return requested;
+    // Full jitter: uniformly random up to the exponential ceiling, so retrying replicas spread out.
+    const ceiling = Math.min(this.#retryMaxDelayMs, this.#retryBaseDelayMs * 2 ** retriesSoFar);
+    return Math.round(this.#random() * ceiling);
+  }
+
+  #correctClock(date: string | undefined): boolean {
+    const serverTime = date === undefined ? Number.NaN : Date.parse(date);
+    if (Number.isNaN(serverTime)) return false;
+    this.#clockOffsetMs = serverTime - this.#now();
+    return true;
+  }
+
+  async #send(request: UpstreamRequest, callerSignal: AbortSignal | undefined): Promise<UpstreamResponse> {
+    const hasBody = request.body !== undefined || request.method === 'POST';
+    const body = request.body ?? '';
+    const headersToSign: Array<[string, string]> = [['host', this.#origin.host]];
+    if (hasBody) {
+      headersToSign.push(
+        ['content-type', 'application/xml'],
+        ['content-length', String(Buffer.byteLength(body))],
+      );
+    }
+    const keyTime = formatKeyTime(this.#now() + this.#clockOffsetMs, this.#signatureTtlSeconds);
+    const { authorization } = signRequest(
+      { method: request.method, path: request.path, query: request.query, headers: headersToSign },
+      this.#credentials,
+      keyTime,
+    );
+    const headers: Record<string, string> = {
+      ...Object.fromEntries(headersToSign),
+      authorization,
+      accept: 'application/xml',
+    };
+    // Sent unsigned, as the official Node SDK does.
+    if (this.#credentials.sessionToken) headers[SESSION_TOKEN_HEADER] = this.#credentials.sessionToken;
+
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+    try {
+      const response = await this.#dispatcher.request({
+        origin: this.#origin.origin,
+        path: encodePath(request.path) + encodeQuery(request.query),
+        method: request.method,
+        headers,
+        body: hasBody ? body : null,
+        signal,
+      });
+      const text = await response.body.text();
+      return {
+        status: response.statusCode,
+        body: text,
+        requestId: header(response.headers, REQUEST_ID_HEADER),
+        date: header(response.headers, 'date'),
+        retryAfter: header(response.headers, 'retry-after'),
+      };
+    } catch (error) {
+      if (callerSignal?.aborted) throw cancellation(callerSignal);
+      if (timeout.aborted) {
+        throw new CiError('timeout', `CI did not answer within ${this.#timeoutMs} ms`, { cause: error });
+      }
+      const code = (error as { code?: unknown }).code;
+      if (code === RESPONSE_TOO_LARGE) {
+        throw new CiError('unreadable_response', 'CI sent a response larger than the gateway accepts', {
+          cause: error,
+        });
+      }
+      throw new CiError(
+        'unavailable',
+        `CI could not be reached${typeof code === 'string' ? ` (${code})` : ''}`,
+        {
+          cause: error,
+          requestSent: !(typeof code === 'string' && NOT_SENT_CODES.has(code)),
+        },
+      );
+    }
+  }
+}
+
+/** The error a call fails with when its caller aborts: the abort's own CiError, else `cancelled`. */
+function cancellation(signal: AbortSignal): CiError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof CiError) return reason;
+  return new CiError('cancelled', 'The caller stopped waiting before CI answered', { cause: reason });
+}
+
+function decodeOrExplain<T>(decode: (body: string) => T, response: UpstreamResponse): T {
+  try {
+    return decode(response.body);
+  } catch (error) {
+    if (!(error instanceof CiError)) throw error;
+    throw new CiError(error.kind, error.message, {
+      ...error.details(),
+      status: response.status,
+      requestId: response.requestId,
+    });
+  }
+}
+
+function httpFailure(response: UpstreamResponse, nowMs: number): CiError {
+  const body = decodeErrorBody(response.body);
+  const code = body?.code;
+  const kind = classifyHttpFailure(response.status, code);
+  const what = code ? `${code}${body?.message ? `: ${body.message}` : ''}` : 'no error body';
+  return new CiError(kind, `CI answered HTTP ${response.status} (${what})`, {
+    code,
+    upstreamMessage: body?.message,
+    requestId: body?.requestId ?? response.requestId,
+    status: response.status,
+    retryAfterSeconds: secondsOrUndefined(parseRetryAfter(response.retryAfter, nowMs)),
+  });
+}
+
+function secondsOrUndefined(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds from now. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Waits, rejecting with the abort reason (not a generic AbortError) when the caller gives up. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (error) {
+    throw signal?.aborted ? signal.reason : error;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * How long a request's upstream work may go on: until its answer is sent, its client goes away, its deadline
+ * passes, or the gateway shuts down, whichever comes first. Each request gets one abort signal that fires at the
+ * first of these; every upstream call of the request carries it, so no attempt starts (or goes on) when nobody
+ * waits for its result.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { CiError } from '../ci/errors.js';
+
+export interface RequestLifetimeOptions {
+  /** Past this, every upstream call of the request is aborted and what is missing answers `UPSTREAM_TIMEOUT`. */
+  readonly timeoutMs: number;
+  /** Aborted when the gateway gives up on in-flight requests at the end of a drain. */
+  readonly shutdownSignal?: AbortSignal | undefined;
+}
+
+export interface RequestLifetimes {
+  readonly plugin: Plugin;
+  /** The signal of a request seen by the plugin; undefined for one it has not seen. */
+  signalFor(request: Request): AbortSignal | undefined;
+}
+
+interface Lifetime {
+  readonly controller: AbortController;
+  readonly timer: NodeJS.Timeout;
+  readonly unlink: () => void;
+}
+
+export function useRequestLifetime(options: RequestLifetimeOptions): RequestLifetimes {
+  const lifetimes = new WeakMap<Request, Lifetime>();
+  const end = (request: Request, reason: CiError) => {
+    const lifetime = lifetimes.get(request);
+    if (!lifetime) return;
+    lifetimes.delete(request);
+    clearTimeout(lifetime.timer);
+    lifetime.unlink();
+    lifetime.controller.abort(reason);
+  };
+  return {
+    signalFor: (request) => lifetimes.get(request)?.controller.signal,
+    plugin: {
+      onRequest({ request }) {
+        const controller = new AbortController();
+        const timer = setTimeout(
+          () =>
+            controller.abort(
+              new CiError(
+                'timeout',
+                `The request's deadline of ${options.timeoutMs} ms passed before CI answered`,
+              ),
+            ),
+          options.timeoutMs,
+        );
+        timer.unref();
+        // The server's request signal is re-wrapped as a native one: the adapter's own signal object does not
+        // report `aborted` once something has subscribed to it natively.
+        const clientGone = AbortSignal.any([request.signal]);
+        const onClientGone = () =>
+          controller.abort(new CiError('cancelled', 'The client went away before CI answered'));
+        const onShutdown = () =>
+          controller.abort(new CiError('cancelled', 'The gateway is shutting down; retry the request'));
+        clientGone.addEventListener('abort', onClientGone, { once: true });
+        options.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
+        if (clientGone.aborted) onClientGone();
+        if (options.shutdownSignal?.aborted) onShutdown();
+        lifetimes.set(request, {
+          controller,
+          timer,
+          unlink: () => {
+            clientGone.removeEventListener('abort', onClientGone);
+            options.shutdownSignal?.removeEventListener('abort', onShutdown);
+          },
+        });
+      },
+      // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
+      // call) is work nobody will read.
+      onResponse({ request }) {
+        end(request, new CiError('cancelled', 'The response was already sent'));
+      },
+    },
+  };
+}

@@ -66,6 +66,12 @@ export interface EmulatorOptions {
   readonly dataset?: Dataset;
   /** The server's clock; also written to the `Date` header. */
   readonly now?: () => number;
+  /**
+   * Tie each NextToken to the page size it was issued with, refusing it (400) with any other size. Off by
+   * default: like most token-paged APIs the emulator lets a token continue with another size; CI's
+   * documentation does not say which it does.
+   */
+  readonly pageTokensBoundToSize?: boolean;
 }
 
 export interface CiEmulator {
@@ -213,7 +219,16 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     const name = query.get('name') ?? undefined;
     const jobId = query.get('jobId') ?? undefined;
 
-    const fingerprint = JSON.stringify([workflowId, name, order, states?.toSorted(), after, before, jobId]);
+    const fingerprint = JSON.stringify([
+      workflowId,
+      name,
+      order,
+      states?.toSorted(),
+      after,
+      before,
+      jobId,
+      options.pageTokensBoundToSize ? size : undefined,
+    ]);
     const nextToken = query.get('nextToken');
     let offset = 0;
     if (nextToken !== null) {

@@ -30,7 +30,11 @@ const all = expectedRunIds();
 /** One query; how many list calls it made upstream. */
 async function query(fixture: GatewayFixture, first: number, after?: string | null) {
   const before = fixture.emulator.requests.length;
-  const response = await fixture.query<{ workflowExecutions: Connection }>(PAGE, { filter: large, first, after });
+  const response = await fixture.query<{ workflowExecutions: Connection }>(PAGE, {
+    filter: large,
+    first,
+    after,
+  });
   expect(response.errors).toBeUndefined();
   const connection = (response.data as { workflowExecutions: Connection }).workflowExecutions;
   const calls = fixture.emulator.requests.slice(before);
@@ -70,15 +74,18 @@ describe('changing first within a walk', () => {
   });
   afterAll(() => fixture.close());
 
-  it.each(CHANGES)('continues %d → %d right after the cursor, within ceil(first/100)+1 calls', async (a, b) => {
-    const first = await query(fixture, a);
-    expect(first.runIds).toEqual(all.slice(0, a));
-    const next = await query(fixture, b, first.connection.pageInfo.endCursor);
-    expect(next.runIds).toEqual(all.slice(a, a + b));
-    expect(next.connection.pageInfo.hasNextPage).toBe(a + b < LARGE_WORKFLOW_EXECUTION_COUNT);
-    expect(next.calls).toBeLessThanOrEqual(Math.ceil(b / 100) + 1);
-    expect(fixture.emulator.requests.every((request) => request.status === 200)).toBe(true);
-  });
+  it.each(CHANGES)(
+    'continues %d → %d right after the cursor, within ceil(first/100)+1 calls',
+    async (a, b) => {
+      const first = await query(fixture, a);
+      expect(first.runIds).toEqual(all.slice(0, a));
+      const next = await query(fixture, b, first.connection.pageInfo.endCursor);
+      expect(next.runIds).toEqual(all.slice(a, a + b));
+      expect(next.connection.pageInfo.hasNextPage).toBe(a + b < LARGE_WORKFLOW_EXECUTION_COUNT);
+      expect(next.calls).toBeLessThanOrEqual(Math.ceil(b / 100) + 1);
+      expect(fixture.emulator.requests.every((request) => request.status === 200)).toBe(true);
+    },
+  );
 
   it('continues from a cursor in the middle of a page with another first', async () => {
     const first = await query(fixture, 60);

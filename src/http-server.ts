@@ -39,14 +39,17 @@ export interface TrackedServer {
 
 export function createHttpServer(listener: RequestListener, limits: HttpLimits = {}): TrackedServer {
   const stalledResponseTimeoutMs = limits.stalledResponseTimeoutMs ?? 30_000;
+  const headersTimeoutMs = limits.headersTimeoutMs ?? 10_000;
   let inFlight = 0;
   let completed = 0;
   let closing = false;
 
   const server = createServer(
     {
-      headersTimeout: limits.headersTimeoutMs ?? 10_000,
+      headersTimeout: headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs ?? 30_000,
+      // How often Node checks those two timeouts (30 s by default, which would let a slow client overstay them).
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
       keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     },
     (request: IncomingMessage, response: ServerResponse) => {
@@ -58,7 +61,9 @@ export function createHttpServer(listener: RequestListener, limits: HttpLimits =
         inFlight -= 1;
         if (finished) completed += 1;
       };
-      response.once('finish', () => settle(true));
+      const socket = request.socket;
+      // Node also emits 'finish' when it destroys a socket with the response still queued on it.
+      response.once('finish', () => settle(!socket.destroyed));
       response.once('close', () => settle(false));
       // Once the whole answer is handed over, the socket must keep draining to the client; a socket that makes no
       // progress for this long is destroyed (Node's default for a socket timeout nobody handles), freeing its buffer.

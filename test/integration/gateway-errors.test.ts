@@ -160,9 +160,20 @@ describe('single executions', () => {
     expect(response).toEqual({ status: 200, data: { workflowExecution: null } });
   });
 
-  it('rejects a run id that cannot be a path segment', async () => {
-    const response = await fixture.query('{ workflowExecution(runId: "../workflow") { runId } }');
-    expect(response.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+  it.each(['../workflow', '..', '', 'I1A2382E704CC1E9F20D1A2A8C5E41F7B', `i${'0'.repeat(31)}/`])(
+    'rejects %j, which CI would never issue as a run id, before any upstream call',
+    async (runId) => {
+      const response = await fixture.query('query R($runId: ID!) { workflowExecution(runId: $runId) { runId } }', {
+        runId,
+      });
+      expect(response.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argumentName: 'runId' });
+      expect(fixture.emulator.requests).toHaveLength(0);
+    },
+  );
+
+  it('rejects a workflow id CI would never issue, before any upstream call', async () => {
+    const response = await fixture.query('{ workflow(workflowId: "w,x") { name } }');
+    expect(response.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argumentName: 'workflowId' });
     expect(fixture.emulator.requests).toHaveLength(0);
   });
 

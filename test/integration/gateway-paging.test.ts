@@ -274,6 +274,11 @@ describe('filters', () => {
     ['an empty workflowId', { workflowId: '' }],
     ['an empty states list', { ...large, states: [] }],
     ['an empty objectKey', { ...large, objectKey: '' }],
+    ['an objectKey over 850 bytes of UTF-8', { ...large, objectKey: `videos/${'视'.repeat(282)}` }],
+    ['an objectKey holding a lone surrogate', { ...large, objectKey: 'clip \ud800.mp4' }],
+    ['a workflowId that is a path', { workflowId: '..' }],
+    ['a workflowId CI would never issue', { workflowId: 'w-not-hex' }],
+    ['a batchJobId CI would never issue', { ...large, batchJobId: 'b/../x' }],
     [
       'createdAfter later than createdBefore',
       { ...large, createdAfter: '2026-11-05T00:00:00Z', createdBefore: '2026-11-04T00:00:00Z' },
@@ -281,6 +286,22 @@ describe('filters', () => {
   ])('rejects %s as bad user input', async (_name, filter) => {
     await badInput(filter, 5);
     expect(fixture.emulator.requests).toHaveLength(0);
+  });
+
+  it('takes an objectKey of exactly 850 bytes to the upstream', async () => {
+    const objectKey = `v/${'视'.repeat(282)}`;
+    expect(Buffer.byteLength(objectKey)).toBe(848);
+    await page({ ...large, objectKey: `${objectKey}ab` }, 5);
+    expect(fixture.emulator.requests[0]?.params['name']).toBe(`${objectKey}ab`);
+  });
+
+  it('names the argument and the rule it breaks', async () => {
+    expect(await badInput({ ...large, objectKey: 'x'.repeat(851) }, 5)).toBe(
+      'filter.objectKey is 851 bytes of UTF-8; COS keys are at most 850.',
+    );
+    expect(await badInput({ workflowId: '..' }, 5)).toBe(
+      'filter.workflowId is not a workflow id: CI\'s are "w" and 32 lowercase hex digits.',
+    );
   });
 
   it('rejects an unparseable DateTime variable with BAD_USER_INPUT', async () => {

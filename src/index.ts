@@ -9,15 +9,11 @@ import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { createReadinessProbe } from './readiness.js';
-import {
-  chooseRequestId,
-  currentRequestId,
-  REQUEST_ID_HEADER,
-  runInRequestScope,
-} from './request-context.js';
+import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context.js';
 import { CursorCodec } from './schema/cursor.js';
 import { PageTokenKnowledge } from './schema/pagination.js';
 import { createGateway, GRAPHQL_PATH } from './server.js';
+import { logUnhandledRejections } from './unhandled-rejections.js';
 
 const loaded = loadConfig(process.env);
 if (!loaded.ok) {
@@ -29,9 +25,7 @@ if (!loaded.ok) {
 const config = loaded.config;
 const logger = createLogger(config.logLevel);
 
-process.on('unhandledRejection', (reason) => {
-  logger.error({ requestId: currentRequestId(), err: reason }, 'unhandled promise rejection');
-});
+process.on('unhandledRejection', logUnhandledRejections(logger));
 
 function fail(message: string, error: unknown): never {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -134,7 +128,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   });
   await ci.close();
   await stopEmulator?.();
-  logger.info(report, `stopped: ${report.finished} requests finished, ${report.cutShort} cut short`);
+  logger.info(report, `stopped: ${report.finished} finished, ${report.cutShort} cut short`);
   process.exit(0);
 }
 

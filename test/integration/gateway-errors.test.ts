@@ -163,9 +163,12 @@ describe('single executions', () => {
   it.each(['../workflow', '..', '', 'I1A2382E704CC1E9F20D1A2A8C5E41F7B', `i${'0'.repeat(31)}/`])(
     'rejects %j, which CI would never issue as a run id, before any upstream call',
     async (runId) => {
-      const response = await fixture.query('query R($runId: ID!) { workflowExecution(runId: $runId) { runId } }', {
-        runId,
-      });
+      const response = await fixture.query(
+        'query R($runId: ID!) { workflowExecution(runId: $runId) { runId } }',
+        {
+          runId,
+        },
+      );
       expect(response.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argumentName: 'runId' });
       expect(fixture.emulator.requests).toHaveLength(0);
     },

@@ -1,6 +1,7 @@
 /** The HTTP server's own limits: request bodies, slow senders, and responses nobody reads. */
-import { connect, type Socket } from 'node:net';
+
 import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpLimits, type TrackedServer } from '../../src/http-server.js';
@@ -71,7 +72,8 @@ describe('request bodies', () => {
       'POST /graphql HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
     );
     const chunk = `{"query":"{ __typename }${' '.repeat(16 * 1024)}`;
-    for (let index = 0; index < 6; index += 1) socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`);
+    for (let index = 0; index < 6; index += 1)
+      socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`);
     await until(() => answer.includes('\r\n\r\n'), 5_000);
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
   });

@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -109,6 +111,7 @@ describe('the production image path', () => {
       CI_ENDPOINT: emulator.url,
       CI_BUCKET: 'demo-1250000000',
       CI_REGION: 'ap-guangzhou',
+      SHUTDOWN_DELAY_MS: '300',
     });
     try {
       expect(gateway.lines[0]?.['msg']).not.toMatch(/demo/i);
@@ -144,12 +147,80 @@ describe('the production image path', () => {
       expect(await gateway.exited).toBe(0);
       await expect(fetch(`${gateway.url}/health`)).rejects.toThrow();
       expect(gateway.lines.map((line) => line['msg'])).toEqual(
-        expect.arrayContaining(['gateway listening', 'graphql request', 'stopped']),
+        expect.arrayContaining(['gateway listening', 'graphql request', 'stopped: 1 finished, 0 cut short']),
       );
       const log = JSON.stringify(gateway.lines);
       expect(log).not.toContain(DEMO_CREDENTIALS.secretKey);
     } finally {
       gateway.child.kill('SIGKILL');
+    }
+  });
+
+  it('drains as a load balancer needs, and answers a request stuck on a hanging upstream instead of resetting it', async () => {
+    const gateway = await startGateway({
+      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+      CI_ENDPOINT: emulator.url,
+      CI_TIMEOUT_MS: '60000',
+      SHUTDOWN_DELAY_MS: '1000',
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    });
+    try {
+      const post = (query: string) =>
+        fetch(`${gateway.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        });
+      emulator.clearRequests();
+      emulator.script(faults.hang(), 10, '/workflowexecution/');
+      const stuck = post(`{ workflowExecution(runId: "${expectedRunIds()[0]}") { state } }`);
+      while (emulator.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+      const signalledAt = Date.now();
+      gateway.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Out of rotation at once, yet still serving while the load balancer notices.
+      expect((await fetch(`${gateway.url}/ready`)).status).toBe(503);
+      const during = await post(`{ workflow(workflowId: "${DEMO_WORKFLOW_IDS.large}") { name } }`);
+      expect(await during.json()).toEqual({ data: { workflow: { name: 'transcode-and-snapshot' } } });
+
+      // Cut short at the timeout: an answer with an error, not a reset connection.
+      const answer = (await (await stuck).json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect(answer.errors[0]?.extensions.code).toBe('REQUEST_CANCELLED');
+      expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1_900);
+      await expect(fetch(`${gateway.url}/health`)).rejects.toThrow();
+      expect(await gateway.exited).toBe(0);
+      const stopped = gateway.lines.find((line) => String(line['msg']).startsWith('stopped'));
+      expect(stopped).toMatchObject({ finished: 2, cutShort: 1 });
+    } finally {
+      emulator.clearScript();
+      gateway.child.kill('SIGKILL');
+    }
+  });
+
+  it('stops with one clear line and exit 1 when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const [command, ...args] = await imageCommand();
+      const result = await run(command as string, args, {
+        cwd: folder,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          NODE_ENV: 'production',
+          PORT: String((taken.address() as AddressInfo).port),
+          TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+          TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+          CI_ENDPOINT: emulator.url,
+        },
+      }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+      expect(result).toMatchObject({ code: 1, stderr: '' });
+      const lines = (result as { stdout: string }).stdout.trim().split('\n');
+      expect(JSON.parse(lines.at(-1) as string)).toMatchObject({ level: 'fatal', code: 'EADDRINUSE' });
+      expect((result as { stdout: string }).stdout).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
     }
   });
 });

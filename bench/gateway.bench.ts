@@ -4,7 +4,9 @@
  * - signing: our signer against the official SDK's, on the list call the gateway makes most;
  * - decoding: our checked decoding of a 100-item page (validation, parsing, schema) against a bare parse;
  * - serving: a 100-execution page through the whole gateway against the same upstream call made directly,
- *   both over loopback HTTP to the emulator, so the ratio is the gateway's own overhead.
+ *   both over loopback HTTP to the emulator, so the ratio is the gateway's own overhead;
+ * - paging: a walk through all 257 runs that changes `first` on every query, against one that keeps it; after
+ *   the run it prints the upstream calls each made per query.
  */
 import { createRequire } from 'node:module';
 import { XMLParser } from 'fast-xml-parser';
@@ -105,4 +107,50 @@ describe('a 100-execution page', () => {
     await fixture.client().listWorkflowExecutions({ workflowId: DEMO_WORKFLOW_IDS.large, size: 100 });
     fixture.emulator.clearRequests();
   });
+});
+
+/** Upstream calls and queries per walk kind, printed after the run. */
+const walks = new Map<string, { walks: number; queries: number; calls: number; bound: number }>();
+
+async function walk(name: string, sizes: readonly number[]): Promise<void> {
+  const stats = walks.get(name) ?? { walks: 0, queries: 0, calls: 0, bound: 0 };
+  walks.set(name, stats);
+  fixture.emulator.clearRequests();
+  let after: string | null = null;
+  for (let index = 0; ; index += 1) {
+    const first = sizes[index % sizes.length] as number;
+    const response = await fixture.gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: `query Walk($after: String) { workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: ${first}, after: $after) {
+          edges { node { runId } } pageInfo { hasNextPage endCursor } } }`,
+        variables: { after },
+      }),
+    });
+    const { data } = (await response.json()) as {
+      data: { workflowExecutions: { pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    };
+    stats.queries += 1;
+    stats.bound += Math.ceil(first / 100) + 1;
+    if (!data.workflowExecutions.pageInfo.hasNextPage) break;
+    after = data.workflowExecutions.pageInfo.endCursor;
+  }
+  stats.walks += 1;
+  stats.calls += fixture.emulator.requests.length;
+}
+
+describe('a Relay walk through all 257 runs', () => {
+  bench('changing first on every query (5, 51, 3, 100, 7, 20, …)', () =>
+    walk('changing first', [5, 51, 3, 100, 7, 20]),
+  );
+  bench('keeping first: 20', () => walk('keeping first', [20]));
+});
+
+afterAll(() => {
+  const rows = [...walks].map(
+    ([name, { walks: count, queries, calls, bound }]) =>
+      `  ${name}: ${(queries / count).toFixed(0)} queries per walk, ${(calls / queries).toFixed(2)} upstream calls per query (bound ceil(first/100)+1 averages ${(bound / queries).toFixed(2)})`,
+  );
+  process.stdout.write(`\nUpstream calls per query in a walk:\n${rows.join('\n')}\n`);
 });

@@ -39,7 +39,7 @@ function idRule<T extends string>(prefix: string, noun: string): InputRule<T> {
         ? { ok: true, value: raw as T }
         : {
             ok: false,
-            problem: `is not a ${noun}: CI's are "${prefix}" and ${HEX_DIGITS} lowercase hex digits`,
+            problem: `must be a ${noun} as CI issues them: "${prefix}" and ${HEX_DIGITS} lowercase hex digits`,
           },
   };
 }

@@ -300,7 +300,7 @@ describe('filters', () => {
       'filter.objectKey is 851 bytes of UTF-8; COS keys are at most 850.',
     );
     expect(await badInput({ workflowId: '..' }, 5)).toBe(
-      'filter.workflowId is not a workflow id: CI\'s are "w" and 32 lowercase hex digits.',
+      'filter.workflowId must be a workflow id as CI issues them: "w" and 32 lowercase hex digits.',
     );
   });
 

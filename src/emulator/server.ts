@@ -45,6 +45,9 @@ export const faults = {
   slow: (ms: number): Fault => ({ type: 'delay', ms }),
 };
 
+/** Which requests a scripted fault applies to: a path prefix, or a test of the path and query parameters. */
+export type FaultTarget = string | ((path: string, params: Readonly<Record<string, string>>) => boolean);
+
 export interface RecordedRequest {
   readonly method: string;
   /** Decoded path. */
@@ -79,8 +82,11 @@ export interface CiEmulator {
   readonly url: string;
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
-  /** The next `times` requests (optionally only those whose path starts with `pathPrefix`) fail this way. */
-  script(fault: Fault, times?: number, pathPrefix?: string): void;
+  /**
+   * The next `times` requests fail this way: all of them, those whose path starts with `target` when it is a
+   * string, or those it accepts when it is a function (to fail one workflow's calls, say).
+   */
+  script(fault: Fault, times?: number, target?: FaultTarget): void;
   clearScript(): void;
   readonly requests: readonly RecordedRequest[];
   clearRequests(): void;
@@ -93,7 +99,7 @@ export interface CiEmulator {
 interface ScriptedFault {
   readonly fault: Fault;
   remaining: number;
-  readonly pathPrefix: string | undefined;
+  readonly target: FaultTarget | undefined;
 }
 
 class HttpError extends Error {
@@ -139,7 +145,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       options.sessionToken !== undefined && req.headers[SESSION_TOKEN_HEADER] !== options.sessionToken
         ? 'missing or wrong security token'
         : undefined;
-    const fault = takeFault(script, path);
+    const fault = takeFault(script, path, params);
     const record = (status: number | undefined) =>
       requests.push({
         method: req.method ?? '',
@@ -364,8 +370,8 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       server.closeAllConnections();
       await closed;
     },
-    script(fault, times = 1, pathPrefix) {
-      script.push({ fault, remaining: times, pathPrefix });
+    script(fault, times = 1, target) {
+      script.push({ fault, remaining: times, target });
     },
     clearScript() {
       script.length = 0;
@@ -377,9 +383,16 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   };
 }
 
-function takeFault(script: ScriptedFault[], path: string): Fault | undefined {
+function takeFault(
+  script: ScriptedFault[],
+  path: string,
+  params: Readonly<Record<string, string>>,
+): Fault | undefined {
   const entry = script.find(
-    (s) => s.remaining > 0 && (s.pathPrefix === undefined || path.startsWith(s.pathPrefix)),
+    (s) =>
+      s.remaining > 0 &&
+      (s.target === undefined ||
+        (typeof s.target === 'string' ? path.startsWith(s.target) : s.target(path, params))),
   );
   if (!entry) return undefined;
   entry.remaining -= 1;

@@ -30,6 +30,15 @@ async function imageCommand(): Promise<string[]> {
   return JSON.parse(cmd) as string[];
 }
 
+/** What an operator sets to point the gateway at the test's emulator. */
+function upstreamEnv(): Record<string, string> {
+  return {
+    TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+    TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+    CI_ENDPOINT: emulator.url,
+  };
+}
+
 interface RunningGateway {
   readonly child: ChildProcess;
   readonly url: string;
@@ -106,9 +115,7 @@ describe('the production image path', () => {
 
   it('serves queries against the configured upstream and drains on SIGTERM', async () => {
     const gateway = await startGateway({
-      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-      CI_ENDPOINT: emulator.url,
+      ...upstreamEnv(),
       CI_BUCKET: 'demo-1250000000',
       CI_REGION: 'ap-guangzhou',
       SHUTDOWN_DELAY_MS: '300',
@@ -158,9 +165,7 @@ describe('the production image path', () => {
 
   it('drains as a load balancer needs, and answers a request stuck on a hanging upstream instead of resetting it', async () => {
     const gateway = await startGateway({
-      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-      CI_ENDPOINT: emulator.url,
+      ...upstreamEnv(),
       CI_TIMEOUT_MS: '60000',
       SHUTDOWN_DELAY_MS: '1000',
       SHUTDOWN_TIMEOUT_MS: '1000',
@@ -210,9 +215,7 @@ describe('the production image path', () => {
           PATH: process.env['PATH'] ?? '',
           NODE_ENV: 'production',
           PORT: String((taken.address() as AddressInfo).port),
-          TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-          TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-          CI_ENDPOINT: emulator.url,
+          ...upstreamEnv(),
         },
       }).catch((error: { code: number; stdout: string; stderr: string }) => error);
       expect(result).toMatchObject({ code: 1, stderr: '' });

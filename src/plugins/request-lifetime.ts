@@ -73,7 +73,8 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
         });
       },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
-      // call) is work nobody will read.
+      // call) is work nobody will read. (Every response today is a single result; a streamed one, such as a
+      // subscription, would end its lifetime when its stream ends instead.)
       onResponse({ request }) {
         end(request, new CiError('cancelled', 'The response was already sent'));
       },

@@ -20,6 +20,11 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
 /** How long a draining replica keeps serving after SIGTERM, in production, while load balancers notice. */
 export const DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS = 5_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1_200;
+export const DEFAULT_READ_SCOPE = 'ci.workflows.read';
+export const DEFAULT_WRITE_SCOPE = 'ci.workflows.write';
+/** The names a developer's browser uses for a gateway on the same machine. */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -61,6 +66,30 @@ export interface Config {
   readonly cursorSecret: string | undefined;
   /** Serve `Query.node` / `Query.nodes` (standalone use only: they break composition beside another Relay subgraph). */
   readonly relayNodeQueries: boolean;
+  /** Who may call; see {@link AuthConfig}. */
+  readonly auth: AuthConfig;
+  /** Upstream attempts one caller may cause per minute, per replica; 0 for no limit. */
+  readonly rateLimitPerMinute: number;
+  readonly introspection: boolean;
+  readonly graphiql: boolean;
+  /**
+   * `Host` header values served, beside the probes; undefined for any. Outside production with real credentials it
+   * defaults to the loopback names, so a web page cannot reach real data through a rebinding DNS name.
+   */
+  readonly allowedHosts: readonly string[] | undefined;
+}
+
+export interface AuthConfig {
+  /** Callers must present a JWT verified against this JWKS. */
+  readonly jwksUrl: string | undefined;
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  readonly readScope: string;
+  readonly writeScope: string;
+  /** Callers must present this value in `x-router-secret`: only the company router reaches the subgraph. */
+  readonly routerSecret: string | undefined;
+  /** Production with neither mechanism, said on purpose: the network alone protects the gateway. */
+  readonly disabled: boolean;
 }
 
 export type ConfigResult =
@@ -78,6 +107,9 @@ const integer = (min: number, max: number, fallback: number) =>
     .pipe(z.string().regex(/^\d+$/, 'must be a whole number'))
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const flag = optionalText.pipe(z.enum(['true', 'false'], 'must be true or false').optional());
+/** An OAuth scope token (RFC 6749 §3.3): printable ASCII without spaces, quotes or backslashes. */
+const scopeName = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be one scope token, without spaces');
 const origin = z
   .string()
   .refine(isOrigin, { message: 'must be an http(s) origin (scheme, host, optional port; no path)' });
@@ -133,8 +165,32 @@ const environment = z.object({
   }),
   LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()),
   PORT: integer(0, 65_535, DEFAULT_PORT),
-  RELAY_NODE_QUERIES: optionalText.pipe(z.enum(['true', 'false'], 'must be true or false').optional()),
+  RELAY_NODE_QUERIES: flag,
   CURSOR_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  AUTH_JWKS_URL: optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+        'must be an http(s) URL',
+      )
+      .optional(),
+  ),
+  AUTH_ISSUER: optionalText,
+  AUTH_AUDIENCE: optionalText,
+  AUTH_READ_SCOPE: optionalText.pipe(scopeName.optional()),
+  AUTH_WRITE_SCOPE: optionalText.pipe(scopeName.optional()),
+  ROUTER_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  AUTH_DISABLED: flag,
+  RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE: integer(0, 1_000_000, DEFAULT_RATE_LIMIT_PER_MINUTE),
+  INTROSPECTION: flag,
+  GRAPHIQL: flag,
+  ALLOWED_HOSTS: optionalText.transform((value) =>
+    value
+      ?.split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter(Boolean),
+  ),
 });
 
 /** Reads and validates the environment; never throws. */
@@ -177,11 +233,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       // Only production sits behind load balancers that need time to notice; a laptop stops at once.
       shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : 0),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-      // Browsers may call a development gateway from anywhere; production allows only what it is told.
-      corsOrigins: e.CORS_ORIGINS ?? (production ? [] : '*'),
+      // Browsers may call the demo (public demo data) from anywhere; real data only from origins named.
+      corsOrigins: e.CORS_ORIGINS ?? (demo ? '*' : []),
       logLevel: e.LOG_LEVEL ?? 'info',
       cursorSecret: e.CURSOR_SECRET,
       relayNodeQueries: e.RELAY_NODE_QUERIES === 'true',
+      auth: {
+        jwksUrl: e.AUTH_JWKS_URL,
+        issuer: e.AUTH_ISSUER,
+        audience: e.AUTH_AUDIENCE,
+        readScope: e.AUTH_READ_SCOPE ?? DEFAULT_READ_SCOPE,
+        writeScope: e.AUTH_WRITE_SCOPE ?? DEFAULT_WRITE_SCOPE,
+        routerSecret: e.ROUTER_SECRET,
+        disabled: e.AUTH_DISABLED === 'true',
+      },
+      rateLimitPerMinute: e.RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE,
+      // The schema is no secret from allowed callers in development; in production only when asked.
+      introspection: e.INTROSPECTION === undefined ? !production : e.INTROSPECTION === 'true',
+      graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',
+      allowedHosts: e.ALLOWED_HOSTS ?? (production || demo ? undefined : [...LOOPBACK_HOSTS]),
     }),
   };
 }
@@ -206,6 +276,17 @@ function presenceErrors(env: Readonly<Record<string, string | undefined>>): stri
       : [];
   }
   const errors: string[] = [];
+  const production = (env['NODE_ENV'] ?? '').trim() === 'production';
+  if (
+    production &&
+    !isSet(env, 'AUTH_JWKS_URL') &&
+    !isSet(env, 'ROUTER_SECRET') &&
+    env['AUTH_DISABLED'] !== 'true'
+  ) {
+    errors.push(
+      'AUTH_JWKS_URL or ROUTER_SECRET: one is required in production, or AUTH_DISABLED=true to rely on the network alone',
+    );
+  }
   for (const name of ['TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY']) {
     if (!isSet(env, name)) errors.push(`${name}: required`);
   }

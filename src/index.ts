@@ -2,6 +2,7 @@
  * The entry point: read the configuration, start the built-in CI emulator in demo mode, serve the gateway on
  * PORT, and drain on SIGTERM (see `drain.ts`). Startup failures are one log line and exit 1.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CiClient } from './ci/client.js';
 import { loadConfig, type UpstreamConfig } from './config.js';
@@ -39,6 +40,13 @@ function fail(message: string, error: unknown): never {
   process.exit(1);
 }
 
+if (config.production && config.auth.disabled && !config.auth.jwksUrl && !config.auth.routerSecret) {
+  logger.warn(
+    'AUTH_DISABLED=true: no caller authentication. Anyone who can reach this port can read every execution of the ' +
+      'bucket and spend the CI account’s quota; only the network protects it.',
+  );
+}
+
 let upstream: UpstreamConfig;
 let stopEmulator: (() => Promise<void>) | undefined;
 if (config.upstream) {
@@ -71,8 +79,11 @@ const shutdown = new AbortController();
 const gateway = createGateway({
   services: {
     ci,
-    // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors.
-    cursors: new CursorCodec(config.cursorSecret ?? upstream.secretKey),
+    // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors. The demo's
+    // credentials are published, so a key derived from them would let anyone forge cursors: a random one instead.
+    cursors: new CursorCodec(
+      config.cursorSecret ?? (config.mode === 'demo' ? randomBytes(32) : upstream.secretKey),
+    ),
     maxPageSize: config.maxPageSize,
     upstreamConcurrency: config.upstreamConcurrency,
     maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
@@ -84,6 +95,18 @@ const gateway = createGateway({
   requestTimeoutMs: config.requestTimeoutMs,
   maxRequestBytes: config.maxRequestBytes,
   shutdownSignal: shutdown.signal,
+  auth: {
+    jwt: config.auth.jwksUrl
+      ? { jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }
+      : undefined,
+    routerSecret: config.auth.routerSecret,
+    readScope: config.auth.readScope,
+    writeScope: config.auth.writeScope,
+  },
+  rateLimitPerMinute: config.rateLimitPerMinute,
+  introspection: config.introspection,
+  graphiql: config.graphiql,
+  allowedHosts: config.allowedHosts,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 
@@ -104,6 +127,15 @@ tracked.server.listen(config.port, () => {
       upstream: upstream.endpoint,
       maxPageSize: config.maxPageSize,
       corsOrigins: config.corsOrigins,
+      auth: {
+        jwt: config.auth.jwksUrl !== undefined,
+        routerSecret: config.auth.routerSecret !== undefined,
+        readScope: config.auth.readScope,
+      },
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      introspection: config.introspection,
+      graphiql: config.graphiql,
+      allowedHosts: config.allowedHosts ?? 'any',
     },
     'gateway listening',
   );

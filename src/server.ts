@@ -6,7 +6,8 @@
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, getOperationAST, type ValidationContext } from 'graphql';
 import {
   type CORSOptions,
@@ -17,8 +18,13 @@ import {
 } from 'graphql-yoga';
 import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
+import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
+import { useGraphiQLPage } from './plugins/graphiql.js';
+import { useHostCheck } from './plugins/host-check.js';
+import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
+import { DEFAULT_SCHEMA_SCOPES } from './schema/builder.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
 import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
@@ -64,7 +70,30 @@ export interface GatewayOptions {
   readonly maxRequestBytes: number;
   /** Aborts every request's upstream work: the end of a drain. */
   readonly shutdownSignal?: AbortSignal | undefined;
+  /** Who may call: a verified JWT, the router's secret, both, or (absent) anyone who reaches the port. */
+  readonly auth?:
+    | (CallerAuthOptions & { readonly readScope?: string; readonly writeScope?: string })
+    | undefined;
+  /** Upstream attempts one caller may cause per minute; 0 or absent for no limit. */
+  readonly rateLimitPerMinute?: number | undefined;
+  /** @default true */
+  readonly introspection?: boolean | undefined;
+  /** @default true */
+  readonly graphiql?: boolean | undefined;
+  /** `Host` names served (probes aside); absent for any. */
+  readonly allowedHosts?: readonly string[] | undefined;
 }
+
+/**
+ * Headers that make a request "non-simple", so a browser must ask (preflight) before sending it cross-site. A GET
+ * or form-encoded POST without one of them is refused, since a cross-site page could send it unasked.
+ */
+export const CSRF_HEADERS = [
+  'x-graphql-csrf',
+  'apollo-require-preflight',
+  'x-apollo-operation-name',
+  'graphql-client-name',
+] as const;
 
 /** What the request-log plugin gathers about one HTTP request. */
 interface RequestRecord {
@@ -88,20 +117,41 @@ const asValidationErrors = {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const records = new WeakMap<Request, RequestRecord>();
-  const schema = buildSchema({ relayNodeQueries: options.relayNodeQueries === true });
+  const schema = buildSchema({
+    relayNodeQueries: options.relayNodeQueries === true,
+    readScope: options.auth?.readScope,
+    writeScope: options.auth?.writeScope,
+  });
   const lifetimes = useRequestLifetime({
     timeoutMs: options.requestTimeoutMs,
     shutdownSignal: options.shutdownSignal,
   });
+  const auth = useCallerAuth(options.auth ?? {});
+  const rateLimit = options.rateLimitPerMinute
+    ? useUpstreamRateLimit({
+        perMinute: options.rateLimitPerMinute,
+        callerKey: (request, serverContext) => {
+          const subject = auth.callerOf(request).subject;
+          return subject === undefined ? `address:${clientAddress(serverContext)}` : `subject:${subject}`;
+        },
+      })
+    : undefined;
+  const rightsOf = (request: Request) => {
+    const { scopes } = auth.callerOf(request);
+    if (scopes === undefined) return undefined;
+    return {
+      mayRead: scopes.has(options.auth?.readScope ?? DEFAULT_SCHEMA_SCOPES.read),
+      mayWrite: scopes.has(options.auth?.writeScope ?? DEFAULT_SCHEMA_SCOPES.write),
+    };
+  };
 
   return createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: HEALTH_PATH,
     landingPage: false,
-    graphiql: { title: 'CI workflow gateway', defaultQuery: EXAMPLE_QUERY },
-    // Served from the package's own bundle: GraphiQL works with no internet access.
-    renderGraphiQL: memoize(renderGraphiQL),
+    // Served by its own plugin, compressed and cacheable.
+    graphiql: false,
     cors: corsOptions(options.corsOrigins),
     // Only GraphQL errors we raise on purpose (bad input, mapped upstream failures) reach clients verbatim.
     maskedErrors: { isDev: false },
@@ -112,10 +162,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       return createGraphQLContext(options.services, {
         signal: lifetimes.signalFor(request),
         onAttempt: (attempt) => record?.upstream.push(attempt),
+        chargeAttempt: rateLimit?.chargeFor(request),
+        caller: rightsOf(request),
       });
     },
     plugins: [
+      options.allowedHosts
+        ? useHostCheck({ allowedHosts: options.allowedHosts, exemptPaths: [HEALTH_PATH, READY_PATH] })
+        : {},
+      options.graphiql === false
+        ? {}
+        : useGraphiQLPage({
+            endpoint: GRAPHQL_PATH,
+            title: 'CI workflow gateway',
+            defaultQuery: EXAMPLE_QUERY,
+          }),
       lifetimes.plugin,
+      useCSRFPrevention({ requestHeaders: [...CSRF_HEADERS] }),
+      auth.plugin,
+      rateLimit?.plugin ?? {},
+      // `_service { sdl }` is a query, not introspection: the router and `rover` still get the schema.
+      options.introspection === false ? useDisableIntrospection() : {},
       maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),
       maxDepthPlugin({
         n: DOCUMENT_LIMITS.maxDepth,
@@ -203,23 +270,25 @@ function corsOptions(origins: '*' | readonly string[]): CORSOptions | false {
   return {
     origin: origins === '*' ? '*' : [...origins],
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'accept', REQUEST_ID_HEADER, 'apollo-require-preflight'],
+    allowedHeaders: [
+      'accept',
+      'authorization',
+      'content-type',
+      'traceparent',
+      'tracestate',
+      REQUEST_ID_HEADER,
+      'apollographql-client-name',
+      'apollographql-client-version',
+      ...CSRF_HEADERS,
+    ],
     exposedHeaders: [REQUEST_ID_HEADER],
     credentials: false,
     maxAge: 600,
   };
 }
 
-/** GraphiQL's page is megabytes of inlined assets: render it once per option set, not per request. */
-function memoize<A, R>(render: (options: A) => R): (options: A) => R {
-  const rendered = new Map<string, R>();
-  return (options) => {
-    const key = JSON.stringify(options);
-    let page = rendered.get(key);
-    if (page === undefined) {
-      page = render(options);
-      rendered.set(key, page);
-    }
-    return page;
-  };
+/** The peer's address as Node saw it; behind a router or proxy, that of the router or proxy. */
+function clientAddress(serverContext: unknown): string {
+  const req = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req;
+  return req?.socket?.remoteAddress ?? 'unknown';
 }

@@ -3,8 +3,12 @@ import SchemaBuilder from '@pothos/core';
 import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLContext } from './context.js';
+
+export const FORBIDDEN = 'FORBIDDEN';
 
 export interface SchemaOptions {
   /**
@@ -12,13 +16,21 @@ export interface SchemaOptions {
    * `Query.node` cannot compose into one supergraph.
    */
   readonly relayNodeQueries?: boolean;
+  /** The scope reading needs, declared in the schema for the router (`@requiresScopes`) and checked here. */
+  readonly readScope?: string | undefined;
+  /** The scope changing things needs. */
+  readonly writeScope?: string | undefined;
 }
+
+export const DEFAULT_SCHEMA_SCOPES = { read: 'ci.workflows.read', write: 'ci.workflows.write' } as const;
 
 /** A new builder per schema, so options such as {@link SchemaOptions.relayNodeQueries} hold no global state. */
 export function createBuilder(options: SchemaOptions = {}) {
   const nodeQueries = options.relayNodeQueries === true;
   const builder = new SchemaBuilder<{
     Context: GraphQLContext;
+    /** `read` and `write`: whether the caller holds the configured scope (always, when tokens are not required). */
+    AuthScopes: { read: boolean; write: boolean };
     Scalars: {
       DateTime: { Input: Date; Output: Date };
       ID: { Input: string; Output: string };
@@ -27,7 +39,14 @@ export function createBuilder(options: SchemaOptions = {}) {
     DefaultEdgesNullability: false;
     DefaultNodeNullability: false;
   }>({
-    plugins: [DirectivePlugin, RelayPlugin, FederationPlugin],
+    plugins: [ScopeAuthPlugin, DirectivePlugin, RelayPlugin, FederationPlugin],
+    scopeAuth: {
+      authScopes: (context) => ({ read: context.caller.mayRead, write: context.caller.mayWrite }),
+      unauthorizedError: () =>
+        new GraphQLError('The caller’s token does not grant the scope this field needs.', {
+          extensions: { code: FORBIDDEN },
+        }),
+    },
     // Fields are non-null unless they say otherwise: nulls in a response mean something.
     defaultFieldNullability: false,
     relay: {
@@ -52,5 +71,23 @@ export function createBuilder(options: SchemaOptions = {}) {
 }
 
 export type Builder = ReturnType<typeof createBuilder>;
+
+/**
+ * The options that guard a type or field: checked here (`authScopes`, a `FORBIDDEN` error) and declared for the
+ * router (`@authenticated`, `@requiresScopes`), from one place so the two never disagree.
+ */
+export function accessRules(options: SchemaOptions = {}) {
+  const rule = (scope: 'read' | 'write', name: string) => ({
+    authScopes: { [scope]: true } as { read: true } | { write: true },
+    authenticated: true,
+    requiresScopes: [[name]],
+  });
+  return {
+    read: rule('read', options.readScope ?? DEFAULT_SCHEMA_SCOPES.read),
+    write: rule('write', options.writeScope ?? DEFAULT_SCHEMA_SCOPES.write),
+  };
+}
+
+export type AccessRules = ReturnType<typeof accessRules>;
 /** The builder's type parameters, for helpers that define fields outside a type's own definition. */
 export type BuilderTypes = Builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

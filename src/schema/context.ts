@@ -26,8 +26,15 @@ export interface GatewayServices {
   readonly pageTokens: PageTokenKnowledge;
 }
 
+/** What the caller may do, decided from its verified token before the request runs. */
+export interface CallerRights {
+  readonly mayRead: boolean;
+  readonly mayWrite: boolean;
+}
+
 export interface GraphQLContext {
   readonly services: GatewayServices;
+  readonly caller: CallerRights;
   readonly ci: RequestCi;
   /** Execution details by run id; null for runs the upstream does not know. Deduplicated per request. */
   readonly executionDetails: DataLoader<RunId, WorkflowExecutionDetail | null>;
@@ -39,7 +46,13 @@ export interface RequestBinding {
   /** Aborted when nobody waits for this request's answer any more. */
   readonly signal?: AbortSignal | undefined;
   readonly onAttempt?: ((attempt: UpstreamAttempt) => void) | undefined;
+  /** Called before every upstream attempt, after the request's own budget: a per-caller rate limit, say. */
+  readonly chargeAttempt?: (() => void) | undefined;
+  /** Everything, when absent: a gateway that requires no tokens checks no scopes. */
+  readonly caller?: CallerRights | undefined;
 }
+
+const UNRESTRICTED: CallerRights = { mayRead: true, mayWrite: true };
 
 export function createGraphQLContext(
   services: GatewayServices,
@@ -48,11 +61,13 @@ export function createGraphQLContext(
   const ci = createRequestCi(services.ci, {
     signal: binding.signal,
     onAttempt: binding.onAttempt,
+    chargeAttempt: binding.chargeAttempt,
     maxAttempts: services.maxUpstreamCallsPerRequest,
     concurrency: services.upstreamConcurrency,
   });
   return {
     services,
+    caller: binding.caller ?? UNRESTRICTED,
     ci,
     // The upstream has no batch detail call: one call per distinct run, within the request's concurrency.
     executionDetails: new DataLoader((runIds) =>

@@ -1,6 +1,6 @@
 /** Builds the executable subgraph schema from the type modules. */
 import type { GraphQLSchema } from 'graphql';
-import { createBuilder, type SchemaOptions } from './builder.js';
+import { accessRules, createBuilder, type SchemaOptions } from './builder.js';
 import { addWorkflowTypes } from './workflow.js';
 import { addWorkflowExecutionTypes } from './workflow-execution.js';
 
@@ -8,10 +8,11 @@ export type { SchemaOptions };
 
 export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
   const builder = createBuilder(options);
-  const executions = addWorkflowExecutionTypes(builder);
-  addWorkflowTypes(builder, executions);
+  const access = accessRules(options);
+  const executions = addWorkflowExecutionTypes(builder, access);
+  addWorkflowTypes(builder, executions, access);
   return builder.toSubGraphSchema({
     linkUrl: 'https://specs.apollo.dev/federation/v2.6',
-    federationDirectives: ['@key', '@shareable'],
+    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes'],
   });
 }

@@ -26,6 +26,8 @@ export interface RequestCiOptions {
   /** Aborted when nobody waits any more: client gone, deadline passed, response sent, or shutdown. */
   readonly signal?: AbortSignal | undefined;
   readonly onAttempt?: ((attempt: UpstreamAttempt) => void) | undefined;
+  /** Called before every attempt the budget allows. */
+  readonly chargeAttempt?: (() => void) | undefined;
   /** Most upstream attempts, retries included, the request may make. */
   readonly maxAttempts: number;
   /** Most upstream calls the request may have in flight at once. */
@@ -42,6 +44,7 @@ export function createRequestCi(ci: CiApi, options: RequestCiOptions): RequestCi
     beforeAttempt: () => {
       if (attemptsLeft <= 0) throw upstreamBudgetError(options.maxAttempts);
       attemptsLeft -= 1;
+      options.chargeAttempt?.();
     },
   };
   // However the request is shaped, it holds at most `concurrency` upstream connections: a request stuck on a

@@ -8,7 +8,7 @@ import type {
   WorkflowExecutionSummary,
   WorkflowTask,
 } from '../ci/types.js';
-import type { Builder, BuilderTypes } from './builder.js';
+import type { AccessRules, Builder, BuilderTypes } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
 import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
@@ -16,7 +16,7 @@ import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './p
 /** Either a list item or a detail answer: fields only the detail has are loaded when asked for. */
 export type ExecutionParent = WorkflowExecutionSummary | WorkflowExecutionDetail;
 
-export function addWorkflowExecutionTypes(builder: Builder) {
+export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules) {
   const WorkflowExecutionState = builder.enumType('WorkflowExecutionState', {
     description: 'Where a workflow execution is in its life.',
     values: {
@@ -71,6 +71,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
 
   const WorkflowExecutionRef = builder.node(builder.objectRef<ExecutionParent>('WorkflowExecution'), {
     description: 'One run of a media workflow on one object.',
+    ...access.read,
     id: { resolve: (execution) => execution.runId },
     loadOne: (runId, context) => loadExecutionReference(runId, context),
     isTypeOf: (value) => typeof value === 'object' && value !== null && 'runId' in value,
@@ -138,6 +139,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
 
   builder.queryFields((t) => ({
     workflowExecutions: t.field({
+      ...access.read,
       type: WorkflowExecutionConnection,
       description:
         'A workflow’s executions, newest first unless `filter.order` says otherwise. Forward-only: pass the ' +
@@ -154,6 +156,7 @@ export function addWorkflowExecutionTypes(builder: Builder) {
         ),
     }),
     workflowExecution: t.field({
+      ...access.read,
       type: WorkflowExecutionRef,
       nullable: true,
       description:

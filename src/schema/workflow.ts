@@ -1,13 +1,13 @@
 /** `Workflow`: an entity of its own, the workflow of every execution, and the executions of every workflow. */
 import { workflowIdRule } from '../ci/inputs.js';
 import type { Workflow, WorkflowState } from '../ci/types.js';
-import type { Builder } from './builder.js';
+import type { AccessRules, Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { parseArgument, parseReference } from './inputs.js';
 import { paginateExecutions } from './pagination.js';
 import { type ExecutionTypes, toExecutionFilter } from './workflow-execution.js';
 
-export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
+export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, access: AccessRules) {
   const WorkflowStateEnum = builder.enumType('WorkflowState', {
     description: 'Whether a workflow starts runs for new objects.',
     values: {
@@ -17,6 +17,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
   });
 
   const WorkflowRef = builder.node(builder.objectRef<Workflow>('Workflow'), {
+    ...access.read,
     description: 'A media workflow: the pipeline of tasks CI runs on objects uploaded to a bucket.',
     id: { resolve: (workflow) => workflow.workflowId },
     loadOne: (workflowId, context) => loadWorkflowReference(workflowId, context),
@@ -64,6 +65,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes) {
 
   builder.queryField('workflow', (t) =>
     t.field({
+      ...access.read,
       type: WorkflowRef,
       nullable: true,
       description:

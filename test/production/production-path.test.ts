@@ -36,8 +36,13 @@ function upstreamEnv(): Record<string, string> {
     TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
     TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
     CI_ENDPOINT: emulator.url,
+    ROUTER_SECRET,
   };
 }
+
+/** Production requires caller authentication; these tests stand in for the router. */
+const ROUTER_SECRET = 'router-secret-for-the-image-test';
+const fromRouter = { 'content-type': 'application/json', 'x-router-secret': ROUTER_SECRET };
 
 interface RunningGateway {
   readonly child: ChildProcess;
@@ -111,6 +116,9 @@ describe('the production image path', () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect(result).toMatchObject({ code: 1 });
     expect((result as { stderr: string }).stderr).toContain('TENCENTCLOUD_SECRET_ID: required');
+    expect((result as { stderr: string }).stderr).toContain(
+      'AUTH_JWKS_URL or ROUTER_SECRET: one is required',
+    );
   });
 
   it('serves queries against the configured upstream and drains on SIGTERM', async () => {
@@ -128,7 +136,7 @@ describe('the production image path', () => {
       const query = (first: number) =>
         fetch(`${gateway.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: fromRouter,
           body: JSON.stringify({
             query: `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: ${first}) { edges { node { runId } } } }`,
           }),
@@ -174,7 +182,7 @@ describe('the production image path', () => {
       const post = (query: string) =>
         fetch(`${gateway.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: fromRouter,
           body: JSON.stringify({ query }),
         });
       emulator.clearRequests();

@@ -4,7 +4,7 @@ import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/logger.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { PageTokenKnowledge } from '../../src/schema/pagination.js';
-import { createGateway, type Gateway } from '../../src/server.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
 import { type EmulatorFixture, startEmulator } from './emulator.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -26,6 +26,9 @@ export interface GatewayFixtureOptions {
   readonly corsOrigins?: '*' | readonly string[];
   readonly isReady?: () => Promise<boolean>;
   readonly relayNodeQueries?: boolean;
+  readonly gateway?: Partial<
+    Pick<GatewayOptions, 'auth' | 'rateLimitPerMinute' | 'introspection' | 'graphiql' | 'allowedHosts'>
+  >;
 }
 
 export interface GatewayFixture extends EmulatorFixture {
@@ -69,6 +72,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
       shutdownSignal: options.shutdownSignal,
+      ...options.gateway,
       logger,
       corsOrigins: options.corsOrigins ?? '*',
       isReady: options.isReady ?? (async () => true),

@@ -8,6 +8,9 @@ const credentials = {
   CI_REGION: 'ap-guangzhou',
 };
 
+/** Production as an operator must set it: with a way to authenticate callers. */
+const production = { ...credentials, NODE_ENV: 'production', ROUTER_SECRET: 'router-secret-0123456789' };
+
 function config(env: Record<string, string>) {
   const result = loadConfig(env);
   if (!result.ok) throw new Error(result.errors.join('; '));
@@ -41,10 +44,8 @@ describe('loadConfig', () => {
   });
 
   it('keeps serving for 5 s after SIGTERM in production, unless told otherwise', () => {
-    expect(config({ ...credentials, NODE_ENV: 'production' }).shutdownDelayMs).toBe(5_000);
-    expect(config({ ...credentials, NODE_ENV: 'production', SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(
-      0,
-    );
+    expect(config(production).shutdownDelayMs).toBe(5_000);
+    expect(config({ ...production, SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(0);
     expect(errors({ SHUTDOWN_DELAY_MS: 'soon' })).toEqual(['SHUTDOWN_DELAY_MS: must be a whole number']);
   });
 
@@ -73,6 +74,15 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       PORT: '8080',
       NODE_ENV: 'production',
+      AUTH_JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://issuer.example.com/',
+      AUTH_AUDIENCE: 'ci-workflows',
+      AUTH_READ_SCOPE: 'media.read',
+      AUTH_WRITE_SCOPE: 'media.write',
+      RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE: '600',
+      INTROSPECTION: 'true',
+      GRAPHIQL: 'true',
+      ALLOWED_HOSTS: 'ci-workflows.internal, Gateway.Example.com',
       UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
       MAX_UPSTREAM_CALLS_PER_REQUEST: '50',
       REQUEST_TIMEOUT_MS: '12000',
@@ -96,11 +106,64 @@ describe('loadConfig', () => {
       shutdownDelayMs: 15_000,
       shutdownTimeoutMs: 40_000,
       relayNodeQueries: true,
+      auth: {
+        jwksUrl: 'https://issuer.example.com/.well-known/jwks.json',
+        issuer: 'https://issuer.example.com/',
+        audience: 'ci-workflows',
+        readScope: 'media.read',
+        writeScope: 'media.write',
+        routerSecret: undefined,
+        disabled: false,
+      },
+      rateLimitPerMinute: 600,
+      introspection: true,
+      graphiql: true,
+      allowedHosts: ['ci-workflows.internal', 'gateway.example.com'],
+    });
+  });
+
+  it('closes what production does not need: introspection, GraphiQL, cross-origin access', () => {
+    expect(config(production)).toMatchObject({
+      introspection: false,
+      graphiql: false,
+      corsOrigins: [],
+      allowedHosts: undefined,
+      rateLimitPerMinute: 1_200,
+      auth: {
+        readScope: 'ci.workflows.read',
+        writeScope: 'ci.workflows.write',
+        routerSecret: 'router-secret-0123456789',
+      },
+    });
+  });
+
+  it('starts in production without caller authentication only when told so explicitly', () => {
+    const unprotected = { ...credentials, NODE_ENV: 'production' };
+    expect(errors(unprotected)).toEqual([
+      'AUTH_JWKS_URL or ROUTER_SECRET: one is required in production, or AUTH_DISABLED=true to rely on the network alone',
+    ]);
+    expect(config({ ...unprotected, AUTH_DISABLED: 'true' }).auth.disabled).toBe(true);
+    expect(config({ ...unprotected, AUTH_JWKS_URL: 'https://issuer.example.com/jwks' }).auth.jwksUrl).toBe(
+      'https://issuer.example.com/jwks',
+    );
+  });
+
+  it('opens the demo to any origin and host, but real data outside production only to loopback hosts', () => {
+    expect(config({})).toMatchObject({
+      corsOrigins: '*',
+      allowedHosts: undefined,
+      introspection: true,
+      graphiql: true,
+    });
+    expect(config(credentials)).toMatchObject({
+      corsOrigins: [],
+      allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
     });
   });
 
   it('never falls back to demo data in production', () => {
     expect(errors({ NODE_ENV: 'production' })).toEqual([
+      'AUTH_JWKS_URL or ROUTER_SECRET: one is required in production, or AUTH_DISABLED=true to rely on the network alone',
       'TENCENTCLOUD_SECRET_ID: required',
       'TENCENTCLOUD_SECRET_KEY: required',
       'CI_BUCKET: required unless CI_ENDPOINT is set',
@@ -109,7 +172,7 @@ describe('loadConfig', () => {
   });
 
   it('allows no cross-origin access in production unless told', () => {
-    expect(config({ ...credentials, NODE_ENV: 'production' }).corsOrigins).toEqual([]);
+    expect(config(production).corsOrigins).toEqual([]);
   });
 
   it('reports every bad variable at once', () => {

@@ -1,0 +1,59 @@
+/**
+ * A per-caller limit on what callers really cost: upstream attempts, counted per minute. A request from a caller
+ * already over the limit is answered 429 with `Retry-After` before it is parsed, so it makes no upstream call; a
+ * request under it runs to completion and its attempts are counted as they happen (a caller can overdraw once,
+ * by at most `MAX_UPSTREAM_CALLS_PER_REQUEST`, and then waits).
+ *
+ * Counting is `rate-limiter-flexible`'s, in memory per replica: N replicas behind a load balancer let a caller
+ * make up to N × the limit. Its Redis store is the way to one shared limit.
+ */
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+
+export const RATE_LIMITED = 'RATE_LIMITED';
+const WINDOW_SECONDS = 60;
+
+export interface RateLimitOptions {
+  /** Upstream attempts per caller per minute. */
+  readonly perMinute: number;
+  /** Who is calling: the same key for the same caller across requests. */
+  readonly callerKey: (request: Request, serverContext: unknown) => string;
+}
+
+export interface RateLimit {
+  readonly plugin: Plugin;
+  /** Counts one upstream attempt against the caller of this request. */
+  chargeFor(request: Request): () => void;
+}
+
+export function useUpstreamRateLimit(options: RateLimitOptions): RateLimit {
+  const limiter = new RateLimiterMemory({ points: options.perMinute, duration: WINDOW_SECONDS });
+  const keys = new WeakMap<Request, string>();
+  return {
+    chargeFor: (request) => {
+      const key = keys.get(request);
+      return key === undefined ? () => {} : () => void limiter.penalty(key, 1);
+    },
+    plugin: {
+      async onRequestParse({ request, serverContext }) {
+        const key = options.callerKey(request, serverContext);
+        keys.set(request, key);
+        const usage = await limiter.get(key);
+        if (usage !== null && usage.consumedPoints >= options.perMinute) {
+          const retryAfterSeconds = Math.max(1, Math.ceil(usage.msBeforeNext / 1000));
+          throw new GraphQLError(
+            `This caller has made ${options.perMinute} calls to the CI service in the last minute; retry in ${retryAfterSeconds} s.`,
+            {
+              extensions: {
+                code: RATE_LIMITED,
+                retryAfterSeconds,
+                http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+              },
+            },
+          );
+        }
+      },
+    },
+  };
+}

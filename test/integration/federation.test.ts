@@ -2,6 +2,8 @@
  * The gateway as a subgraph of a company supergraph: it composes beside a neighbour with its own Relay types,
  * a real federation gateway answers queries that cross between the two, and entity references resolve in batches.
  */
+
+import { composeServices as composeWithApollo } from '@apollo/composition';
 import { createGatewayRuntime, useCustomFetch } from '@graphql-hive/gateway-runtime';
 import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
@@ -10,6 +12,7 @@ import { printSchemaFile } from '../../scripts/print-schema.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
+import { AUDIENCE, ISSUER, signingKey, startIdentityProvider, token } from '../support/jwks.js';
 import { type Asset, createMediaLibrary, MEDIA_LIBRARY_SDL, OWNING_TEAM } from '../support/media-library.js';
 import { demoExecutions, expectedRunIds } from '../support/oracle.js';
 
@@ -18,11 +21,13 @@ const DETAIL_CONCURRENCY = 4;
 const UNKNOWN_RUN_ID = `i${'f'.repeat(32)}`;
 const SUBGRAPHS = { ci: 'http://ci-workflows/graphql', media: 'http://media-library/graphql' };
 
+const services = () => [
+  { name: 'ci-workflows', typeDefs: parse(printSchemaFile()), url: SUBGRAPHS.ci },
+  { name: 'media-library', typeDefs: parse(MEDIA_LIBRARY_SDL), url: SUBGRAPHS.media },
+];
+
 function compose() {
-  return composeServices([
-    { name: 'ci-workflows', typeDefs: parse(printSchemaFile()), url: SUBGRAPHS.ci },
-    { name: 'media-library', typeDefs: parse(MEDIA_LIBRARY_SDL), url: SUBGRAPHS.media },
-  ]);
+  return composeServices(services());
 }
 
 let fixture: GatewayFixture;
@@ -46,6 +51,23 @@ describe('composition', () => {
     );
     expect(supergraph).toMatch(/@join__type\(graph: MEDIA_LIBRARY, key: "workflowId"\)/);
     expect(supergraph).not.toMatch(/\bnode\(id: ID!\)/);
+  });
+
+  it.each([
+    ['The Guild’s composition', () => compose()],
+    ['Apollo’s composition', () => composeWithApollo(services())],
+  ])('keeps the auth directives for the router with %s', (_name, composeWith) => {
+    const result = composeWith();
+    expect(result.errors ?? []).toEqual([]);
+    const supergraph = result.supergraphSdl ?? '';
+    for (const type of ['Workflow', 'WorkflowExecution']) {
+      expect(supergraph).toMatch(
+        new RegExp(
+          `type ${type} implements Node[^{]*@authenticated[^{]*@requiresScopes\\(scopes: \\[\\["ci\\.workflows\\.read"\\]\\]\\)`,
+        ),
+      );
+    }
+    expect(supergraph).toMatch(/\): WorkflowExecutionConnection! [^\n]*@authenticated @requiresScopes/);
   });
 
   it('would not compose if this subgraph exposed Query.node (which is why it is off by default)', () => {
@@ -331,6 +353,62 @@ describe('Relay identity', () => {
       expect(off.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
     } finally {
       await standalone.close();
+    }
+  });
+});
+
+describe('behind a router that authenticates its callers and itself', () => {
+  const ROUTER_SECRET = 'router-secret-for-the-federation-test';
+
+  it('forwards the caller’s token and adds the router secret, end to end', async () => {
+    const key = await signingKey('federation-key', 'ES256');
+    const idp = await startIdentityProvider([key]);
+    const guarded = await startGateway({
+      gateway: {
+        auth: {
+          jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE },
+          routerSecret: ROUTER_SECRET,
+        },
+      },
+    });
+    const mediaLibrary = createMediaLibrary([]);
+    const router = createGatewayRuntime({
+      supergraph: compose().supergraphSdl as string,
+      logging: false,
+      // What the README's Hive Gateway configuration does: pass the token on, and prove it is the router.
+      propagateHeaders: {
+        fromClientToSubgraphs: ({ request, subgraphName }) =>
+          subgraphName === 'ci-workflows'
+            ? { authorization: request.headers.get('authorization'), 'x-router-secret': ROUTER_SECRET }
+            : {},
+      },
+      plugins: () => [
+        useCustomFetch((url, init) =>
+          new URL(url).host === new URL(SUBGRAPHS.ci).host
+            ? guarded.gateway.fetch(url, init as RequestInit)
+            : mediaLibrary.fetch(url, init as RequestInit),
+        ),
+      ],
+    });
+    const ask = async (headers: Record<string, string>) => {
+      const response = await router.fetch('http://router/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: `{ workflow(workflowId: "${DEMO_WORKFLOW_IDS.large}") { name } }` }),
+      });
+      return (await response.json()) as { data?: { workflow: { name: string } | null }; errors?: unknown[] };
+    };
+    try {
+      const allowed = await ask({ authorization: `Bearer ${await token(key)}` });
+      expect(allowed).toEqual({ data: { workflow: { name: 'transcode-and-snapshot' } } });
+      const anonymous = await ask({});
+      expect(anonymous.data?.workflow ?? null).toBeNull();
+      expect(JSON.stringify(anonymous.errors)).toMatch(/UNAUTHENTICATED|bearer token/i);
+      expect(guarded.emulator.requests).toHaveLength(1);
+    } finally {
+      await router.dispose();
+      await guarded.close();
+      await idp.close();
     }
   });
 });

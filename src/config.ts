@@ -2,6 +2,7 @@
  * The only module that reads the environment. Everything is validated at once, every problem is reported
  * together, and the rest of the service receives a typed, frozen {@link Config}.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUT_MS } from './ci/client.js';
 
@@ -62,7 +63,7 @@ export interface Config {
   /** `*` for any origin, an empty list for none. */
   readonly corsOrigins: '*' | readonly string[];
   readonly logLevel: LogLevel;
-  /** Signs cursors; replicas must share it. Derived from the secret key unless set. */
+  /** Signs cursors; replicas must share it. Derived from the secret key unless set; random in demo mode. */
   readonly cursorSecret: string | undefined;
   /** Serve `Query.node` / `Query.nodes` (standalone use only: they break composition beside another Relay subgraph). */
   readonly relayNodeQueries: boolean;
@@ -236,7 +237,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       // Browsers may call the demo (public demo data) from anywhere; real data only from origins named.
       corsOrigins: e.CORS_ORIGINS ?? (demo ? '*' : []),
       logLevel: e.LOG_LEVEL ?? 'info',
-      cursorSecret: e.CURSOR_SECRET,
+      // The demo's credentials are published, so a key derived from them would let anyone forge cursors.
+      cursorSecret: e.CURSOR_SECRET ?? (demo ? randomBytes(32).toString('base64url') : undefined),
       relayNodeQueries: e.RELAY_NODE_QUERIES === 'true',
       auth: {
         jwksUrl: e.AUTH_JWKS_URL,

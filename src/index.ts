@@ -2,7 +2,6 @@
  * The entry point: read the configuration, start the built-in CI emulator in demo mode, serve the gateway on
  * PORT, and drain on SIGTERM (see `drain.ts`). Startup failures are one log line and exit 1.
  */
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CiClient } from './ci/client.js';
 import { loadConfig, type UpstreamConfig } from './config.js';
@@ -79,11 +78,8 @@ const shutdown = new AbortController();
 const gateway = createGateway({
   services: {
     ci,
-    // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors. The demo's
-    // credentials are published, so a key derived from them would let anyone forge cursors: a random one instead.
-    cursors: new CursorCodec(
-      config.cursorSecret ?? (config.mode === 'demo' ? randomBytes(32) : upstream.secretKey),
-    ),
+    // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors.
+    cursors: new CursorCodec(config.cursorSecret ?? upstream.secretKey),
     maxPageSize: config.maxPageSize,
     upstreamConcurrency: config.upstreamConcurrency,
     maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,

@@ -148,6 +148,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('signs demo cursors with a random key: the demo credentials are public', () => {
+    const first = config({}).cursorSecret;
+    expect(first).toMatch(/^[\w-]{43}$/);
+    expect(config({}).cursorSecret).not.toBe(first);
+    expect(config(credentials).cursorSecret).toBeUndefined();
+    expect(config({ ...credentials, CURSOR_SECRET: 'c'.repeat(32) }).cursorSecret).toBe('c'.repeat(32));
+  });
+
   it('opens the demo to any origin and host, but real data outside production only to loopback hosts', () => {
     expect(config({})).toMatchObject({
       corsOrigins: '*',

@@ -6,7 +6,6 @@
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, getOperationAST, type ValidationContext } from 'graphql';
 import {
@@ -19,6 +18,7 @@ import {
 import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
 import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
+import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
@@ -83,17 +83,6 @@ export interface GatewayOptions {
   /** `Host` names served (probes aside); absent for any. */
   readonly allowedHosts?: readonly string[] | undefined;
 }
-
-/**
- * Headers that make a request "non-simple", so a browser must ask (preflight) before sending it cross-site. A GET
- * or form-encoded POST without one of them is refused, since a cross-site page could send it unasked.
- */
-export const CSRF_HEADERS = [
-  'x-graphql-csrf',
-  'apollo-require-preflight',
-  'x-apollo-operation-name',
-  'graphql-client-name',
-] as const;
 
 /** What the request-log plugin gathers about one HTTP request. */
 interface RequestRecord {
@@ -178,7 +167,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             defaultQuery: EXAMPLE_QUERY,
           }),
       lifetimes.plugin,
-      useCSRFPrevention({ requestHeaders: [...CSRF_HEADERS] }),
+      useCsrfCheck(),
       auth.plugin,
       rateLimit?.plugin ?? {},
       // `_service { sdl }` is a query, not introspection: the router and `rover` still get the schema.

@@ -274,6 +274,9 @@ describe('cross-site requests', () => {
       init,
     );
     expect(response.status).toBe(403);
+    const body = (await response.json()) as Answer['body'];
+    expect(body.errors?.[0]?.extensions?.['code']).toBe('CSRF_PREVENTED');
+    expect(body.errors?.[0]?.message).toContain('x-graphql-csrf');
     expect(fixture.emulator.requests).toHaveLength(0);
   });
 

@@ -11,6 +11,10 @@
  * - A caller's abort stops everything at once: the attempt in flight, the back-off, and any further attempt. It is
  *   reported as `cancelled`, never as the upstream being unavailable, and never retried.
  * - A signature rejected as expired or skewed corrects the clock offset from the server's `Date`, once.
+ * - Identical reads in flight at the same moment are made once (single-flight), keyed by everything that makes the
+ *   signed request what it is: method, path, every parameter, credentials. Each caller still pays for every attempt
+ *   from its own budget, stops waiting on its own abort, and gets the shared failure as its own; the shared call is
+ *   abandoned only when no caller waits any more.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
@@ -105,6 +109,18 @@ export interface CallOptions {
   readonly maxRetries?: number | undefined;
 }
 
+/** One caller waiting on a shared call. */
+interface Waiter {
+  readonly options: CallOptions;
+  readonly fail: (error: unknown) => void;
+}
+
+interface Flight {
+  readonly waiters: Set<Waiter>;
+  readonly controller: AbortController;
+  readonly result: Promise<unknown>;
+}
+
 export interface UpstreamRequest {
   /** The call's name in logs, e.g. `ListWorkflowExecutions`. */
   readonly operation: string;
@@ -144,6 +160,8 @@ export class CiTransport {
   readonly #ownsDispatcher: boolean;
   /** Server time minus local time, learnt from a skew error's `Date` header. */
   #clockOffsetMs = 0;
+  /** Reads in flight, by request identity. */
+  readonly #flights = new Map<string, Flight>();
 
   constructor(options: CiTransportOptions) {
     this.#origin = new URL(options.endpoint);
@@ -178,11 +196,128 @@ export class CiTransport {
     return this.#clockOffsetMs;
   }
 
-  /** Makes the request (with retries as its kind allows) and decodes a 2xx answer; every failure is a CiError. */
-  async call<T>(
+  /** How many distinct reads are in flight right now (each possibly shared by several callers). */
+  get sharedCallsInFlight(): number {
+    return this.#flights.size;
+  }
+
+  /**
+   * Makes the request (with retries as its kind allows) and decodes a 2xx answer; every failure is a CiError.
+   * A read identical to one already in flight joins it instead of making another.
+   */
+  call<T>(request: UpstreamRequest, decode: (body: string) => T, options: CallOptions = {}): Promise<T> {
+    if (request.method !== 'GET' || !request.idempotent) return this.#callAlone(request, decode, options);
+    return this.#join(request, decode, options);
+  }
+
+  #join<T>(request: UpstreamRequest, decode: (body: string) => T, options: CallOptions): Promise<T> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(cancellation(signal));
+    const key = this.#identity(request);
+    let flight = this.#flights.get(key);
+    // Joining a call already under way pays for one attempt, as making it would have.
+    if (flight) options.beforeAttempt?.();
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = {
+        options,
+        fail: (error) => {
+          leave(error);
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        const why = cancellation(signal as AbortSignal);
+        const current = this.#flights.get(key);
+        if (current?.waiters.size === 1 && current.waiters.has(waiter)) {
+          // The last caller: stop the call for its reason, and fail with it once the call has reported the
+          // attempt it cut short, so that attempt shows in this caller's log.
+          this.#flights.delete(key);
+          current.controller.abort(why);
+        } else {
+          waiter.fail(why);
+        }
+      };
+      const leave = (why?: unknown) => {
+        signal?.removeEventListener('abort', onAbort);
+        const current = this.#flights.get(key);
+        if (!current?.waiters.delete(waiter)) return;
+        // Nobody waits for the answer any more: stop the call itself, for the reason the last caller left.
+        if (current.waiters.size === 0) {
+          this.#flights.delete(key);
+          current.controller.abort(
+            why instanceof CiError
+              ? why
+              : new CiError('cancelled', 'Every caller of a shared call stopped waiting'),
+          );
+        }
+      };
+      if (flight) flight.waiters.add(waiter);
+      else flight = this.#startFlight(key, request, decode, waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      flight.result.then(
+        (value) => {
+          leave();
+          resolve(value as T);
+        },
+        (error: unknown) => waiter.fail(error),
+      );
+    });
+  }
+
+  #startFlight<T>(key: string, request: UpstreamRequest, decode: (body: string) => T, first: Waiter): Flight {
+    const waiters = new Set<Waiter>([first]);
+    const controller = new AbortController();
+    let attempts = 0;
+    const flight: Flight = {
+      waiters,
+      controller,
+      result: this.#callAlone(request, decode, {
+        signal: controller.signal,
+        maxRetries: first.options.maxRetries,
+        onAttempt: (attempt) => {
+          for (const waiter of waiters) waiter.options.onAttempt?.(attempt);
+        },
+        // Every waiter pays for every attempt; one whose budget is spent fails alone and the rest go on.
+        beforeAttempt: () => {
+          attempts += 1;
+          for (const waiter of [...waiters]) {
+            // Those who joined before the first attempt paid when they joined.
+            if (attempts === 1 && waiter !== first) continue;
+            try {
+              waiter.options.beforeAttempt?.();
+            } catch (error) {
+              waiters.delete(waiter);
+              waiter.fail(error);
+            }
+          }
+          if (waiters.size === 0) throw new CiError('cancelled', 'No caller can pay for another attempt');
+        },
+      }),
+    };
+    this.#flights.set(key, flight);
+    // A settled call leaves the table at once: the next identical read is a new call, with fresh data.
+    const land = () => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
+    flight.result.then(land, land);
+    return flight;
+  }
+
+  /** Everything that makes two reads the same signed request. */
+  #identity(request: UpstreamRequest): string {
+    return JSON.stringify([
+      request.method,
+      request.path,
+      request.query,
+      this.#credentials.secretId,
+      this.#credentials.sessionToken ?? null,
+    ]);
+  }
+
+  async #callAlone<T>(
     request: UpstreamRequest,
     decode: (body: string) => T,
-    options: CallOptions = {},
+    options: CallOptions,
   ): Promise<T> {
     const { signal, onAttempt, beforeAttempt } = options;
     const maxRetries = options.maxRetries ?? this.#maxRetries;

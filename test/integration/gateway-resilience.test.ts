@@ -14,11 +14,14 @@ import { createHttpServer, type TrackedServer } from '../../src/http-server.js';
 import { type GatewayFixture, type GatewayFixtureOptions, startGateway } from '../support/gateway.js';
 import { expectedRunIds } from '../support/oracle.js';
 
-const LIST = (workflowId: string, alias = 'page') =>
-  `${alias}: workflowExecutions(filter: { workflowId: "${workflowId}" }, first: 5) { edges { node { runId } } }`;
-/** Non-null list fields: the first failure nulls the whole answer, which is then sent at once. */
-const aliases = (count: number) =>
-  `{ ${Array.from({ length: count }, (_, index) => LIST(DEMO_WORKFLOW_IDS.single, `a${index}`)).join(' ')} }`;
+const LIST = (workflowId: string, alias = 'page', first = 5) =>
+  `${alias}: workflowExecutions(filter: { workflowId: "${workflowId}" }, first: ${first}) { edges { node { runId } } }`;
+/**
+ * Non-null list fields: the first failure nulls the whole answer, which is then sent at once. Each asks for another
+ * page size, so each is its own upstream call (identical ones would share one).
+ */
+const aliases = (count: number, workflowId: string = DEMO_WORKFLOW_IDS.single) =>
+  `{ ${Array.from({ length: count }, (_, index) => LIST(workflowId, `a${index}`, index + 1)).join(' ')} }`;
 /** Nullable detail fields, one per run: each fails on its own. */
 const details = (runIds: readonly string[]) =>
   `{ ${runIds.map((runId, index) => `r${index}: workflowExecution(runId: "${runId}") { state }`).join(' ')} }`;
@@ -157,7 +160,7 @@ describe('isolation from a hanging upstream', () => {
       1_000_000,
       (_path, params) => params['workflowId'] === DEMO_WORKFLOW_IDS.empty,
     );
-    const attack = `{ ${Array.from({ length: 30 }, (_, index) => LIST(DEMO_WORKFLOW_IDS.empty, `a${index}`)).join(' ')} }`;
+    const attack = aliases(30, DEMO_WORKFLOW_IDS.empty);
     const end = Date.now() + 5_000;
     const attacker = async () => {
       while (Date.now() < end) await fixture.query(attack);

@@ -22,6 +22,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
 export const DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS = 5_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1_200;
+export const DEFAULT_DETAIL_CACHE_ENTRIES = 10_000;
+export const DEFAULT_WORKFLOW_CACHE_TTL_MS = 30_000;
 export const DEFAULT_READ_SCOPE = 'ci.workflows.read';
 export const DEFAULT_WRITE_SCOPE = 'ci.workflows.write';
 /** The names a developer's browser uses for a gateway on the same machine. */
@@ -71,6 +73,10 @@ export interface Config {
   readonly auth: AuthConfig;
   /** Upstream attempts one caller may cause per minute, per replica; 0 for no limit. */
   readonly rateLimitPerMinute: number;
+  /** Finished runs whose detail is kept; 0 keeps none. */
+  readonly detailCacheEntries: number;
+  /** How long a workflow lookup is reused, in milliseconds; 0 never. */
+  readonly workflowCacheTtlMs: number;
   readonly introspection: boolean;
   readonly graphiql: boolean;
   /**
@@ -184,6 +190,8 @@ const environment = z.object({
   ROUTER_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   AUTH_DISABLED: flag,
   RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE: integer(0, 1_000_000, DEFAULT_RATE_LIMIT_PER_MINUTE),
+  DETAIL_CACHE_ENTRIES: integer(0, 1_000_000, DEFAULT_DETAIL_CACHE_ENTRIES),
+  WORKFLOW_CACHE_TTL_MS: integer(0, 3_600_000, DEFAULT_WORKFLOW_CACHE_TTL_MS),
   INTROSPECTION: flag,
   GRAPHIQL: flag,
   ALLOWED_HOSTS: optionalText.transform((value) =>
@@ -250,6 +258,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         disabled: e.AUTH_DISABLED === 'true',
       },
       rateLimitPerMinute: e.RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE,
+      detailCacheEntries: e.DETAIL_CACHE_ENTRIES,
+      workflowCacheTtlMs: e.WORKFLOW_CACHE_TTL_MS,
       // The schema is no secret from allowed callers in development; in production only when asked.
       introspection: e.INTROSPECTION === undefined ? !production : e.INTROSPECTION === 'true',
       graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { CiClient } from './ci/client.js';
+import { ReadCache } from './ci/read-cache.js';
 import { loadConfig, type UpstreamConfig } from './config.js';
 import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
@@ -71,6 +72,10 @@ const ci = new CiClient({
   credentials: upstream,
   timeoutMs: upstream.timeoutMs,
   logger: logger.child({ component: 'ci-client' }),
+  cache: new ReadCache({
+    detailEntries: config.detailCacheEntries,
+    workflowTtlMs: config.workflowCacheTtlMs,
+  }),
 });
 
 let draining = false;

@@ -4,6 +4,7 @@
  * Every argument that reaches a URL is a branded value from `inputs.ts`, so it has passed its input rule.
  */
 import type { BatchJobId, ObjectKey, RunId, WorkflowId } from './inputs.js';
+import { ReadCache } from './read-cache.js';
 import {
   decodeListWorkflowExecutions,
   decodeWorkflowExecutionDetail,
@@ -31,7 +32,10 @@ export {
 /** The search call's page size limit, and so the most ids one lookup can resolve. */
 export const MAX_WORKFLOW_IDS_PER_LOOKUP = 100;
 
-export type CiClientOptions = CiTransportOptions;
+export interface CiClientOptions extends CiTransportOptions {
+  /** What may be answered without asking CI again; a default cache when absent. */
+  readonly cache?: ReadCache | undefined;
+}
 
 export interface ListWorkflowExecutionsParams {
   readonly workflowId: WorkflowId;
@@ -52,9 +56,16 @@ export interface ListWorkflowExecutionsParams {
 
 export class CiClient {
   readonly #transport: CiTransport;
+  readonly #cache: ReadCache;
 
   constructor(options: CiClientOptions) {
     this.#transport = new CiTransport(options);
+    this.#cache = options.cache ?? new ReadCache();
+  }
+
+  /** Hit and miss counts of the read cache. */
+  get cache(): ReadCache {
+    return this.#cache;
   }
 
   /** The clock correction currently applied to signatures, in milliseconds. */
@@ -80,9 +91,14 @@ export class CiClient {
     );
   }
 
-  /** `GET /workflowexecution/<RunId>`: one execution with its tasks. An unknown run is a `not_found` error. */
-  getWorkflowExecution(runId: RunId, options?: CallOptions): Promise<WorkflowExecutionDetail> {
-    return this.#transport.call(
+  /**
+   * `GET /workflowexecution/<RunId>`: one execution with its tasks. An unknown run is a `not_found` error. A
+   * finished run is answered from the cache once it has been read.
+   */
+  async getWorkflowExecution(runId: RunId, options?: CallOptions): Promise<WorkflowExecutionDetail> {
+    const cached = this.#cache.detail(runId);
+    if (cached) return cached;
+    const detail = await this.#transport.call(
       {
         operation: 'GetWorkflowExecution',
         method: 'GET',
@@ -93,29 +109,38 @@ export class CiClient {
       decodeWorkflowExecutionDetail,
       options,
     );
+    this.#cache.rememberDetail(detail);
+    return detail;
   }
 
-  /** `GET /workflow?ids=…`: up to {@link MAX_WORKFLOW_IDS_PER_LOOKUP} workflows by id in one call. */
-  getWorkflows(ids: readonly WorkflowId[], options?: CallOptions): Promise<WorkflowLookup> {
+  /**
+   * `GET /workflow?ids=…`: up to {@link MAX_WORKFLOW_IDS_PER_LOOKUP} workflows by id in one call. Workflows read in
+   * the last few seconds come from the cache; only the others are asked for.
+   */
+  async getWorkflows(ids: readonly WorkflowId[], options?: CallOptions): Promise<WorkflowLookup> {
     if (ids.length === 0 || ids.length > MAX_WORKFLOW_IDS_PER_LOOKUP) {
       throw new RangeError(`between 1 and ${MAX_WORKFLOW_IDS_PER_LOOKUP} workflow ids per lookup`);
     }
-    return this.#transport.call(
+    const { cached, missing } = this.#cache.workflows(ids);
+    if (missing.length === 0) return { requestId: undefined, workflows: cached, nonExistIds: [] };
+    const lookup = await this.#transport.call(
       {
         operation: 'GetWorkflows',
         method: 'GET',
         path: '/workflow',
         // The search pages its results (10 by default): ask for one page big enough for every id.
         query: [
-          ['ids', ids.join(',')],
+          ['ids', missing.join(',')],
           ['pageNumber', '1'],
-          ['pageSize', String(ids.length)],
+          ['pageSize', String(missing.length)],
         ],
         idempotent: true,
       },
       decodeWorkflowLookup,
       options,
     );
+    this.#cache.rememberWorkflows(lookup.workflows);
+    return { ...lookup, workflows: [...cached, ...lookup.workflows] };
   }
 
   /** A cheap signed call that proves the upstream is reachable and accepts our credentials; never retried. */

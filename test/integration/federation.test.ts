@@ -9,6 +9,7 @@ import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { printSchemaFile } from '../../scripts/print-schema.js';
+import { ReadCache } from '../../src/ci/read-cache.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
@@ -33,7 +34,11 @@ function compose() {
 let fixture: GatewayFixture;
 
 beforeAll(async () => {
-  fixture = await startGateway({ upstreamConcurrency: DETAIL_CONCURRENCY });
+  // No read cache: these tests count the calls batching makes, and would otherwise share answers.
+  fixture = await startGateway({
+    upstreamConcurrency: DETAIL_CONCURRENCY,
+    client: { cache: new ReadCache({ detailEntries: 0, workflowTtlMs: 0 }) },
+  });
 });
 beforeEach(() => {
   fixture.emulator.clearScript();

@@ -129,6 +129,8 @@ describe('loadConfig', () => {
       corsOrigins: [],
       allowedHosts: undefined,
       rateLimitPerMinute: 1_200,
+      detailCacheEntries: 10_000,
+      workflowCacheTtlMs: 30_000,
       auth: {
         readScope: 'ci.workflows.read',
         writeScope: 'ci.workflows.write',

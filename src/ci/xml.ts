@@ -4,9 +4,12 @@
  * - Values stay strings (`parseTagValue: false`): a `NextToken` of `0115716` must not become the number 115716.
  * - Elements that repeat are declared once, here, by path, and always parse to arrays (zero, one or many), so no
  *   call site has to guess whether it got an object or a list.
- * - Malformed documents are rejected up front: the parser itself is lenient and would hand back partial trees.
+ * - One pass. The parser is lenient (it hands back a partial tree for a truncated body), so instead of a second,
+ *   validating pass over every body, a document must be one element that closes at the very end of the body: a
+ *   cut-off answer (the failure that happens on the wire) never reads as a shorter, complete one. Whatever else is
+ *   wrong with a body is caught by each response's schema.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
 
 /** Paths (root first) of every element the CI API repeats. */
 const REPEATING_ELEMENTS = new Set([
@@ -16,6 +19,8 @@ const REPEATING_ELEMENTS = new Set([
   'Response.NonExistIDs',
   'Response.JobsDetail',
 ]);
+/** Their names, so the path is only spelled out for the few tags that might repeat. */
+const REPEATING_NAMES = new Set([...REPEATING_ELEMENTS].map((path) => path.slice(path.lastIndexOf('.') + 1)));
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -23,7 +28,9 @@ const parser = new XMLParser({
   ignorePiTags: true,
   parseTagValue: false,
   trimValues: true,
-  isArray: (_tagName, jPath) => REPEATING_ELEMENTS.has(String(jPath)),
+  // Callbacks get the parser's path matcher rather than a path string built for every tag.
+  jPath: false,
+  isArray: (tagName, path) => REPEATING_NAMES.has(tagName) && REPEATING_ELEMENTS.has(String(path)),
 });
 
 export class XmlSyntaxError extends Error {
@@ -33,12 +40,22 @@ export class XmlSyntaxError extends Error {
 /** A parsed document: nested records, arrays for repeating elements, strings for every leaf. */
 export type XmlTree = Record<string, unknown>;
 
+/** The document's root element closes at the end of the body (trailing whitespace aside). */
+const CLOSED_ROOT = /<\/([A-Za-z_][\w.-]*)>\s*$/;
+
 export function parseXml(body: string): XmlTree {
-  const validation = XMLValidator.validate(body);
-  if (validation !== true) {
-    throw new XmlSyntaxError(`${validation.err.msg} (line ${validation.err.line})`);
+  const closing = CLOSED_ROOT.exec(body.length > 256 ? body.slice(-256) : body)?.[1];
+  let tree: XmlTree;
+  try {
+    tree = parser.parse(body) as XmlTree;
+  } catch (error) {
+    throw new XmlSyntaxError(error instanceof Error ? error.message : String(error));
   }
-  return parser.parse(body) as XmlTree;
+  const roots = Object.keys(tree);
+  if (closing === undefined || roots.length !== 1 || roots[0] !== closing) {
+    throw new XmlSyntaxError('not one complete XML element');
+  }
+  return tree;
 }
 
 /**

@@ -28,10 +28,10 @@ function referenceParse(body: string): unknown {
   return reference.parse(body);
 }
 
-const escape = (text: string) =>
+const escapeXml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const space = fc.constantFrom('', ' ', '\n', '\n  ', '\t', '\r\n');
-const text = fc.string({ unit: 'grapheme', maxLength: 12 }).map(escape);
+const text = fc.string({ unit: 'grapheme', maxLength: 12 }).map(escapeXml);
 const leaf = (name: string, value: fc.Arbitrary<string>) =>
   fc
     .tuple(space, value, space)

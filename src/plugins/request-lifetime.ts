@@ -28,10 +28,21 @@ interface Lifetime {
 
 export function useRequestLifetime(options: RequestLifetimeOptions): RequestLifetimes {
   const lifetimes = new WeakMap<Request, Lifetime>();
+  // One listener for the whole process, not one per request: a shutdown aborts every request still alive.
+  const alive = new Set<AbortController>();
+  options.shutdownSignal?.addEventListener(
+    'abort',
+    () => {
+      const reason = new CiError('cancelled', 'The gateway is shutting down; retry the request');
+      for (const controller of alive) controller.abort(reason);
+    },
+    { once: true },
+  );
   const end = (request: Request, reason: CiError) => {
     const lifetime = lifetimes.get(request);
     if (!lifetime) return;
     lifetimes.delete(request);
+    alive.delete(lifetime.controller);
     clearTimeout(lifetime.timer);
     lifetime.unlink();
     lifetime.controller.abort(reason);
@@ -57,19 +68,16 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
         const clientGone = AbortSignal.any([request.signal]);
         const onClientGone = () =>
           controller.abort(new CiError('cancelled', 'The client went away before CI answered'));
-        const onShutdown = () =>
-          controller.abort(new CiError('cancelled', 'The gateway is shutting down; retry the request'));
         clientGone.addEventListener('abort', onClientGone, { once: true });
-        options.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
         if (clientGone.aborted) onClientGone();
-        if (options.shutdownSignal?.aborted) onShutdown();
+        if (options.shutdownSignal?.aborted) {
+          controller.abort(new CiError('cancelled', 'The gateway is shutting down; retry the request'));
+        }
+        alive.add(controller);
         lifetimes.set(request, {
           controller,
           timer,
-          unlink: () => {
-            clientGone.removeEventListener('abort', onClientGone);
-            options.shutdownSignal?.removeEventListener('abort', onShutdown);
-          },
+          unlink: () => clientGone.removeEventListener('abort', onClientGone),
         });
       },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail

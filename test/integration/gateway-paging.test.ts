@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS, LARGE_WORKFLOW_EXECUTION_COUNT } from '../../src/emulator/demo-data.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
@@ -108,7 +109,7 @@ describe('cursors', () => {
   it('are opaque, versioned strings that any replica continues', async () => {
     const first = await page(large, 3);
     const cursor = first.pageInfo.endCursor as string;
-    expect(cursor).toMatch(/^v1\./);
+    expect(cursor).toMatch(/^v2\./);
     expect(cursor).not.toContain(first.edges[2]?.node.runId);
     const replica = fixture.replica();
     const response = await replica.fetch('http://replica/graphql', {
@@ -132,23 +133,23 @@ describe('cursors', () => {
   });
 
   it('reject malformed, tampered and foreign cursors', async () => {
-    const cursor = (await page(large, 3)).pageInfo.endCursor as string;
-    const [version, payload, mac] = cursor.split('.') as [string, string, string];
-    // The same payload with the skip count changed: well-formed, but not what the gateway signed.
-    const fields = JSON.parse(Buffer.from(payload, 'base64url').toString()) as [
-      string,
-      string,
-      number,
-      number,
-    ];
-    const forged = Buffer.from(JSON.stringify(fields.with(3, fields[3] + 1))).toString('base64url');
+    // A cursor in the middle of its upstream page, so its skip count is not zero.
+    const cursor = (await page(large, 5)).edges[2]?.cursor as string;
+    const [version, part, skip, mac] = cursor.split('.') as [string, string, string, string];
+    expect(skip).toBe('3');
+    // The same page with another token: well-formed, but not what the gateway signed.
+    const fields = JSON.parse(Buffer.from(part, 'base64url').toString()) as [string, string | null, number];
+    const forgedPage = Buffer.from(JSON.stringify(fields.with(1, '0999'))).toString('base64url');
     for (const bad of [
       'garbage',
       '',
-      `v2.${payload}.${mac}`,
-      `${version}.${forged}.${mac}`,
-      `${version}.${payload}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`,
+      `v3.${part}.${skip}.${mac}`,
+      `${version}.${part}.4.${mac}`,
+      `${version}.${part}.03.${mac}`,
+      `${version}.${forgedPage}.${skip}.${mac}`,
+      `${version}.${part}.${skip}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`,
       `${cursor}.extra`,
+      `v1.${part}.${mac}`,
       Buffer.from('{"offset":10}').toString('base64'),
     ]) {
       expect(await badInput(large, 3, bad)).toMatch(/Invalid after cursor/);
@@ -162,6 +163,31 @@ describe('cursors', () => {
     const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
     expect(body.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
     expect(fixture.emulator.requests.filter((r) => r.params['nextToken'] !== undefined)).toHaveLength(0);
+  });
+});
+
+describe('cursors issued before v2', () => {
+  it('are still read, so a walk survives the deploy', async () => {
+    // A v1 cursor as the previous version made it: one HMAC over [filter, token, size, skip].
+    const filterKey = (
+      JSON.parse(
+        Buffer.from((await page(large, 3)).edges[0]?.cursor.split('.')[1] as string, 'base64url').toString(),
+      ) as string[]
+    )[0];
+    const key = createHmac('sha256', 'test-cursor-secret-0123456789abcdef')
+      .update('workflow-execution-cursor')
+      .digest();
+    const payload = Buffer.from(JSON.stringify([filterKey, null, 5, 3])).toString('base64url');
+    const mac = createHmac('sha256', key)
+      .update(`v1.${payload}`)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
+    const next = await page(large, 3, `v1.${payload}.${mac}`);
+    expect(next.edges.map((e) => e.node.runId)).toEqual(expectedRunIds().slice(3, 6));
+    expect(
+      await badInput(large, 3, `v1.${payload}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`),
+    ).toMatch(/Invalid after cursor/);
   });
 });
 

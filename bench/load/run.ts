@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { LOAD_WORKFLOW_ID } from './static-upstream.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
@@ -112,6 +113,12 @@ async function upstreamRequests(upstreamUrl: string): Promise<number> {
   return Number(await (await fetch(`${upstreamUrl}/__requests`)).text());
 }
 
+const bodyOf = (workload: Workload) =>
+  JSON.stringify({
+    query: QUERY,
+    variables: { workflowId: LOAD_WORKFLOW_ID, first: workload.first, withTasks: workload.withTasks },
+  });
+
 async function run(
   target: Target,
   workload: Workload,
@@ -119,24 +126,65 @@ async function run(
   seconds: number,
 ): Promise<Sample> {
   const before = await upstreamRequests(upstreamUrl);
+  const measured =
+    workload.connections === 1
+      ? await sequential(target, workload, seconds)
+      : await concurrent(target, workload, seconds);
+  const calls = (await upstreamRequests(upstreamUrl)) - before;
+  return { ...measured, upstreamCallsPerRequest: measured.total > 0 ? calls / measured.total : Number.NaN };
+}
+
+/** Many connections at once: autocannon. */
+async function concurrent(target: Target, workload: Workload, seconds: number) {
   const result = await autocannon({
     url: target.url,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: QUERY,
-      variables: { workflowId: LOAD_WORKFLOW_ID, first: workload.first, withTasks: workload.withTasks },
-    }),
+    body: bodyOf(workload),
     connections: workload.connections,
     duration: seconds,
   });
-  const calls = (await upstreamRequests(upstreamUrl)) - before;
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    upstreamCallsPerRequest: result.requests.total > 0 ? calls / result.requests.total : Number.NaN,
+    total: result.requests.total,
     failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/** One request at a time, timed to the microsecond (autocannon reports whole milliseconds). */
+async function sequential(target: Target, workload: Workload, seconds: number) {
+  const pool = new Pool(new URL(target.url).origin, { connections: 1 });
+  const body = bodyOf(workload);
+  const latencies: number[] = [];
+  let failures = 0;
+  const end = performance.now() + seconds * 1000;
+  try {
+    while (performance.now() < end) {
+      const started = performance.now();
+      const response = await pool.request({
+        path: '/graphql',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      await response.body.text();
+      latencies.push(performance.now() - started);
+      if (response.statusCode !== 200) failures += 1;
+    }
+  } finally {
+    await pool.close();
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (quantile: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))] ?? Number.NaN;
+  return {
+    requestsPerSecond: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    total: latencies.length,
+    failures,
   };
 }
 
@@ -218,7 +266,7 @@ function report(targets: readonly Target[], samples: Map<string, Sample[]>, peak
       const proxyRps = of(workload, 'proxy', (sample) => sample.requestsPerSecond);
       const proxyP50 = of(workload, 'proxy', (sample) => sample.p50);
       lines.push(
-        `| ${workload.name} | ${target.name} | ${rps.toFixed(0)} | ${p50.toFixed(1)} | ${of(workload, target.name, (sample) => sample.p99).toFixed(1)} | ${of(workload, target.name, (sample) => sample.upstreamCallsPerRequest).toFixed(2)} | ${of(workload, target.name, (sample) => sample.failures)} | ${(rps / proxyRps).toFixed(2)} | ${(p50 / proxyP50).toFixed(2)} |`,
+        `| ${workload.name} | ${target.name} | ${rps.toFixed(0)} | ${p50.toFixed(2)} | ${of(workload, target.name, (sample) => sample.p99).toFixed(2)} | ${of(workload, target.name, (sample) => sample.upstreamCallsPerRequest).toFixed(2)} | ${of(workload, target.name, (sample) => sample.failures)} | ${(rps / proxyRps).toFixed(2)} | ${(p50 / proxyP50).toFixed(2)} |`,
       );
     }
   }

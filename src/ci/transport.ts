@@ -35,7 +35,10 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 128;
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const RESPONSE_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 /** Network errors that mean the request never left: nothing reached CI. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
+/** undici's timeouts: connecting, waiting for the answer to start, and waiting for more of its body. */
+const TIMEOUT_CODES = new Set([CONNECT_TIMEOUT, 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 export const SESSION_TOKEN_HEADER = 'x-ci-security-token';
 const REQUEST_ID_HEADER = 'x-ci-request-id';
@@ -459,8 +462,6 @@ export class CiTransport {
     // Sent unsigned, as the official Node SDK does.
     if (this.#credentials.sessionToken) headers[SESSION_TOKEN_HEADER] = this.#credentials.sessionToken;
 
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
     try {
       const response = await this.#dispatcher.request({
         origin: this.#origin.origin,
@@ -468,7 +469,11 @@ export class CiTransport {
         method: request.method,
         headers,
         body: hasBody ? body : null,
-        signal,
+        // undici's own timers (cheaper than a timeout signal per attempt): the answer must start, and then keep
+        // coming, within the attempt's timeout; connecting has the same limit, set on the pool.
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+        signal: callerSignal,
       });
       const text = await response.body.text();
       return {
@@ -480,10 +485,13 @@ export class CiTransport {
       };
     } catch (error) {
       if (callerSignal?.aborted) throw cancellation(callerSignal);
-      if (timeout.aborted) {
-        throw new CiError('timeout', `CI did not answer within ${this.#timeoutMs} ms`, { cause: error });
-      }
       const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+        throw new CiError('timeout', `CI did not answer within ${this.#timeoutMs} ms`, {
+          cause: error,
+          requestSent: code !== CONNECT_TIMEOUT,
+        });
+      }
       if (code === RESPONSE_TOO_LARGE) {
         throw new CiError('unreadable_response', 'CI sent a response larger than the gateway accepts', {
           cause: error,

@@ -26,6 +26,11 @@ interface Lifetime {
   readonly unlink: () => void;
 }
 
+/** Why a request's work stopped; shared, since they carry nothing of the request (and are built once, not per request). */
+const RESPONSE_SENT = new CiError('cancelled', 'The response was already sent');
+const CLIENT_GONE = new CiError('cancelled', 'The client went away before CI answered');
+const SHUTTING_DOWN = new CiError('cancelled', 'The gateway is shutting down; retry the request');
+
 export function useRequestLifetime(options: RequestLifetimeOptions): RequestLifetimes {
   const lifetimes = new WeakMap<Request, Lifetime>();
   // One listener for the whole process, not one per request: a shutdown aborts every request still alive.
@@ -33,8 +38,7 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
   options.shutdownSignal?.addEventListener(
     'abort',
     () => {
-      const reason = new CiError('cancelled', 'The gateway is shutting down; retry the request');
-      for (const controller of alive) controller.abort(reason);
+      for (const controller of alive) controller.abort(SHUTTING_DOWN);
     },
     { once: true },
   );
@@ -66,13 +70,10 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
         // The server's request signal is re-wrapped as a native one: the adapter's own signal object does not
         // report `aborted` once something has subscribed to it natively.
         const clientGone = AbortSignal.any([request.signal]);
-        const onClientGone = () =>
-          controller.abort(new CiError('cancelled', 'The client went away before CI answered'));
+        const onClientGone = () => controller.abort(CLIENT_GONE);
         clientGone.addEventListener('abort', onClientGone, { once: true });
         if (clientGone.aborted) onClientGone();
-        if (options.shutdownSignal?.aborted) {
-          controller.abort(new CiError('cancelled', 'The gateway is shutting down; retry the request'));
-        }
+        if (options.shutdownSignal?.aborted) controller.abort(SHUTTING_DOWN);
         alive.add(controller);
         lifetimes.set(request, {
           controller,
@@ -84,7 +85,7 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
       // call) is work nobody will read. (Every response today is a single result; a streamed one, such as a
       // subscription, would end its lifetime when its stream ends instead.)
       onResponse({ request }) {
-        end(request, new CiError('cancelled', 'The response was already sent'));
+        end(request, RESPONSE_SENT);
       },
     },
   };

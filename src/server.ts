@@ -40,7 +40,7 @@ export const READY_PATH = '/ready';
 export const DOCUMENT_LIMITS = { maxTokens: 5_000, maxDepth: 15, maxAliases: 30 } as const;
 
 export const EXAMPLE_QUERY = `# The large demo workflow's latest runs. Run with the ▶ button; for the next page, put
-# pageInfo.endCursor into the Variables pane below: { "after": "v1.…" }
+# pageInfo.endCursor into the Variables pane below: { "after": "v2.…" }
 query RecentExecutions($after: String) {
   workflowExecutions(
     filter: { workflowId: "w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b", states: [SUCCESS, FAILED] }

@@ -4,6 +4,7 @@
  * first of these; every upstream call of the request carries it, so no attempt starts (or goes on) when nobody
  * waits for its result.
  */
+import type { ServerResponse } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import { CiError } from '../ci/errors.js';
 
@@ -54,7 +55,7 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
   return {
     signalFor: (request) => lifetimes.get(request)?.controller.signal,
     plugin: {
-      onRequest({ request }) {
+      onRequest({ request, serverContext }) {
         const controller = new AbortController();
         const timer = setTimeout(
           () =>
@@ -67,18 +68,14 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
           options.timeoutMs,
         );
         timer.unref();
-        // The server's request signal is re-wrapped as a native one: the adapter's own signal object does not
-        // report `aborted` once something has subscribed to it natively.
-        const clientGone = AbortSignal.any([request.signal]);
         const onClientGone = () => controller.abort(CLIENT_GONE);
-        clientGone.addEventListener('abort', onClientGone, { once: true });
-        if (clientGone.aborted) onClientGone();
+        const unlink = watchClient(request, serverContext, onClientGone);
         if (options.shutdownSignal?.aborted) controller.abort(SHUTTING_DOWN);
         alive.add(controller);
         lifetimes.set(request, {
           controller,
           timer,
-          unlink: () => clientGone.removeEventListener('abort', onClientGone),
+          unlink,
         });
       },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
@@ -89,4 +86,25 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
       },
     },
   };
+}
+
+/**
+ * Calls `onGone` if the client goes away before its answer is complete; returns what stops watching. Under Node's
+ * HTTP server that is the response closing unfinished, watched directly (cheaper than the adapter's signal); under
+ * any other host, the request's signal, re-wrapped as a native one since the adapter's own signal object stops
+ * reporting `aborted` once something has subscribed to it natively.
+ */
+function watchClient(request: Request, serverContext: unknown, onGone: () => void): () => void {
+  const response = (serverContext as { res?: ServerResponse } | undefined)?.res;
+  if (response && typeof response.once === 'function') {
+    const onClose = () => {
+      if (!response.writableFinished) onGone();
+    };
+    response.once('close', onClose);
+    return () => response.off('close', onClose);
+  }
+  const gone = AbortSignal.any([request.signal]);
+  if (gone.aborted) onGone();
+  gone.addEventListener('abort', onGone, { once: true });
+  return () => gone.removeEventListener('abort', onGone);
 }

@@ -17,6 +17,7 @@ import {
 } from 'graphql-yoga';
 import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
+import { useBodyLimit } from './plugins/body-limit.js';
 import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
@@ -144,7 +145,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     cors: corsOptions(options.corsOrigins),
     // Only GraphQL errors we raise on purpose (bad input, mapped upstream failures) reach clients verbatim.
     maskedErrors: { isDev: false },
-    maxRequestBodySize: options.maxRequestBytes,
+    // Checked by useBodyLimit instead, without a counting stream around every body.
+    maxRequestBodySize: false,
     logging: options.logger,
     context: ({ request }) => {
       const record = records.get(request);
@@ -167,6 +169,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             defaultQuery: EXAMPLE_QUERY,
           }),
       lifetimes.plugin,
+      useBodyLimit(options.maxRequestBytes),
       useCsrfCheck(),
       auth.plugin,
       rateLimit?.plugin ?? {},

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUT_MS } from './ci/client.js';
+import { DEFAULT_SCOPES } from './schema/scopes.js';
 
 export const DEFAULT_PORT = 4000;
 export const DEFAULT_MAX_PAGE_SIZE = 100;
@@ -24,10 +25,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1_200;
 export const DEFAULT_DETAIL_CACHE_ENTRIES = 10_000;
 export const DEFAULT_WORKFLOW_CACHE_TTL_MS = 30_000;
-export const DEFAULT_READ_SCOPE = 'ci.workflows.read';
-export const DEFAULT_WRITE_SCOPE = 'ci.workflows.write';
 /** The names a developer's browser uses for a gateway on the same machine. */
-export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -108,12 +107,24 @@ const optionalText = z
   .trim()
   .optional()
   .transform((value) => (value === '' ? undefined : value));
+/** A whole number in [min, max], or undefined when unset. */
+const optionalInteger = (min: number, max: number) =>
+  optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+      .optional(),
+  );
 const integer = (min: number, max: number, fallback: number) =>
-  optionalText
-    .transform((value) => value ?? String(fallback))
-    .pipe(z.string().regex(/^\d+$/, 'must be a whole number'))
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+  optionalInteger(min, max).transform((value) => value ?? fallback);
+/** A comma-separated list, each item trimmed, empty items dropped. */
+const commaList = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 const flag = optionalText.pipe(z.enum(['true', 'false'], 'must be true or false').optional());
 /** An OAuth scope token (RFC 6749 §3.3): printable ASCII without spaces, quotes or backslashes. */
 const scopeName = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be one scope token, without spaces');
@@ -145,21 +156,12 @@ const environment = z.object({
   MAX_UPSTREAM_CALLS_PER_REQUEST: integer(1, 100_000, DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST),
   REQUEST_TIMEOUT_MS: integer(100, 600_000, DEFAULT_REQUEST_TIMEOUT_MS),
   MAX_REQUEST_BYTES: integer(1024, 100 * 1024 * 1024, DEFAULT_MAX_REQUEST_BYTES),
-  SHUTDOWN_DELAY_MS: optionalText.pipe(
-    z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number')
-      .transform(Number)
-      .pipe(z.number().max(300_000, 'must be at most 300000'))
-      .optional(),
-  ),
+  // No fixed default: it depends on NODE_ENV.
+  SHUTDOWN_DELAY_MS: optionalInteger(0, 300_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, DEFAULT_SHUTDOWN_TIMEOUT_MS),
   CORS_ORIGINS: optionalText.transform((value, context) => {
     if (value === undefined || value === '*') return value;
-    const origins = value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
+    const origins = commaList(value);
     for (const item of origins) {
       if (!origin.safeParse(item).success) {
         context.addIssue({
@@ -195,10 +197,7 @@ const environment = z.object({
   INTROSPECTION: flag,
   GRAPHIQL: flag,
   ALLOWED_HOSTS: optionalText.transform((value) =>
-    value
-      ?.split(',')
-      .map((item) => item.trim().toLowerCase())
-      .filter(Boolean),
+    value === undefined ? undefined : commaList(value.toLowerCase()),
   ),
 });
 
@@ -252,8 +251,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         jwksUrl: e.AUTH_JWKS_URL,
         issuer: e.AUTH_ISSUER,
         audience: e.AUTH_AUDIENCE,
-        readScope: e.AUTH_READ_SCOPE ?? DEFAULT_READ_SCOPE,
-        writeScope: e.AUTH_WRITE_SCOPE ?? DEFAULT_WRITE_SCOPE,
+        readScope: e.AUTH_READ_SCOPE ?? DEFAULT_SCOPES.read,
+        writeScope: e.AUTH_WRITE_SCOPE ?? DEFAULT_SCOPES.write,
         routerSecret: e.ROUTER_SECRET,
         disabled: e.AUTH_DISABLED === 'true',
       },

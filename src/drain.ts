@@ -37,20 +37,24 @@ export async function drain(tracked: TrackedServer, options: DrainOptions): Prom
   const closed = new Promise<void>((resolve) => tracked.server.close(() => resolve()));
   tracked.server.closeIdleConnections();
 
-  const deadline = Date.now() + options.timeoutMs;
-  while (tracked.inFlight > 0 && Date.now() < deadline) {
-    // A keep-alive connection becomes idle once its last response is written.
-    tracked.server.closeIdleConnections();
-    await delay(POLL_MS);
-  }
+  // A keep-alive connection becomes idle once its last response is written.
+  await whileInFlight(tracked, options.timeoutMs, () => tracked.server.closeIdleConnections());
   const cutShort = tracked.inFlight;
   const finished = tracked.completed - completedBefore;
   if (cutShort > 0) {
     options.abortInFlight();
-    const graceEnd = Date.now() + (options.answerGraceMs ?? 2_000);
-    while (tracked.inFlight > 0 && Date.now() < graceEnd) await delay(POLL_MS);
+    await whileInFlight(tracked, options.answerGraceMs ?? 2_000);
   }
   tracked.server.closeAllConnections();
   await closed;
   return { finished, cutShort };
+}
+
+/** Waits, for at most `ms`, until no request is in flight; `tick` runs on each look. */
+async function whileInFlight(tracked: TrackedServer, ms: number, tick?: () => void): Promise<void> {
+  const end = Date.now() + ms;
+  while (tracked.inFlight > 0 && Date.now() < end) {
+    tick?.();
+    await delay(POLL_MS);
+  }
 }

@@ -25,10 +25,10 @@ import { useHostCheck } from './plugins/host-check.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
-import { DEFAULT_SCHEMA_SCOPES } from './schema/builder.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
 import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
+import { DEFAULT_SCOPES } from './schema/scopes.js';
 
 export const GRAPHQL_PATH = '/graphql';
 export const HEALTH_PATH = '/health';
@@ -107,10 +107,14 @@ const asValidationErrors = {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const records = new WeakMap<Request, RequestRecord>();
+  const scopes = {
+    read: options.auth?.readScope ?? DEFAULT_SCOPES.read,
+    write: options.auth?.writeScope ?? DEFAULT_SCOPES.write,
+  };
   const schema = buildSchema({
     relayNodeQueries: options.relayNodeQueries === true,
-    readScope: options.auth?.readScope,
-    writeScope: options.auth?.writeScope,
+    readScope: scopes.read,
+    writeScope: scopes.write,
   });
   const lifetimes = useRequestLifetime({
     timeoutMs: options.requestTimeoutMs,
@@ -126,13 +130,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
       })
     : undefined;
+  // Without a token requirement there are no scopes to check: the context's default grants everything.
   const rightsOf = (request: Request) => {
-    const { scopes } = auth.callerOf(request);
-    if (scopes === undefined) return undefined;
-    return {
-      mayRead: scopes.has(options.auth?.readScope ?? DEFAULT_SCHEMA_SCOPES.read),
-      mayWrite: scopes.has(options.auth?.writeScope ?? DEFAULT_SCHEMA_SCOPES.write),
-    };
+    const granted = auth.callerOf(request).scopes;
+    return granted && { mayRead: granted.has(scopes.read), mayWrite: granted.has(scopes.write) };
   };
 
   return createYoga<Record<string, never>, GraphQLContext>({

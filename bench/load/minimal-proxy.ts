@@ -14,10 +14,11 @@ import { Agent } from 'undici';
 import { encodePath, encodeQuery } from '../../src/ci/encoding.js';
 import { formatKeyTime, signRequest } from '../../src/ci/signer.js';
 
-const upstream = new URL(process.env['UPSTREAM'] ?? 'http://127.0.0.1:9100');
+// The same variables the gateway reads.
+const upstream = new URL(process.env['CI_ENDPOINT'] ?? 'http://127.0.0.1:9100');
 const credentials = {
-  secretId: 'AKIDdemo0emulator0local0only00000000',
-  secretKey: 'demo-emulator-secret-key-00000000',
+  secretId: process.env['TENCENTCLOUD_SECRET_ID'] ?? '',
+  secretKey: process.env['TENCENTCLOUD_SECRET_KEY'] ?? '',
 };
 const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
 const cursorKey = Buffer.from('minimal-proxy-cursor-key-0123456789');

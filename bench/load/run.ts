@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
+import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
 import { LOAD_WORKFLOW_ID } from './static-upstream.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
@@ -204,18 +205,22 @@ async function benchmark(): Promise<void> {
     if (url) upstreamUrl = url;
     return url !== undefined;
   });
+  // Both sign every call with the same credentials (the static upstream accepts any signature).
+  const upstreamEnv = {
+    CI_ENDPOINT: upstreamUrl,
+    TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+    TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+  };
   const gatewayEnv = {
+    ...upstreamEnv,
     NODE_ENV: 'production',
     AUTH_DISABLED: 'true',
-    TENCENTCLOUD_SECRET_ID: 'AKIDdemo0emulator0local0only00000000',
-    TENCENTCLOUD_SECRET_KEY: 'demo-emulator-secret-key-00000000',
-    CI_ENDPOINT: upstreamUrl,
     LOG_LEVEL: 'warn',
     MAX_PAGE_SIZE: '1000',
     RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE: '0',
   };
   const targets = [
-    await startTarget('proxy', 'dist-bench/bench/load/minimal-proxy.js', { UPSTREAM: upstreamUrl }),
+    await startTarget('proxy', 'dist-bench/bench/load/minimal-proxy.js', upstreamEnv),
     await startTarget('gateway', 'dist-bench/src/index.js', gatewayEnv),
     // The same gateway without its cache of finished runs: the same upstream work as the proxy, call for call.
     await startTarget('gateway, no cache', 'dist-bench/src/index.js', {

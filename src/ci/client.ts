@@ -63,11 +63,6 @@ export class CiClient {
     this.#cache = options.cache ?? new ReadCache();
   }
 
-  /** Hit and miss counts of the read cache. */
-  get cache(): ReadCache {
-    return this.#cache;
-  }
-
   /** The clock correction currently applied to signatures, in milliseconds. */
   get clockOffsetMs(): number {
     return this.#transport.clockOffsetMs;

@@ -3,7 +3,7 @@
  * brand, and the client's calls take only branded values, so nothing unchecked can reach a signed URL.
  *
  * Ids are what CI issues: one letter for the kind of resource and 32 lowercase hex digits (`i166ee19017b011eda8a5525400c540df`
- * for a run, `w…` for a workflow, `b…` for a batch-trigger job, `j…` for a media job). Anything else names no
+ * for a run, `w…` for a workflow, `b…` for a batch-trigger job). Anything else names no
  * resource, so it is refused before a call instead of being signed and sent (where `..` or `/` would change the
  * path and come back as a signature error).
  */
@@ -14,7 +14,6 @@ type Branded<T, B extends string> = T & { readonly [brand]: B };
 export type RunId = Branded<string, 'RunId'>;
 export type WorkflowId = Branded<string, 'WorkflowId'>;
 export type BatchJobId = Branded<string, 'BatchJobId'>;
-export type MediaJobId = Branded<string, 'MediaJobId'>;
 export type ObjectKey = Branded<string, 'ObjectKey'>;
 
 export type Parsed<T> =
@@ -23,8 +22,6 @@ export type Parsed<T> =
 
 /** One input rule: parses a raw string into its branded type or says, for a person, what is wrong. */
 export interface InputRule<T> {
-  /** What the value is, for messages: "run id". */
-  readonly noun: string;
   parse(raw: string): Parsed<T>;
 }
 
@@ -33,7 +30,6 @@ const HEX_DIGITS = 32;
 function idRule<T extends string>(prefix: string, noun: string): InputRule<T> {
   const pattern = new RegExp(`^${prefix}[0-9a-f]{${HEX_DIGITS}}$`);
   return {
-    noun,
     parse: (raw) =>
       pattern.test(raw)
         ? { ok: true, value: raw as T }
@@ -47,13 +43,11 @@ function idRule<T extends string>(prefix: string, noun: string): InputRule<T> {
 export const runIdRule: InputRule<RunId> = idRule<RunId>('i', 'run id');
 export const workflowIdRule: InputRule<WorkflowId> = idRule<WorkflowId>('w', 'workflow id');
 export const batchJobIdRule: InputRule<BatchJobId> = idRule<BatchJobId>('b', 'batch-trigger job id');
-export const mediaJobIdRule: InputRule<MediaJobId> = idRule<MediaJobId>('j', 'media job id');
 
 /** COS limits object keys to 850 bytes of UTF-8. */
 export const MAX_OBJECT_KEY_BYTES = 850;
 
 export const objectKeyRule: InputRule<ObjectKey> = {
-  noun: 'object key',
   parse(raw) {
     if (raw === '') return { ok: false, problem: 'must not be empty' };
     // A lone surrogate has no UTF-8 form: it could be neither signed nor sent as the user meant it.
@@ -69,11 +63,6 @@ export const objectKeyRule: InputRule<ObjectKey> = {
     return { ok: true, value: raw as ObjectKey };
   },
 };
-
-/** True when `raw` passes `rule`: for callers that only need a yes or no (entity references, say). */
-export function satisfies<T>(rule: InputRule<T>, raw: string): raw is string & T {
-  return rule.parse(raw).ok;
-}
 
 /** The branded value, or a RangeError: for trusted values (demo data, ids CI itself returned, tests). */
 export function assume<T>(rule: InputRule<T>, raw: string): T {

@@ -76,11 +76,6 @@ export class ReadCache {
   rememberWorkflows(workflows: readonly Workflow[]): void {
     for (const workflow of workflows) this.#workflows?.set(workflow.workflowId as WorkflowId, workflow);
   }
-
-  /** Drops a workflow, as after this gateway changes it. */
-  forgetWorkflow(id: WorkflowId): void {
-    this.#workflows?.delete(id);
-  }
 }
 
 function count(counts: CacheCounts, hit: boolean): void {

@@ -12,9 +12,9 @@
  *   reported as `cancelled`, never as the upstream being unavailable, and never retried.
  * - A signature rejected as expired or skewed corrects the clock offset from the server's `Date`, once.
  * - Identical reads in flight at the same moment are made once (single-flight), keyed by everything that makes the
- *   signed request what it is: method, path, every parameter, credentials. Each caller still pays for every attempt
- *   from its own budget, stops waiting on its own abort, and gets the shared failure as its own; the shared call is
- *   abandoned only when no caller waits any more.
+ *   signed request what it is: method, path, every parameter, and (flights being kept per transport) credentials.
+ *   Each caller still pays for every attempt from its own budget, stops waiting on its own abort, and gets the
+ *   shared failure as its own; the shared call is abandoned only when no caller waits any more.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
@@ -30,7 +30,7 @@ const DEFAULT_RETRY_BASE_DELAY_MS = 200;
 const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;
 /** A `Retry-After` longer than this is not waited for: the caller gets the throttling error at once. */
 const DEFAULT_MAX_RETRY_AFTER_MS = 20_000;
-export const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 128;
+const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 128;
 /** A page of 100 executions is about 30 KiB; anything near this is not an answer we can use. */
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const RESPONSE_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
@@ -199,11 +199,6 @@ export class CiTransport {
     return this.#clockOffsetMs;
   }
 
-  /** How many distinct reads are in flight right now (each possibly shared by several callers). */
-  get sharedCallsInFlight(): number {
-    return this.#flights.size;
-  }
-
   /**
    * Makes the request (with retries as its kind allows) and decodes a 2xx answer; every failure is a CiError.
    * A read identical to one already in flight joins it instead of making another.
@@ -224,35 +219,27 @@ export class CiTransport {
       const waiter: Waiter = {
         options,
         fail: (error) => {
-          leave(error);
+          leave();
           reject(error);
         },
       };
       const onAbort = () => {
         const why = cancellation(signal as AbortSignal);
-        const current = this.#flights.get(key);
-        if (current?.waiters.size === 1 && current.waiters.has(waiter)) {
-          // The last caller: stop the call for its reason, and fail with it once the call has reported the
-          // attempt it cut short, so that attempt shows in this caller's log.
-          this.#flights.delete(key);
-          current.controller.abort(why);
+        const shared = flight as Flight;
+        if (shared.waiters.size === 1 && shared.waiters.has(waiter)) {
+          // The last caller: stop the call itself, for its reason, and fail with it once the call has reported
+          // the attempt it cut short, so that attempt shows in this caller's log.
+          if (this.#flights.get(key) === shared) this.#flights.delete(key);
+          shared.controller.abort(why);
         } else {
           waiter.fail(why);
         }
       };
-      const leave = (why?: unknown) => {
+      // Every other way out (an answer, a failure, a spent budget) comes with the call itself over, or with
+      // other callers still waiting: leaving only stops listening.
+      const leave = () => {
         signal?.removeEventListener('abort', onAbort);
-        const current = this.#flights.get(key);
-        if (!current?.waiters.delete(waiter)) return;
-        // Nobody waits for the answer any more: stop the call itself, for the reason the last caller left.
-        if (current.waiters.size === 0) {
-          this.#flights.delete(key);
-          current.controller.abort(
-            why instanceof CiError
-              ? why
-              : new CiError('cancelled', 'Every caller of a shared call stopped waiting'),
-          );
-        }
+        flight?.waiters.delete(waiter);
       };
       if (flight) flight.waiters.add(waiter);
       else flight = this.#startFlight(key, request, decode, waiter);
@@ -306,15 +293,12 @@ export class CiTransport {
     return flight;
   }
 
-  /** Everything that makes two reads the same signed request. */
+  /**
+   * Everything that makes two reads the same signed request. Credentials are left out because flights are kept
+   * per transport, and a transport signs with one set of credentials: calls under other credentials never meet.
+   */
   #identity(request: UpstreamRequest): string {
-    return JSON.stringify([
-      request.method,
-      request.path,
-      request.query,
-      this.#credentials.secretId,
-      this.#credentials.sessionToken ?? null,
-    ]);
+    return JSON.stringify([request.method, request.path, request.query]);
   }
 
   async #callAlone<T>(

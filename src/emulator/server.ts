@@ -56,6 +56,8 @@ export interface RecordedRequest {
   readonly signatureVerified: boolean;
   /** Why verification failed, when it did. */
   readonly signatureProblem: string | undefined;
+  /** The headers the signature covers (`q-header-list`), as sent. */
+  readonly signedHeaders: readonly string[];
   readonly sessionTokenSent: boolean;
   readonly fault: Fault['type'] | undefined;
   readonly status: number | undefined;
@@ -153,6 +155,8 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
         params,
         signatureVerified: problem === undefined,
         signatureProblem: problem?.message,
+        signedHeaders:
+          /(?:^|&)q-header-list=([^&]*)/.exec(req.headers.authorization ?? '')?.[1]?.split(';') ?? [],
         sessionTokenSent: req.headers[SESSION_TOKEN_HEADER] !== undefined,
         fault: fault?.type,
         status,

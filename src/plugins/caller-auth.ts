@@ -13,7 +13,7 @@ import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 
-export const ROUTER_SECRET_HEADER = 'x-router-secret';
+const ROUTER_SECRET_HEADER = 'x-router-secret';
 export const UNAUTHENTICATED = 'UNAUTHENTICATED';
 export const AUTH_UNAVAILABLE = 'AUTH_UNAVAILABLE';
 /** Asymmetric algorithms only: a JWKS holds public keys. */
@@ -58,8 +58,11 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
     : undefined;
   const secretDigest = routerSecret === undefined ? undefined : digest(routerSecret);
 
-  const verify = async (authorization: string | null): Promise<Caller> => {
-    if (!jwt || !keys) return OPEN;
+  const verify = async (
+    authorization: string | null,
+    jwt: NonNullable<CallerAuthOptions['jwt']>,
+    keys: ReturnType<typeof createRemoteJWKSet>,
+  ): Promise<Caller> => {
     const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization ?? '')?.[1];
     if (!token) throw unauthenticated('A bearer token is required: send `Authorization: Bearer <JWT>`.');
     try {
@@ -83,17 +86,24 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
 
   return {
     callerOf: (request) => callers.get(request) ?? OPEN,
-    plugin: {
-      async onRequestParse({ request }) {
-        if (secretDigest !== undefined) {
-          const offered = request.headers.get(ROUTER_SECRET_HEADER);
-          if (offered === null || !timingSafeEqual(digest(offered), secretDigest)) {
-            throw unauthenticated('This subgraph answers only its router.');
-          }
-        }
-        callers.set(request, await verify(request.headers.get('authorization')));
-      },
-    },
+    plugin:
+      secretDigest === undefined && !jwt
+        ? {}
+        : {
+            // Synchronous unless a token must be verified: most requests need no promise here.
+            onRequestParse({ request }) {
+              if (secretDigest !== undefined) {
+                const offered = request.headers.get(ROUTER_SECRET_HEADER);
+                if (offered === null || !timingSafeEqual(digest(offered), secretDigest)) {
+                  throw unauthenticated('This subgraph answers only its router.');
+                }
+              }
+              if (!jwt || !keys) return;
+              return verify(request.headers.get('authorization'), jwt, keys).then((caller) => {
+                callers.set(request, caller);
+              });
+            },
+          },
   };
 }
 

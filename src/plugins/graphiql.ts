@@ -53,35 +53,38 @@ export function useGraphiQLPage(options: GraphiQLPageOptions): Plugin {
       gzip: gzipped,
     };
   };
+  const serve = async (request: Request, fetchAPI: { Response: typeof Response }): Promise<Response> => {
+    page ??= prepare();
+    const { etag, br, gzip: gzipped } = await page;
+    const headers: Record<string, string> = {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': `public, max-age=${MAX_AGE_SECONDS}`,
+      etag,
+      vary: 'accept-encoding',
+    };
+    if (request.headers.get('if-none-match') === etag) {
+      return new fetchAPI.Response(null, { status: 304, headers });
+    }
+    const accepted = request.headers.get('accept-encoding') ?? '';
+    // A client that takes neither (curl without --compressed) is rare enough to pay for its own copy.
+    const [encoding, body] = /\bbr\b/.test(accepted)
+      ? (['br', br] as const)
+      : /\bgzip\b/.test(accepted)
+        ? (['gzip', gzipped] as const)
+        : ([undefined, await decompressGzip(gzipped)] as const);
+    if (encoding) headers['content-encoding'] = encoding;
+    // A Buffer is a Uint8Array, which Response takes; the type declarations in use do not say so.
+    return new fetchAPI.Response(body as unknown as ArrayBuffer, { status: 200, headers });
+  };
   return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
+    // Synchronous for every other request: only the page itself waits for anything.
+    onRequest({ request, url, endResponse, fetchAPI }) {
       const wantsPage =
         request.method === 'GET' &&
         (url.pathname === options.endpoint || url.pathname === `${options.endpoint}/`) &&
         (request.headers.get('accept') ?? '').includes('text/html');
       if (!wantsPage) return;
-      page ??= prepare();
-      const { etag, br, gzip: gzipped } = await page;
-      const headers: Record<string, string> = {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': `public, max-age=${MAX_AGE_SECONDS}`,
-        etag,
-        vary: 'accept-encoding',
-      };
-      if (request.headers.get('if-none-match') === etag) {
-        endResponse(new fetchAPI.Response(null, { status: 304, headers }));
-        return;
-      }
-      const accepted = request.headers.get('accept-encoding') ?? '';
-      // A client that takes neither (curl without --compressed) is rare enough to pay for its own copy.
-      const [encoding, body] = /\bbr\b/.test(accepted)
-        ? (['br', br] as const)
-        : /\bgzip\b/.test(accepted)
-          ? (['gzip', gzipped] as const)
-          : ([undefined, await decompressGzip(gzipped)] as const);
-      if (encoding) headers['content-encoding'] = encoding;
-      // A Buffer is a Uint8Array, which Response takes; the type declarations in use do not say so.
-      endResponse(new fetchAPI.Response(body as unknown as ArrayBuffer, { status: 200, headers }));
+      return serve(request, fetchAPI).then(endResponse);
     },
   };
 }

@@ -34,6 +34,10 @@ const SHUTTING_DOWN = new CiError('cancelled', 'The gateway is shutting down; re
 
 export function useRequestLifetime(options: RequestLifetimeOptions): RequestLifetimes {
   const lifetimes = new WeakMap<Request, Lifetime>();
+  const deadlinePassed = new CiError(
+    'timeout',
+    `The request's deadline of ${options.timeoutMs} ms passed before CI answered`,
+  );
   // One listener for the whole process, not one per request: a shutdown aborts every request still alive.
   const alive = new Set<AbortController>();
   options.shutdownSignal?.addEventListener(
@@ -57,26 +61,13 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
     plugin: {
       onRequest({ request, serverContext }) {
         const controller = new AbortController();
-        const timer = setTimeout(
-          () =>
-            controller.abort(
-              new CiError(
-                'timeout',
-                `The request's deadline of ${options.timeoutMs} ms passed before CI answered`,
-              ),
-            ),
-          options.timeoutMs,
-        );
+        const timer = setTimeout(() => controller.abort(deadlinePassed), options.timeoutMs);
         timer.unref();
         const onClientGone = () => controller.abort(CLIENT_GONE);
         const unlink = watchClient(request, serverContext, onClientGone);
         if (options.shutdownSignal?.aborted) controller.abort(SHUTTING_DOWN);
         alive.add(controller);
-        lifetimes.set(request, {
-          controller,
-          timer,
-          unlink,
-        });
+        lifetimes.set(request, { controller, timer, unlink });
       },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
       // call) is work nobody will read. (Every response today is a single result; a streamed one, such as a

@@ -7,6 +7,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLContext } from './context.js';
+import { DEFAULT_SCOPES } from './scopes.js';
 
 export const FORBIDDEN = 'FORBIDDEN';
 
@@ -21,8 +22,6 @@ export interface SchemaOptions {
   /** The scope changing things needs. */
   readonly writeScope?: string | undefined;
 }
-
-export const DEFAULT_SCHEMA_SCOPES = { read: 'ci.workflows.read', write: 'ci.workflows.write' } as const;
 
 /** A new builder per schema, so options such as {@link SchemaOptions.relayNodeQueries} hold no global state. */
 export function createBuilder(options: SchemaOptions = {}) {
@@ -83,8 +82,8 @@ export function accessRules(options: SchemaOptions = {}) {
     requiresScopes: [[name]],
   });
   return {
-    read: rule('read', options.readScope ?? DEFAULT_SCHEMA_SCOPES.read),
-    write: rule('write', options.writeScope ?? DEFAULT_SCHEMA_SCOPES.write),
+    read: rule('read', options.readScope ?? DEFAULT_SCOPES.read),
+    write: rule('write', options.writeScope ?? DEFAULT_SCOPES.write),
   };
 }
 

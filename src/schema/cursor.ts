@@ -16,7 +16,10 @@ import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 export interface UpstreamPosition {
   readonly token: string | null;
-  /** The upstream page size this token chain was started with; continuing a token keeps it. */
+  /**
+   * The page size the token was read with: what paging falls back to if the upstream refuses the token with
+   * another size.
+   */
   readonly size: number;
   readonly skip: number;
 }

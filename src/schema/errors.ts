@@ -14,15 +14,18 @@ export function userInputError(message: string, argumentName?: string): GraphQLE
   });
 }
 
+/** CI refused the request itself (a 4xx other than credentials). */
+export const UPSTREAM_BAD_REQUEST = 'UPSTREAM_BAD_REQUEST';
+
 const UPSTREAM_ERRORS: Record<CiErrorKind, { code: string; message: string }> = {
   unauthorized: {
     code: 'UPSTREAM_UNAUTHORIZED',
     message: 'The CI service rejected the gateway’s credentials.',
   },
-  bad_request: { code: 'UPSTREAM_BAD_REQUEST', message: 'The CI service rejected the request.' },
+  bad_request: { code: UPSTREAM_BAD_REQUEST, message: 'The CI service rejected the request.' },
   // Only reached where a missing resource is not simply `null` (which is how single lookups report it).
   not_found: {
-    code: 'UPSTREAM_BAD_REQUEST',
+    code: UPSTREAM_BAD_REQUEST,
     message: 'The CI service does not know the requested resource.',
   },
   throttled: { code: 'UPSTREAM_THROTTLED', message: 'The CI service is throttling requests; retry later.' },

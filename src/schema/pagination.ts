@@ -12,7 +12,6 @@
  * is repeated with the size the cursor recorded, and the gateway remembers to keep sizes from then on.
  */
 import { GraphQLError } from 'graphql';
-import type { ListWorkflowExecutionsParams } from '../ci/client.js';
 import type { BatchJobId, ObjectKey, WorkflowId } from '../ci/inputs.js';
 import type {
   ExecutionState,
@@ -23,7 +22,7 @@ import type {
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
 import type { GatewayServices, GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
-import { upstreamGraphQLError, userInputError } from './errors.js';
+import { UPSTREAM_BAD_REQUEST, upstreamGraphQLError, userInputError } from './errors.js';
 
 /** A filter whose values have passed their input rules. */
 export interface ExecutionFilter {
@@ -106,9 +105,11 @@ export async function paginateExecutions(
     const size = position.token !== null && pageTokens.resizeRefused ? position.size : needed;
     let upstreamPage: WorkflowExecutionPage;
     try {
-      upstreamPage = await context.ci.listWorkflowExecutions(
-        listParams(filter, size, position.token ?? undefined),
-      );
+      upstreamPage = await context.ci.listWorkflowExecutions({
+        ...filter,
+        size,
+        nextToken: position.token ?? undefined,
+      });
     } catch (error) {
       if (position.token === null || size === position.size || !isRefusal(error)) throw error;
       // The upstream ties its tokens to their page size: keep sizes from now on and repeat this page.
@@ -161,17 +162,9 @@ export async function paginateExecutions(
   };
 }
 
-function listParams(
-  filter: ExecutionFilter,
-  size: number,
-  nextToken: string | undefined,
-): ListWorkflowExecutionsParams {
-  return { ...filter, size, nextToken };
-}
-
 /** The upstream refused the request itself (HTTP 4xx other than auth): how a resized token is refused. */
 function isRefusal(error: unknown): boolean {
-  return error instanceof GraphQLError && error.extensions['code'] === 'UPSTREAM_BAD_REQUEST';
+  return error instanceof GraphQLError && error.extensions['code'] === UPSTREAM_BAD_REQUEST;
 }
 
 function decodeCursor(cursors: CursorCodec, after: string, filterKey: string): UpstreamPosition {

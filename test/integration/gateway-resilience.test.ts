@@ -6,12 +6,17 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/ci/retry-budget.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { createHttpServer, type TrackedServer } from '../../src/http-server.js';
-import { type GatewayFixture, type GatewayFixtureOptions, startGateway } from '../support/gateway.js';
+import {
+  closeAfterEach,
+  type GatewayFixture,
+  type GatewayFixtureOptions,
+  startGateway,
+} from '../support/gateway.js';
 import { expectedRunIds } from '../support/oracle.js';
 
 const LIST = (workflowId: string, alias = 'page', first = 5) =>
@@ -26,22 +31,14 @@ const aliases = (count: number, workflowId: string = DEMO_WORKFLOW_IDS.single) =
 const details = (runIds: readonly string[]) =>
   `{ ${runIds.map((runId, index) => `r${index}: workflowExecution(runId: "${runId}") { state }`).join(' ')} }`;
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((item) => item.close()));
-});
-
-async function gateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
-  const fixture = await startGateway(options);
-  open.push(fixture);
-  return fixture;
-}
+const closeLater = closeAfterEach();
+const gateway = async (options: GatewayFixtureOptions) => closeLater(await startGateway(options));
 
 /** The gateway behind a real HTTP server on a free loopback port. */
 async function serve(fixture: GatewayFixture): Promise<{ port: number; tracked: TrackedServer }> {
   const tracked = createHttpServer(fixture.gateway);
   await new Promise<void>((resolve) => tracked.server.listen(0, '127.0.0.1', () => resolve()));
-  open.push({
+  closeLater({
     close: async () => {
       tracked.server.closeAllConnections();
       await new Promise((resolve) => tracked.server.close(resolve));

@@ -1,22 +1,15 @@
 /** Finished runs and recent workflow lookups are answered without asking CI again; nothing else is. */
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assume, runIdRule } from '../../src/ci/inputs.js';
 import { ReadCache } from '../../src/ci/read-cache.js';
 import type { WorkflowExecutionDetail } from '../../src/ci/types.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import { type GatewayFixture, startGateway } from '../support/gateway.js';
+import { closeAfterEach, startGateway } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
 
-const fixtures: GatewayFixture[] = [];
-afterEach(async () => {
-  await Promise.all(fixtures.splice(0).map((fixture) => fixture.close()));
-});
-async function gateway(cache: ReadCache): Promise<GatewayFixture> {
-  const fixture = await startGateway({ client: { cache } });
-  fixtures.push(fixture);
-  return fixture;
-}
+const closeLater = closeAfterEach();
+const gateway = async (cache: ReadCache) => closeLater(await startGateway({ client: { cache } }));
 
 const runIn = (state: string) =>
   demoExecutions().find((execution) => execution.state === state)?.runId as string;

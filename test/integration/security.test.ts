@@ -3,9 +3,14 @@
  * field, a per-caller limit, CSRF, CORS, Host and production defaults. Every refusal is checked to cost no
  * upstream call.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import { type GatewayFixture, type GatewayFixtureOptions, startGateway } from '../support/gateway.js';
+import {
+  closeAfterEach,
+  type GatewayFixture,
+  type GatewayFixtureOptions,
+  startGateway,
+} from '../support/gateway.js';
 import {
   AUDIENCE,
   type IdentityProvider,
@@ -54,15 +59,8 @@ async function ask(
 const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
 const codeOf = (answer: Answer) => answer.body.errors?.[0]?.extensions?.['code'];
 
-const fixtures: GatewayFixture[] = [];
-afterEach(async () => {
-  await Promise.all(fixtures.splice(0).map((fixture) => fixture.close()));
-});
-async function gateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
-  const fixture = await startGateway(options);
-  fixtures.push(fixture);
-  return fixture;
-}
+const closeLater = closeAfterEach();
+const gateway = async (options: GatewayFixtureOptions) => closeLater(await startGateway(options));
 
 describe('JWT callers', () => {
   let rsa: SigningKey;

@@ -44,7 +44,7 @@ describe('single-flight reads', () => {
     expect(fixture.emulator.requests).toHaveLength(3);
   });
 
-  it('never shares between credentials', async () => {
+  it('never shares between clients, and so never across credentials', async () => {
     const other = fixture.client({ credentials: { secretId: 'AKIDother', secretKey: 'other-key' } });
     const results = await Promise.allSettled([
       list(),

@@ -78,7 +78,11 @@ describe('a call that must not run twice', () => {
 
   it('signs content-type and content-length with the body', async () => {
     await attempts(() => transport().call({ ...trigger, body: '<Request/>' }, (body) => body));
-    expect(fixture.emulator.requests[0]).toMatchObject({ method: 'POST', signatureVerified: true });
+    expect(fixture.emulator.requests[0]).toMatchObject({
+      method: 'POST',
+      signatureVerified: true,
+      signedHeaders: ['content-length', 'content-type', 'host'],
+    });
   });
 });
 

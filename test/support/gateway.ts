@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createLogger } from '../../src/logger.js';
@@ -100,5 +101,20 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       return { status: response.status, ...((await response.json()) as object) };
     },
     replica: ({ cursorSecret } = {}) => make(cursorSecret ?? secret),
+  };
+}
+
+/**
+ * For a test file whose tests each start their own gateways (or servers): what is passed to the returned function
+ * is closed after the test that started it. Call once, at the top of the file.
+ */
+export function closeAfterEach(): <T extends { close(): Promise<unknown> }>(item: T) => T {
+  const open: Array<{ close(): Promise<unknown> }> = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((item) => item.close()));
+  });
+  return (item) => {
+    open.push(item);
+    return item;
   };
 }

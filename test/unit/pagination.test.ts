@@ -64,6 +64,16 @@ function upstream(
   return { calls, context };
 }
 
+/** An upstream that answers its n-th call (counting from 1) with `answer(n)`. */
+function scripted(answer: (call: number) => WorkflowExecutionPage) {
+  const { calls, context } = upstream();
+  const listWorkflowExecutions = async (params: ListWorkflowExecutionsParams) => {
+    calls.push(params);
+    return answer(calls.length);
+  };
+  return { calls, context: { ...context, ci: { listWorkflowExecutions } } };
+}
+
 const filter = { workflowId: 'w' as WorkflowId, order: 'Desc' as const };
 const runIds = (connection: { edges: ReadonlyArray<{ node: { runId: string } }> }) =>
   connection.edges.map((e) => e.node.runId);
@@ -120,23 +130,12 @@ describe('paginateExecutions', () => {
   });
 
   it('keeps what it collected when pages stop bringing anything new', async () => {
-    const { calls, context } = upstream();
-    let served = 0;
-    const stalling = {
-      ...context,
-      ci: {
-        listWorkflowExecutions: async (
-          params: ListWorkflowExecutionsParams,
-        ): Promise<WorkflowExecutionPage> => {
-          calls.push(params);
-          served += 1;
-          return served === 1
-            ? { requestId: 'r1', executions: executions.slice(0, 2), nextToken: 't2s50' }
-            : { requestId: `r${served}`, executions: [], nextToken: `t2s${served}` };
-        },
-      },
-    };
-    const page = await paginateExecutions(stalling, filter, { first: 50 });
+    const { calls, context } = scripted((call) =>
+      call === 1
+        ? { requestId: 'r1', executions: executions.slice(0, 2), nextToken: 't2s50' }
+        : { requestId: `r${call}`, executions: [], nextToken: `t2s${call}` },
+    );
+    const page = await paginateExecutions(context, filter, { first: 50 });
     expect(runIds(page)).toEqual(['i0', 'i1']);
     expect(page.pageInfo.hasNextPage).toBe(true);
     expect(calls.length).toBeLessThanOrEqual(11);
@@ -156,19 +155,12 @@ describe('paginateExecutions', () => {
   });
 
   it('gives up with UPSTREAM_BAD_RESPONSE when the upstream pages on through empty pages', async () => {
-    const { calls, context } = upstream();
-    const endless = {
-      ...context,
-      ci: {
-        listWorkflowExecutions: async (
-          params: ListWorkflowExecutionsParams,
-        ): Promise<WorkflowExecutionPage> => {
-          calls.push(params);
-          return { requestId: 'r-empty', executions: [], nextToken: `t0s${calls.length}` };
-        },
-      },
-    };
-    const error = await paginateExecutions(endless, filter, { first: 5 }).catch((e: unknown) => e);
+    const { calls, context } = scripted((call) => ({
+      requestId: 'r-empty',
+      executions: [],
+      nextToken: `t0s${call}`,
+    }));
+    const error = await paginateExecutions(context, filter, { first: 5 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphQLError);
     expect((error as GraphQLError).extensions).toEqual({
       code: 'UPSTREAM_BAD_RESPONSE',

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_TIMEOUT_MS } from './ci/client.js';
 import { DEFAULT_SCOPES } from './schema/scopes.js';
+import type { OtlpProtocol } from './telemetry/tracing.js';
 
 export const DEFAULT_PORT = 4000;
 export const DEFAULT_MAX_PAGE_SIZE = 100;
@@ -83,6 +84,10 @@ export interface Config {
    * defaults to the loopback names, so a web page cannot reach real data through a rebinding DNS name.
    */
   readonly allowedHosts: readonly string[] | undefined;
+  /** Serve `/metrics` on this port alone; undefined serves it on the main port. */
+  readonly metricsPort: number | undefined;
+  /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
+  readonly tracing: { readonly protocol: OtlpProtocol } | undefined;
 }
 
 export interface AuthConfig {
@@ -132,6 +137,21 @@ const origin = z
   .string()
   .refine(isOrigin, { message: 'must be an http(s) origin (scheme, host, optional port; no path)' });
 
+const httpUrl = z
+  .string()
+  .refine(
+    (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+    'must be an http(s) URL',
+  );
+const otlpProtocol = optionalText.pipe(
+  z
+    .enum(
+      ['http/protobuf', 'http/json'],
+      'must be http/protobuf or http/json (gRPC is not shipped; use port 4318)',
+    )
+    .optional(),
+);
+
 const environment = z.object({
   NODE_ENV: optionalText,
   TENCENTCLOUD_SECRET_ID: optionalText,
@@ -176,15 +196,7 @@ const environment = z.object({
   PORT: integer(0, 65_535, DEFAULT_PORT),
   RELAY_NODE_QUERIES: flag,
   CURSOR_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
-  AUTH_JWKS_URL: optionalText.pipe(
-    z
-      .string()
-      .refine(
-        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
-        'must be an http(s) URL',
-      )
-      .optional(),
-  ),
+  AUTH_JWKS_URL: optionalText.pipe(httpUrl.optional()),
   AUTH_ISSUER: optionalText,
   AUTH_AUDIENCE: optionalText,
   AUTH_READ_SCOPE: optionalText.pipe(scopeName.optional()),
@@ -196,6 +208,15 @@ const environment = z.object({
   WORKFLOW_CACHE_TTL_MS: integer(0, 3_600_000, DEFAULT_WORKFLOW_CACHE_TTL_MS),
   INTROSPECTION: flag,
   GRAPHIQL: flag,
+  METRICS_PORT: optionalInteger(1, 65_535),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText.pipe(httpUrl.optional()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_TRACES_EXPORTER: optionalText.pipe(
+    z.enum(['otlp', 'none'], 'must be otlp or none (the only exporters this service ships)').optional(),
+  ),
+  OTEL_SDK_DISABLED: flag,
   ALLOWED_HOSTS: optionalText.transform((value) =>
     value === undefined ? undefined : commaList(value.toLowerCase()),
   ),
@@ -263,6 +284,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       introspection: e.INTROSPECTION === undefined ? !production : e.INTROSPECTION === 'true',
       graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',
       allowedHosts: e.ALLOWED_HOSTS ?? (production || demo ? undefined : [...LOOPBACK_HOSTS]),
+      metricsPort: e.METRICS_PORT,
+      tracing:
+        (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT) === undefined ||
+        e.OTEL_SDK_DISABLED === 'true' ||
+        e.OTEL_TRACES_EXPORTER === 'none'
+          ? undefined
+          : {
+              protocol:
+                e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+            },
     }),
   };
 }

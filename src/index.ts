@@ -14,6 +14,8 @@ import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request
 import { CursorCodec } from './schema/cursor.js';
 import { PageTokenKnowledge } from './schema/pagination.js';
 import { createGateway, GRAPHQL_PATH } from './server.js';
+import { createMetrics } from './telemetry/metrics.js';
+import { startTracing, upstreamSpans } from './telemetry/tracing.js';
 import { logUnhandledRejections } from './unhandled-rejections.js';
 
 const loaded = loadConfig(process.env);
@@ -67,16 +69,32 @@ if (config.upstream) {
   logger.info({ endpoint }, 'built-in CI emulator listening');
 }
 
+const tracing = config.tracing
+  ? await startTracing({ protocol: config.tracing.protocol }).catch((error: unknown) =>
+      fail('tracing could not start', error),
+    )
+  : undefined;
+const metrics = createMetrics();
+const readCache = new ReadCache({
+  detailEntries: config.detailCacheEntries,
+  workflowTtlMs: config.workflowCacheTtlMs,
+});
+metrics.watchReadCache(readCache);
 const ci = new CiClient({
   endpoint: upstream.endpoint,
   credentials: upstream,
   timeoutMs: upstream.timeoutMs,
   logger: logger.child({ component: 'ci-client' }),
-  cache: new ReadCache({
-    detailEntries: config.detailCacheEntries,
-    workflowTtlMs: config.workflowCacheTtlMs,
-  }),
+  cache: readCache,
+  observers: tracing ? [metrics.upstream, upstreamSpans()] : [metrics.upstream],
 });
+if (config.metricsPort !== undefined) {
+  const port = config.metricsPort;
+  await metrics
+    .listen(port)
+    .catch((error: unknown) => fail(`the metrics listener could not listen on port ${port}`, error));
+  logger.info({ port }, 'metrics listening');
+}
 
 let draining = false;
 const shutdown = new AbortController();
@@ -108,6 +126,8 @@ const gateway = createGateway({
   introspection: config.introspection,
   graphiql: config.graphiql,
   allowedHosts: config.allowedHosts,
+  metrics: { metrics, servePath: config.metricsPort === undefined },
+  tracing: tracing !== undefined,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 
@@ -137,6 +157,8 @@ tracked.server.listen(config.port, () => {
       introspection: config.introspection,
       graphiql: config.graphiql,
       allowedHosts: config.allowedHosts ?? 'any',
+      metricsPort: config.metricsPort ?? port,
+      tracing: config.tracing?.protocol ?? 'off',
     },
     'gateway listening',
   );
@@ -161,6 +183,8 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   });
   await ci.close();
   await stopEmulator?.();
+  // Spans still buffered reach the collector before the process ends.
+  await tracing?.shutdown().catch(() => {});
   logger.info(report, `stopped: ${report.finished} finished, ${report.cutShort} cut short`);
   process.exit(0);
 }

@@ -1,9 +1,10 @@
 /**
  * Structured JSON logs (pino). Nothing logs credentials on purpose; redaction is the safety net for anything
- * that would carry them by accident.
+ * that would carry them by accident. Lines logged inside a trace carry `trace_id` and `span_id`.
  */
 import { pino } from 'pino';
 import type { LogLevel } from './config.js';
+import { traceFields } from './telemetry/tracing.js';
 
 export type Logger = pino.Logger;
 
@@ -28,6 +29,8 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Every line written on behalf of a traced request names its trace and span.
+      mixin: traceFields,
     },
     destination,
   );

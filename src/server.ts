@@ -29,6 +29,8 @@ import { createGraphQLContext, type GatewayServices, type GraphQLContext } from 
 import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
 import { DEFAULT_SCOPES } from './schema/scopes.js';
+import { METRICS_PATH, type Metrics } from './telemetry/metrics.js';
+import { useTracing } from './telemetry/tracing.js';
 
 export const GRAPHQL_PATH = '/graphql';
 export const HEALTH_PATH = '/health';
@@ -83,6 +85,10 @@ export interface GatewayOptions {
   readonly graphiql?: boolean | undefined;
   /** `Host` names served (probes aside); absent for any. */
   readonly allowedHosts?: readonly string[] | undefined;
+  /** Prometheus metrics; `servePath` serves them at `/metrics` on this listener (else they have their own port). */
+  readonly metrics?: { readonly metrics: Metrics; readonly servePath: boolean } | undefined;
+  /** Continue callers' traces with server and operation spans (an OpenTelemetry SDK must be registered). */
+  readonly tracing?: boolean | undefined;
 }
 
 /** What the request-log plugin gathers about one HTTP request. */
@@ -159,9 +165,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
     },
     plugins: [
+      options.tracing ? useTracing({ graphqlPath: GRAPHQL_PATH }) : {},
       options.allowedHosts
-        ? useHostCheck({ allowedHosts: options.allowedHosts, exemptPaths: [HEALTH_PATH, READY_PATH] })
+        ? useHostCheck({
+            allowedHosts: options.allowedHosts,
+            // Probes and scrapes come from the platform, addressed by the pod's IP.
+            exemptPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH],
+          })
         : {},
+      options.metrics ? options.metrics.metrics.plugin({ servePath: options.metrics.servePath }) : {},
       options.graphiql === false
         ? {}
         : useGraphiQLPage({

@@ -21,10 +21,20 @@ import {
   type WorkflowLookup,
 } from './types.js';
 
-export type { CallOptions, CiCredentials, CiLogger, UpstreamAttempt } from './transport.js';
+export type {
+  AttemptObservation,
+  AttemptStart,
+  CallOptions,
+  CiCredentials,
+  CiLogger,
+  UpstreamAttempt,
+  UpstreamObserver,
+  UpstreamOutcome,
+} from './transport.js';
 export {
   DEFAULT_MAX_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  outcomeOf,
   parseRetryAfter,
   SESSION_TOKEN_HEADER,
 } from './transport.js';

@@ -19,7 +19,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { encodePath, encodeQuery } from './encoding.js';
-import { CiError, classifyHttpFailure, isClockSkewError, isRetryable, mayHaveActed } from './errors.js';
+import {
+  CiError,
+  type CiErrorKind,
+  classifyHttpFailure,
+  isClockSkewError,
+  isRetryable,
+  mayHaveActed,
+} from './errors.js';
 import { decodeErrorBody } from './responses.js';
 import { RetryBudget } from './retry-budget.js';
 import { DEFAULT_SIGNATURE_TTL_SECONDS, formatKeyTime, type KeyValuePairs, signRequest } from './signer.js';
@@ -79,6 +86,34 @@ export interface CiTransportOptions {
   readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
   /** Use a shared dispatcher instead of the transport's own Agent (the transport then does not close it). */
   readonly dispatcher?: Dispatcher | undefined;
+  /** See every attempt of every call (metrics, traces), whoever made it. */
+  readonly observers?: readonly UpstreamObserver[] | undefined;
+}
+
+/** An attempt about to be sent. */
+export interface AttemptStart {
+  readonly operation: string;
+  readonly method: UpstreamRequest['method'];
+  /** The path alone: queries are left out of everything observed. */
+  readonly path: string;
+  readonly attempt: number;
+  /** The CI endpoint's host name and port. */
+  readonly serverAddress: string;
+  readonly serverPort: number;
+}
+
+/** Watches the transport's traffic; it cannot change what is sent, beyond unsigned headers. */
+export interface UpstreamObserver {
+  /** Called as each attempt starts; what it returns is told how the attempt ended. */
+  attemptStarted(start: AttemptStart): AttemptObservation | undefined;
+  /** A failed attempt that would have been retried was not, because the shared retry budget was spent. */
+  retryBudgetSpent?(operation: string): void;
+}
+
+export interface AttemptObservation {
+  /** Sent with the attempt, outside the signature (a `traceparent`, say). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  ended(attempt: UpstreamAttempt): void;
 }
 
 /** One attempt of one call, reported for logging and metrics. */
@@ -90,10 +125,39 @@ export interface UpstreamAttempt {
   readonly durationMs: number;
   /** `retry`: this attempt failed and another follows; `cancelled`: the caller stopped waiting. */
   readonly outcome: 'ok' | 'retry' | 'error' | 'cancelled';
-  readonly errorKind?: string | undefined;
+  readonly errorKind?: CiErrorKind | undefined;
   readonly errorCode?: string | undefined;
   /** The upstream's own explanation, for logs. */
   readonly errorMessage?: string | undefined;
+}
+
+/** How an attempt ended, as metrics and traces name it. */
+export type UpstreamOutcome =
+  | 'ok'
+  | 'not_found'
+  | 'client_error'
+  | 'unauthorized'
+  | 'throttled'
+  | 'unavailable'
+  | 'timeout'
+  | 'bad_response'
+  | 'cancelled';
+
+const OUTCOME_OF_KIND: Record<CiErrorKind, UpstreamOutcome> = {
+  not_found: 'not_found',
+  bad_request: 'client_error',
+  unauthorized: 'unauthorized',
+  throttled: 'throttled',
+  unavailable: 'unavailable',
+  timeout: 'timeout',
+  unreadable_response: 'bad_response',
+  cancelled: 'cancelled',
+};
+
+export function outcomeOf(attempt: UpstreamAttempt): UpstreamOutcome {
+  if (attempt.outcome === 'ok') return 'ok';
+  if (attempt.outcome === 'cancelled') return 'cancelled';
+  return attempt.errorKind === undefined ? 'bad_response' : OUTCOME_OF_KIND[attempt.errorKind];
 }
 
 export interface CallOptions {
@@ -161,6 +225,7 @@ export class CiTransport {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  readonly #observers: readonly UpstreamObserver[];
   /** Server time minus local time, learnt from a skew error's `Date` header. */
   #clockOffsetMs = 0;
   /** Reads in flight, by request identity. */
@@ -184,6 +249,7 @@ export class CiTransport {
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? sleep;
     this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#observers = options.observers ?? [];
     this.#dispatcher =
       options.dispatcher ??
       new Agent({
@@ -315,8 +381,9 @@ export class CiTransport {
       beforeAttempt?.();
       if (attempt === 1) this.#retryBudget.recordFirstAttempt();
       const started = performance.now();
-      const report = (outcome: UpstreamAttempt['outcome'], response?: UpstreamResponse, error?: CiError) =>
-        onAttempt?.({
+      const observations = this.#observe(request, attempt);
+      const report = (outcome: UpstreamAttempt['outcome'], response?: UpstreamResponse, error?: CiError) => {
+        const reported: UpstreamAttempt = {
           operation: request.operation,
           attempt,
           status: response?.status,
@@ -326,12 +393,15 @@ export class CiTransport {
           errorKind: error?.kind,
           errorCode: error?.code,
           errorMessage: error?.upstreamMessage,
-        });
+        };
+        onAttempt?.(reported);
+        for (const observation of observations) observation.ended(reported);
+      };
 
       let response: UpstreamResponse | undefined;
       let failure: CiError;
       try {
-        response = await this.#send(request, signal);
+        response = await this.#send(request, signal, observations);
         if (response.status >= 200 && response.status < 300) {
           const value = decodeOrExplain(decode, response);
           report('ok', response);
@@ -339,7 +409,10 @@ export class CiTransport {
         }
         failure = httpFailure(response, this.#now());
       } catch (error) {
-        if (!(error instanceof CiError)) throw error;
+        if (!(error instanceof CiError)) {
+          report('error', response);
+          throw error;
+        }
         failure = error;
       }
       if (failure.kind === 'cancelled' || signal?.aborted) {
@@ -407,6 +480,7 @@ export class CiTransport {
     // Checked last, so only a retry that would really be made spends the shared budget.
     if (!this.#retryBudget.tryRetry()) {
       this.#logger?.debug({ operation: request.operation }, 'retry budget spent; not retrying');
+      for (const observer of this.#observers) observer.retryBudgetSpent?.(request.operation);
       return undefined;
     }
     if (requested !== undefined) return requested;
@@ -422,7 +496,28 @@ export class CiTransport {
     return true;
   }
 
-  async #send(request: UpstreamRequest, callerSignal: AbortSignal | undefined): Promise<UpstreamResponse> {
+  #observe(request: UpstreamRequest, attempt: number): AttemptObservation[] {
+    const observations: AttemptObservation[] = [];
+    const start: AttemptStart = {
+      operation: request.operation,
+      method: request.method,
+      path: request.path,
+      attempt,
+      serverAddress: this.#origin.hostname,
+      serverPort: Number(this.#origin.port || (this.#origin.protocol === 'https:' ? 443 : 80)),
+    };
+    for (const observer of this.#observers) {
+      const observation = observer.attemptStarted(start);
+      if (observation) observations.push(observation);
+    }
+    return observations;
+  }
+
+  async #send(
+    request: UpstreamRequest,
+    callerSignal: AbortSignal | undefined,
+    observations: readonly AttemptObservation[],
+  ): Promise<UpstreamResponse> {
     const hasBody = request.body !== undefined || request.method === 'POST';
     const body = request.body ?? '';
     const headersToSign: Array<[string, string]> = [['host', this.#origin.host]];
@@ -438,11 +533,9 @@ export class CiTransport {
       this.#credentials,
       keyTime,
     );
-    const headers: Record<string, string> = {
-      ...Object.fromEntries(headersToSign),
-      authorization,
-      accept: 'application/xml',
-    };
+    const headers: Record<string, string> = {};
+    for (const observation of observations) Object.assign(headers, observation.headers);
+    Object.assign(headers, Object.fromEntries(headersToSign), { authorization, accept: 'application/xml' });
     // Sent unsigned, as the official Node SDK does.
     if (this.#credentials.sessionToken) headers[SESSION_TOKEN_HEADER] = this.#credentials.sessionToken;
 

@@ -59,6 +59,8 @@ export interface RecordedRequest {
   /** The headers the signature covers (`q-header-list`), as sent. */
   readonly signedHeaders: readonly string[];
   readonly sessionTokenSent: boolean;
+  /** The W3C trace context the client sent, if any. */
+  readonly traceparent: string | undefined;
   readonly fault: Fault['type'] | undefined;
   readonly status: number | undefined;
   readonly requestId: string;
@@ -158,6 +160,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
         signedHeaders:
           /(?:^|&)q-header-list=([^&]*)/.exec(req.headers.authorization ?? '')?.[1]?.split(';') ?? [],
         sessionTokenSent: req.headers[SESSION_TOKEN_HEADER] !== undefined,
+        traceparent: req.headers['traceparent']?.toString(),
         fault: fault?.type,
         status,
         requestId,

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { expectedRunIds } from '../support/oracle.js';
+import { startOtlpReceiver } from '../support/otlp-receiver.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -70,6 +71,14 @@ async function startGateway(env: Record<string, string>): Promise<RunningGateway
     void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening`)));
   });
   return { child, url: await listening, lines, exited };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 beforeAll(async () => {
@@ -168,6 +177,47 @@ describe('the production image path', () => {
       expect(log).not.toContain(DEMO_CREDENTIALS.secretKey);
     } finally {
       gateway.child.kill('SIGKILL');
+    }
+  });
+
+  it('exports traces as OTLP protobuf and serves metrics on METRICS_PORT when told to by the standard variables', async () => {
+    const receiver = await startOtlpReceiver();
+    const metricsPort = await freePort();
+    const gateway = await startGateway({
+      ...upstreamEnv(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url.replace('/v1/traces', ''),
+      OTEL_SERVICE_NAME: 'image-test',
+      METRICS_PORT: String(metricsPort),
+      SHUTDOWN_DELAY_MS: '0',
+    });
+    try {
+      const traceId = 'aaf92f3577b34da6a3ce929d0e0e4736';
+      const response = await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { ...fromRouter, traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        body: JSON.stringify({
+          query: `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: 1) { edges { cursor } } }`,
+        }),
+      });
+      expect(response.status).toBe(200);
+      expect((await fetch(`${gateway.url}/metrics`)).status).toBe(404);
+      const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(scrape).toMatch(
+        /^ci_upstream_requests_total\{operation="ListWorkflowExecutions",outcome="ok"\} 1$/m,
+      );
+      // SIGTERM flushes the spans still buffered.
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+      const exports = receiver.rawBodies.filter((body) => body.contentType === 'application/x-protobuf');
+      expect(exports.length).toBeGreaterThan(0);
+      const sent = Buffer.concat(exports.map((body) => body.body));
+      // Protobuf carries ids as raw bytes: the caller's trace id is in the export, with the service name.
+      expect(sent.includes(Buffer.from(traceId, 'hex'))).toBe(true);
+      expect(sent.includes(Buffer.from('image-test'))).toBe(true);
+      expect(gateway.lines.find((line) => line['msg'] === 'graphql request')?.['trace_id']).toBe(traceId);
+    } finally {
+      gateway.child.kill('SIGKILL');
+      await receiver.close();
     }
   });
 

@@ -28,7 +28,10 @@ export interface GatewayFixtureOptions {
   readonly isReady?: () => Promise<boolean>;
   readonly relayNodeQueries?: boolean;
   readonly gateway?: Partial<
-    Pick<GatewayOptions, 'auth' | 'rateLimitPerMinute' | 'introspection' | 'graphiql' | 'allowedHosts'>
+    Pick<
+      GatewayOptions,
+      'auth' | 'rateLimitPerMinute' | 'introspection' | 'graphiql' | 'allowedHosts' | 'metrics' | 'tracing'
+    >
   >;
 }
 

@@ -185,6 +185,41 @@ describe('loadConfig', () => {
     expect(config(production).corsOrigins).toEqual([]);
   });
 
+  it('serves metrics on the main port unless METRICS_PORT is set', () => {
+    expect(config(production).metricsPort).toBeUndefined();
+    expect(config({ ...production, METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(errors({ ...production, METRICS_PORT: '0' })).toEqual(['METRICS_PORT: must be at least 1']);
+  });
+
+  it('traces only when an OTLP endpoint is set and nothing turns the SDK off', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(config(production).tracing).toBeUndefined();
+    expect(config({ ...production, ...endpoint }).tracing).toEqual({ protocol: 'http/protobuf' });
+    expect(
+      config({ ...production, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' })
+        .tracing,
+    ).toEqual({ protocol: 'http/protobuf' });
+    expect(
+      config({
+        ...production,
+        ...endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      }).tracing,
+    ).toEqual({ protocol: 'http/json' });
+    expect(config({ ...production, ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+    expect(config({ ...production, ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+    expect(errors({ ...production, ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })[0]).toMatch(
+      /^OTEL_EXPORTER_OTLP_PROTOCOL: must be http\/protobuf or http\/json/,
+    );
+    expect(errors({ ...production, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT: must be an http(s) URL',
+    ]);
+    expect(errors({ ...production, ...endpoint, OTEL_TRACES_EXPORTER: 'zipkin' })[0]).toMatch(
+      /^OTEL_TRACES_EXPORTER: must be otlp or none/,
+    );
+  });
+
   it('reports every bad variable at once', () => {
     const found = errors({
       TENCENTCLOUD_SECRET_ID: 'id',

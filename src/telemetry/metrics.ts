@@ -1,0 +1,244 @@
+/**
+ * Prometheus metrics: GraphQL operations and errors (`@graphql-yoga/plugin-prometheus` on `prom-client`), every
+ * upstream attempt (an {@link UpstreamObserver} on the CI transport), read-cache hits and refusals, and Node's own
+ * process metrics. One registry per gateway, so tests can run several side by side.
+ *
+ * Label values are bounded: operation names are the caller's words, so only the first
+ * {@link MAX_OPERATION_NAMES} well-formed names get their own series and the rest share `other`; anonymous
+ * operations share `anonymous`.
+ */
+import { createServer, type Server } from 'node:http';
+import { createCounter, createHistogram, usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { Plugin } from 'graphql-yoga';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
+import type { CacheCounts, ReadCache } from '../ci/read-cache.js';
+
+export const METRICS_PATH = '/metrics';
+export const MAX_OPERATION_NAMES = 200;
+const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+
+/** Why a request was refused upstream work before any call was made. */
+export type RefusalReason = 'request_budget' | 'rate_limit' | 'retry_budget';
+
+/** GraphQL error codes that are refusals of upstream work, and how the refusal metric names them. */
+export const REFUSAL_CODES: Readonly<Record<string, RefusalReason>> = {
+  UPSTREAM_CALL_BUDGET_EXCEEDED: 'request_budget',
+  RATE_LIMITED: 'rate_limit',
+};
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts every attempt of every CI call. */
+  readonly upstream: UpstreamObserver;
+  /** The yoga plugins: operation and error metrics, and `/metrics` itself unless it has its own port. */
+  plugin(options: { readonly servePath: boolean }): Plugin;
+  /** Reports the cache's hits and misses at every scrape. */
+  watchReadCache(cache: ReadCache): void;
+  /** Serves `/metrics` alone on its own port (METRICS_PORT), away from the GraphQL listener. */
+  listen(port: number, host?: string): Promise<Server>;
+}
+
+/** Bounds the distinct operation names that become label values. */
+export class OperationNameLabels {
+  readonly #seen = new Set<string>();
+  constructor(private readonly limit = MAX_OPERATION_NAMES) {}
+
+  of(name: string | undefined | null): string {
+    if (!name) return 'anonymous';
+    if (this.#seen.has(name)) return name;
+    if (!OPERATION_NAME.test(name) || this.#seen.size >= this.limit) return 'other';
+    this.#seen.add(name);
+    return name;
+  }
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const operationNames = new OperationNameLabels();
+
+  const upstreamRequests = new Counter({
+    name: 'ci_upstream_requests_total',
+    help: 'HTTP requests sent to the CI API (every attempt, retries included), by call and outcome.',
+    labelNames: ['operation', 'outcome'],
+    registers: [registry],
+  });
+  const upstreamDuration = new Histogram({
+    name: 'ci_upstream_request_duration_seconds',
+    help: 'Time from sending a CI request to its decoded answer or failure, per attempt.',
+    labelNames: ['operation'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const upstreamRetries = new Counter({
+    name: 'ci_upstream_retries_total',
+    help: 'CI attempts that failed and were followed by another attempt.',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  const upstreamInFlight = new Gauge({
+    name: 'ci_upstream_in_flight',
+    help: 'CI requests sent and not yet answered.',
+    registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'ci_upstream_refusals_total',
+    help: 'Upstream work refused: a request over its call budget, a caller over its rate limit, or a retry the shared retry budget did not allow.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const cacheCounts: Array<{ cache: string; counts: CacheCounts }> = [];
+  new Counter({
+    name: 'ci_read_cache_requests_total',
+    help: 'Reads answered from the cache of finished runs and workflows (hit) or sent to CI (miss).',
+    labelNames: ['cache', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { cache, counts } of cacheCounts) {
+        this.inc({ cache, result: 'hit' }, counts.hits);
+        this.inc({ cache, result: 'miss' }, counts.misses);
+      }
+    },
+  });
+
+  const upstream: UpstreamObserver = {
+    attemptStarted() {
+      upstreamInFlight.inc();
+      return {
+        ended(attempt) {
+          upstreamInFlight.dec();
+          upstreamRequests.inc({ operation: attempt.operation, outcome: outcomeOf(attempt) });
+          upstreamDuration.observe({ operation: attempt.operation }, attempt.durationMs / 1000);
+          if (attempt.outcome === 'retry') upstreamRetries.inc({ operation: attempt.operation });
+        },
+      };
+    },
+    retryBudgetSpent() {
+      refusals.inc({ reason: 'retry_budget' });
+    },
+  };
+
+  const operationLabels = (params: {
+    operationName?: string | undefined;
+    operationType?: string | undefined;
+  }) => ({
+    operation_name: operationNames.of(params.operationName),
+    operation_type: params.operationType ?? 'unknown',
+  });
+
+  const plugin = ({ servePath }: { readonly servePath: boolean }): Plugin => ({
+    onPluginInit({ addPlugin }) {
+      addPlugin(
+        usePrometheus({
+          registry,
+          endpoint: servePath ? METRICS_PATH : false,
+          skipIntrospection: true,
+          metrics: {
+            graphql_envelop_request_duration: createHistogram({
+              registry,
+              histogram: {
+                name: 'graphql_operation_duration_seconds',
+                help: 'Time to execute a GraphQL operation, by operation.',
+                labelNames: ['operation_name', 'operation_type'] as const,
+                buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+              },
+              fillLabelsFn: operationLabels,
+            }),
+            graphql_envelop_error_result: createCounter({
+              registry,
+              counter: {
+                name: 'graphql_errors_total',
+                help: 'Errors in GraphQL results, by operation, extensions.code and phase.',
+                labelNames: ['operation_name', 'operation_type', 'code', 'phase'] as const,
+              },
+              fillLabelsFn: (params) => ({
+                ...operationLabels(params),
+                code: errorCode(params.error, params.errorPhase),
+                phase: params.errorPhase ?? 'unknown',
+              }),
+            }),
+            graphql_yoga_http_duration: createHistogram({
+              registry,
+              histogram: {
+                name: 'graphql_http_request_duration_seconds',
+                help: 'Time from a GraphQL HTTP request to its response, by operation and status.',
+                labelNames: ['operation_name', 'operation_type', 'method', 'status_code'] as const,
+                buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+              },
+              fillLabelsFn: (params, context: { request: Request; response: Response }) => ({
+                ...operationLabels(params),
+                method: context.request.method,
+                status_code: String(context.response.status),
+              }),
+            }),
+            // The plugin's other defaults (per-phase timings, a summary, deprecated fields, schema changes) add
+            // series without answering a question this service is asked.
+            graphql_envelop_request: false,
+            graphql_envelop_request_time_summary: false,
+            graphql_envelop_phase_parse: false,
+            graphql_envelop_phase_validate: false,
+            graphql_envelop_phase_context: false,
+            graphql_envelop_phase_execute: false,
+            graphql_envelop_phase_subscribe: false,
+            graphql_envelop_deprecated_field: false,
+            graphql_envelop_schema_change: false,
+            graphql_envelop_execute_resolver: false,
+          },
+        }),
+      );
+    },
+    // Refusals made before execution (the rate limit answers from request parsing) show only in the result.
+    onResultProcess({ result }) {
+      for (const single of Array.isArray(result) ? result : [result]) {
+        const errors = (single as { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> })
+          .errors;
+        for (const error of errors ?? []) {
+          const reason = REFUSAL_CODES[String(error.extensions?.['code'])];
+          if (reason) refusals.inc({ reason });
+        }
+      }
+    },
+  });
+
+  return {
+    registry,
+    upstream,
+    plugin,
+    watchReadCache(cache) {
+      cacheCounts.push(
+        { cache: 'detail', counts: cache.detailCounts },
+        { cache: 'workflow', counts: cache.workflowCounts },
+      );
+    },
+    listen(port, host) {
+      const server = createServer((request, response) => {
+        if (
+          request.method !== 'GET' ||
+          new URL(request.url ?? '/', 'http://metrics').pathname !== METRICS_PATH
+        ) {
+          response.writeHead(404).end();
+          return;
+        }
+        registry.metrics().then(
+          (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          () => response.writeHead(500).end(),
+        );
+      });
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve(server));
+      });
+    },
+  };
+}
+
+function errorCode(error: unknown, phase: string | undefined): string {
+  const code = (error as { extensions?: { code?: unknown } } | undefined)?.extensions?.code;
+  if (typeof code === 'string') return code;
+  if (phase === 'parse') return 'GRAPHQL_PARSE_FAILED';
+  if (phase === 'validate') return 'GRAPHQL_VALIDATION_FAILED';
+  // An unexpected error, masked before it reaches the client.
+  return 'INTERNAL_SERVER_ERROR';
+}

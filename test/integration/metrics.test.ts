@@ -1,0 +1,189 @@
+/**
+ * `/metrics` after real queries: the upstream counters move by exactly the calls the emulator logged, outcomes are
+ * classified, GraphQL errors are counted by code, operation names are bounded, and the endpoint needs no token.
+ */
+import { describe, expect, it } from 'vitest';
+import { ReadCache } from '../../src/ci/read-cache.js';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { faults } from '../../src/emulator/server.js';
+import { createMetrics, MAX_OPERATION_NAMES, OperationNameLabels } from '../../src/telemetry/metrics.js';
+import { closeAfterEach, startGateway } from '../support/gateway.js';
+
+const track = closeAfterEach();
+
+async function startMeasuredGateway(gateway: Parameters<typeof startGateway>[0] = {}) {
+  const metrics = createMetrics();
+  const cache = new ReadCache();
+  metrics.watchReadCache(cache);
+  const fixture = track(
+    await startGateway({
+      ...gateway,
+      client: { observers: [metrics.upstream], cache, ...gateway.client },
+      gateway: { metrics: { metrics, servePath: true }, ...gateway.gateway },
+    }),
+  );
+  const scrape = async (headers: Record<string, string> = {}) => {
+    const response = await fixture.gateway.fetch('http://gateway/metrics', { headers });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return response.text();
+  };
+  return { fixture, metrics, scrape };
+}
+
+/** The value of one series in Prometheus text format; 0 when it is absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = (match[2] ?? '').split(/,(?=[a-z_]+=")/);
+    if (wanted.every((label) => present.includes(label))) total += Number(match[3]);
+  }
+  return total;
+}
+
+const LIST_WITH_TASKS = `query Runs($first: Int!) {
+  workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: $first) {
+    edges { node { runId tasks { type state } } }
+  }
+}`;
+
+describe('GET /metrics', () => {
+  it('counts exactly the upstream requests the emulator received, by operation and outcome', async () => {
+    const { fixture, scrape } = await startMeasuredGateway();
+    fixture.emulator.clearRequests();
+    const result = await fixture.query(LIST_WITH_TASKS, { first: 5 });
+    expect(result.errors).toBeUndefined();
+    const text = await scrape();
+
+    const logged = fixture.emulator.requests;
+    const lists = logged.filter((request) => request.path === '/workflowexecution').length;
+    const details = logged.filter((request) => request.path.startsWith('/workflowexecution/')).length;
+    expect(lists).toBe(1);
+    expect(details).toBe(5);
+    expect(
+      sample(text, 'ci_upstream_requests_total', { operation: 'ListWorkflowExecutions', outcome: 'ok' }),
+    ).toBe(lists);
+    expect(
+      sample(text, 'ci_upstream_requests_total', { operation: 'GetWorkflowExecution', outcome: 'ok' }),
+    ).toBe(details);
+    expect(sample(text, 'ci_upstream_requests_total')).toBe(logged.length);
+    expect(sample(text, 'ci_upstream_request_duration_seconds_count')).toBe(logged.length);
+    expect(sample(text, 'ci_upstream_in_flight')).toBe(0);
+    expect(sample(text, 'graphql_operation_duration_seconds_count', { operation_name: 'Runs' })).toBe(1);
+    expect(
+      sample(text, 'graphql_http_request_duration_seconds_count', {
+        operation_name: 'Runs',
+        status_code: '200',
+      }),
+    ).toBe(1);
+    // Node's own metrics ride along.
+    expect(text).toContain('process_cpu_seconds_total');
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+    expect(text).toContain('nodejs_heap_size_used_bytes');
+  });
+
+  it('counts the second read of finished runs as cache hits, with no upstream request', async () => {
+    const { fixture, scrape } = await startMeasuredGateway();
+    await fixture.query(LIST_WITH_TASKS, { first: 5 });
+    fixture.emulator.clearRequests();
+    const before = await scrape();
+    await fixture.query(LIST_WITH_TASKS, { first: 5 });
+    const after = await scrape();
+    const detailCalls = fixture.emulator.requests.filter((r) =>
+      r.path.startsWith('/workflowexecution/'),
+    ).length;
+    const hits = (text: string) =>
+      sample(text, 'ci_read_cache_requests_total', { cache: 'detail', result: 'hit' });
+    const upstream = (text: string) => sample(text, 'ci_upstream_requests_total');
+    expect(upstream(after) - upstream(before)).toBe(fixture.emulator.requests.length);
+    // The demo's large workflow has finished runs among its first five; each is a hit, each other is a call.
+    expect(hits(after) - hits(before)).toBe(5 - detailCalls);
+    expect(hits(after) - hits(before)).toBeGreaterThan(0);
+  });
+
+  it('classifies failed attempts and counts retries', async () => {
+    const { fixture, scrape } = await startMeasuredGateway();
+    fixture.emulator.script(faults.unavailable(), 2, '/workflowexecution');
+    const result = await fixture.query(LIST_WITH_TASKS, { first: 1 });
+    expect(result.errors).toBeUndefined();
+    const text = await scrape();
+    expect(
+      sample(text, 'ci_upstream_requests_total', {
+        operation: 'ListWorkflowExecutions',
+        outcome: 'unavailable',
+      }),
+    ).toBe(2);
+    expect(sample(text, 'ci_upstream_retries_total', { operation: 'ListWorkflowExecutions' })).toBe(2);
+    expect(sample(text, 'ci_upstream_requests_total')).toBe(fixture.emulator.requests.length);
+
+    fixture.emulator.script(faults.malformed(), 1, '/workflowexecution');
+    await fixture.query(LIST_WITH_TASKS, { first: 2 });
+    const later = await scrape();
+    expect(sample(later, 'ci_upstream_requests_total', { outcome: 'bad_response' })).toBe(1);
+  });
+
+  it('counts GraphQL errors by extensions.code and refusals of upstream work', async () => {
+    const { fixture, scrape } = await startMeasuredGateway({ maxUpstreamCallsPerRequest: 2 });
+    await fixture.query(
+      'query Bad { workflowExecutions(filter: { workflowId: "nope" }, first: 1) { edges { cursor } } }',
+    );
+    await fixture.query('query Broken { workflowExecutions(');
+    const overBudget = await fixture.query(LIST_WITH_TASKS, { first: 3 });
+    const budgetErrors = (overBudget.errors ?? []).filter(
+      (error) => error.extensions?.['code'] === 'UPSTREAM_CALL_BUDGET_EXCEEDED',
+    ).length;
+    expect(budgetErrors).toBeGreaterThan(0);
+    const text = await scrape();
+    expect(sample(text, 'graphql_errors_total', { operation_name: 'Bad', code: 'BAD_USER_INPUT' })).toBe(1);
+    expect(sample(text, 'graphql_errors_total', { code: 'GRAPHQL_PARSE_FAILED', phase: 'parse' })).toBe(1);
+    expect(
+      sample(text, 'graphql_errors_total', { operation_name: 'Runs', code: 'UPSTREAM_CALL_BUDGET_EXCEEDED' }),
+    ).toBe(budgetErrors);
+    expect(sample(text, 'ci_upstream_refusals_total', { reason: 'request_budget' })).toBe(budgetErrors);
+  });
+
+  it('counts rate-limit refusals, and is served without a token while GraphQL needs one', async () => {
+    const { fixture, scrape } = await startMeasuredGateway({
+      gateway: { rateLimitPerMinute: 1, auth: { routerSecret: 'router-secret-0123456789' } },
+    });
+    const headers = { 'x-router-secret': 'router-secret-0123456789' };
+    expect((await fixture.query(LIST_WITH_TASKS, { first: 1 }, headers)).errors).toBeUndefined();
+    const refused = await fixture.query(LIST_WITH_TASKS, { first: 1 }, headers);
+    expect(refused.errors?.[0]?.extensions?.['code']).toBe('RATE_LIMITED');
+    expect((await fixture.query(LIST_WITH_TASKS, { first: 1 })).status).toBe(401);
+    const text = await scrape();
+    expect(sample(text, 'ci_upstream_refusals_total', { reason: 'rate_limit' })).toBe(1);
+  });
+
+  it('keeps /metrics off the listener when it has a port of its own', async () => {
+    const metrics = createMetrics();
+    const fixture = track(await startGateway({ gateway: { metrics: { metrics, servePath: false } } }));
+    expect((await fixture.gateway.fetch('http://gateway/metrics')).status).toBe(404);
+    const server = await metrics.listen(0, '127.0.0.1');
+    try {
+      const { port } = server.address() as { port: number };
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('ci_upstream_in_flight');
+      expect((await fetch(`http://127.0.0.1:${port}/graphql`)).status).toBe(404);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('OperationNameLabels', () => {
+  it('gives anonymous operations one value and names past the limit another', () => {
+    const labels = new OperationNameLabels(3);
+    expect(labels.of(undefined)).toBe('anonymous');
+    expect(labels.of('')).toBe('anonymous');
+    expect(['A', 'B', 'C', 'D', 'A'].map((name) => labels.of(name))).toEqual(['A', 'B', 'C', 'other', 'A']);
+    expect(new OperationNameLabels().of('x'.repeat(101))).toBe('other');
+    expect(new OperationNameLabels().of('has space')).toBe('other');
+    expect(MAX_OPERATION_NAMES).toBeGreaterThan(0);
+  });
+});

@@ -1,26 +1,69 @@
 /**
- * `npm run schema:print` writes schema.graphql from the code; `npm run schema:check` fails when the committed
- * file differs. Printed with `printSubgraphSchema`, which keeps the federation directives (`@key`, `@link`, …).
+ * `npm run schema:print` writes both schema files from the code; `npm run schema:check` fails when a committed one
+ * differs.
+ *
+ * - `schema.graphql`: the subgraph, printed with `printSubgraphSchema`, which keeps the federation directives
+ *   (`@key`, `@link`, `@cost`, …) a router composes from.
+ * - `schema.client.graphql`: the API as clients see it, with nothing of federation (no `@link`, no `_entities`,
+ *   no directive definitions), which `relay-compiler`, GraphQL Code Generator and IDE plugins read.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { printSubgraphSchema } from '@apollo/subgraph';
+import { type DefinitionNode, Kind, parse, print, printSchema, visit } from 'graphql';
 import { buildSchema } from '../src/schema/index.js';
 
 const SCHEMA_FILE = new URL('../schema.graphql', import.meta.url);
+const CLIENT_SCHEMA_FILE = new URL('../schema.client.graphql', import.meta.url);
 
 export function printSchemaFile(): string {
   return `${printSubgraphSchema(buildSchema()).trim()}\n`;
 }
 
+/** Fields and types that exist for the router alone. */
+const FEDERATION_FIELDS = new Set(['_entities', '_service']);
+const isFederationType = (name: string) => name.startsWith('_') || /^(link|federation)__/.test(name);
+
+export function printClientSchemaFile(): string {
+  const document = parse(printSchema(buildSchema()));
+  const stripped = visit(document, {
+    DirectiveDefinition: () => null,
+    FieldDefinition: (field) => (FEDERATION_FIELDS.has(field.name.value) ? null : undefined),
+    enter(node) {
+      if ('name' in node && node.name && isTypeDefinition(node) && isFederationType(node.name.value))
+        return null;
+      return undefined;
+    },
+  });
+  return `${print(stripped).trim()}\n`;
+}
+
+function isTypeDefinition(node: { kind: string }): node is DefinitionNode {
+  return (
+    node.kind === Kind.OBJECT_TYPE_DEFINITION ||
+    node.kind === Kind.SCALAR_TYPE_DEFINITION ||
+    node.kind === Kind.UNION_TYPE_DEFINITION ||
+    node.kind === Kind.ENUM_TYPE_DEFINITION ||
+    node.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION ||
+    node.kind === Kind.INTERFACE_TYPE_DEFINITION
+  );
+}
+
+const FILES = [
+  { url: SCHEMA_FILE, name: 'schema.graphql', print: printSchemaFile },
+  { url: CLIENT_SCHEMA_FILE, name: 'schema.client.graphql', print: printClientSchemaFile },
+];
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const printed = printSchemaFile();
-  if (process.argv.includes('--check')) {
-    const committed = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');
-    if (committed !== printed) {
-      process.stderr.write('schema.graphql is out of date: run `npm run schema:print` and commit it.\n');
-      process.exit(1);
+  for (const file of FILES) {
+    const printed = file.print();
+    if (process.argv.includes('--check')) {
+      const committed = await readFile(file.url, 'utf8').catch(() => '');
+      if (committed !== printed) {
+        process.stderr.write(`${file.name} is out of date: run \`npm run schema:print\` and commit it.\n`);
+        process.exitCode = 1;
+      }
+    } else {
+      await writeFile(file.url, printed);
     }
-  } else {
-    await writeFile(SCHEMA_FILE, printed);
   }
 }

@@ -12,7 +12,16 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
   const executions = addWorkflowExecutionTypes(builder, access);
   addWorkflowTypes(builder, executions, access);
   return builder.toSubGraphSchema({
-    linkUrl: 'https://specs.apollo.dev/federation/v2.6',
-    federationDirectives: ['@key', '@shareable', '@authenticated', '@requiresScopes'],
+    // 2.9 is the first version with the demand-control directives.
+    linkUrl: 'https://specs.apollo.dev/federation/v2.9',
+    federationDirectives: [
+      '@key',
+      '@shareable',
+      '@tag',
+      '@authenticated',
+      '@requiresScopes',
+      '@cost',
+      '@listSize',
+    ],
   });
 }

@@ -10,6 +10,7 @@ import type {
 } from '../ci/types.js';
 import type { AccessRules, Builder, BuilderTypes } from './builder.js';
 import type { GraphQLContext } from './context.js';
+import { costs } from './costs.js';
 import { parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
 import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
 
@@ -88,6 +89,7 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
           (await detailOf(execution, context))?.workflowName ?? null,
       }),
       tasks: t.field({
+        ...costs.tasks,
         type: [WorkflowTaskRef],
         description: 'The run’s tasks, in order.',
         resolve: async (execution, _args, context) => (await detailOf(execution, context))?.tasks ?? [],
@@ -140,6 +142,7 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
   builder.queryFields((t) => ({
     workflowExecutions: t.field({
       ...access.read,
+      ...costs.executionsPage,
       type: WorkflowExecutionConnection,
       description:
         'A workflow’s executions, newest first unless `filter.order` says otherwise. Forward-only: pass the ' +
@@ -157,6 +160,7 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
     }),
     workflowExecution: t.field({
       ...access.read,
+      ...costs.executionDetail,
       type: WorkflowExecutionRef,
       nullable: true,
       description:

@@ -3,6 +3,7 @@ import { workflowIdRule } from '../ci/inputs.js';
 import type { Workflow, WorkflowState } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
+import { costs } from './costs.js';
 import { parseArgument, parseReference } from './inputs.js';
 import { paginateExecutions } from './pagination.js';
 import { type ExecutionTypes, toExecutionFilter } from './workflow-execution.js';
@@ -28,6 +29,8 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, a
       name: t.exposeString('name'),
       state: t.field({ type: WorkflowStateEnum, resolve: (workflow) => workflow.state }),
       bucketId: t.string({
+        // Storage layout: a contract variant for outside consumers leaves it out.
+        tag: 'internal',
         nullable: true,
         description: 'The bucket whose objects it processes.',
         resolve: (workflow) => workflow.bucketId ?? null,
@@ -35,6 +38,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, a
       createdAt: t.field({ type: 'DateTime', resolve: (workflow) => workflow.createdAt }),
       updatedAt: t.field({ type: 'DateTime', resolve: (workflow) => workflow.updatedAt }),
       executions: t.field({
+        ...costs.executionsPage,
         type: executions.WorkflowExecutionConnection,
         description: 'This workflow’s executions: `Query.workflowExecutions` with the workflow fixed.',
         args: { filter: t.arg({ type: executions.WorkflowRunFilter }), ...executions.pageArgs(t.arg) },
@@ -56,6 +60,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, a
 
   builder.objectField(executions.WorkflowExecutionRef, 'workflow', (t) =>
     t.field({
+      ...costs.batchedWorkflowLookup,
       type: WorkflowRef,
       nullable: true,
       description: 'The workflow this run belongs to; null if it has since been deleted.',
@@ -66,6 +71,7 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, a
   builder.queryField('workflow', (t) =>
     t.field({
       ...access.read,
+      ...costs.workflowLookup,
       type: WorkflowRef,
       nullable: true,
       description:

@@ -75,6 +75,37 @@ describe('composition', () => {
     expect(supergraph).toMatch(/\): WorkflowExecutionConnection! [^\n]*@authenticated @requiresScopes/);
   });
 
+  it.each([
+    ['The Guild’s composition', () => compose()],
+    ['Apollo’s composition', () => composeWithApollo(services())],
+  ])(
+    'carries the demand-control directives and tags into the supergraph, with no hints, with %s',
+    (_name, composeWith) => {
+      const result = composeWith();
+      expect(result.errors ?? []).toEqual([]);
+      expect((result as { hints?: unknown[] }).hints ?? []).toEqual([]);
+      const supergraph = result.supergraphSdl ?? '';
+      expect(supergraph).toMatch(
+        /@link\(url: "https:\/\/specs\.apollo\.dev\/cost\/v0\.1", import: \["@listSize"\]\)/,
+      );
+      // Both connections, Query.workflowExecutions and Workflow.executions (each composer orders arguments its way).
+      const connections = [
+        ...supergraph.matchAll(
+          /\): WorkflowExecutionConnection! [^\n]*@cost\(weight: 10\) @listSize\(([^)]*)\)/g,
+        ),
+      ].map((match) => match[1]);
+      expect(connections).toHaveLength(2);
+      for (const listSize of connections) {
+        expect(listSize).toContain('slicingArguments: ["first"]');
+        expect(listSize).toContain('sizedFields: ["edges"]');
+      }
+      expect(supergraph).toMatch(
+        /tasks: \[WorkflowTask!\]! [^\n]*@cost\(weight: 1\) @listSize\(assumedSize: 10\)/,
+      );
+      expect(supergraph).toMatch(/bucketId: String [^\n]*@tag\(name: "internal"\)/);
+    },
+  );
+
   it('would not compose if this subgraph exposed Query.node (which is why it is off by default)', () => {
     const withNode = composeServices([
       {
@@ -226,6 +257,58 @@ describe('behind a real federation gateway', () => {
         ],
       },
     });
+  });
+});
+
+describe('priced by a router before it runs', () => {
+  const MAX_COST = 2_000;
+  let gateway: ReturnType<typeof createGatewayRuntime>;
+
+  beforeAll(() => {
+    gateway = createGatewayRuntime({
+      supergraph: compose().supergraphSdl as string,
+      logging: false,
+      // The router's own defaults: 1 per object, 0 per scalar, lists as long as their @listSize says.
+      demandControl: { maxCost: MAX_COST, includeExtensionMetadata: true },
+      plugins: () => [useCustomFetch((url, init) => fixture.gateway.fetch(url, init as RequestInit))],
+    });
+  });
+  afterAll(() => gateway?.dispose());
+
+  async function price(first: number, withTasks: boolean) {
+    const response = await gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: `query Priced($first: Int!) { workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: $first) {
+          edges { node { runId ${withTasks ? 'tasks { type }' : ''} } } } }`,
+        variables: { first },
+      }),
+    });
+    return (await response.json()) as {
+      data?: unknown;
+      errors?: Array<{ extensions?: Record<string, unknown> }>;
+      extensions?: { cost?: { estimated?: number } };
+    };
+  }
+
+  it('prices a page by its size and its tasks by the detail call each run costs', async () => {
+    const small = await price(5, false);
+    expect(small.errors).toBeUndefined();
+    // Hive Gateway adds a field's @cost to its type's cost: the page (10 + 1), and per run its edge and node (1 + 1).
+    expect(small.extensions?.cost?.estimated).toBe(11 + 5 * 2);
+    const withTasks = await price(5, true);
+    expect(withTasks.errors).toBeUndefined();
+    // Per run, its tasks: ten assumed, each weighing a tenth of the detail call (1) and being an object (1).
+    expect(withTasks.extensions?.cost?.estimated).toBe(11 + 5 * (2 + 10 * (1 + 1)));
+  });
+
+  it('refuses a thousand runs with their tasks before this subgraph is asked anything', async () => {
+    fixture.emulator.clearRequests();
+    const refused = await price(1000, true);
+    expect(refused.data ?? null).toBeNull();
+    expect(refused.errors?.[0]?.extensions?.['code']).toBe('COST_ESTIMATED_TOO_EXPENSIVE');
+    expect(fixture.emulator.requests).toHaveLength(0);
   });
 });
 

@@ -1,10 +1,18 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildSchema as buildFromSdl } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { printSchemaFile } from '../../scripts/print-schema.js';
+import { printClientSchemaFile, printSchemaFile } from '../../scripts/print-schema.js';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
 
 describe('schema.graphql', () => {
   it('matches the schema the code builds (run `npm run schema:print` after changing it)', async () => {
-    const committed = await readFile(new URL('../../schema.graphql', import.meta.url), 'utf8');
+    const committed = await readFile(join(root, 'schema.graphql'), 'utf8');
     expect(committed).toBe(printSchemaFile());
   });
 
@@ -21,4 +29,57 @@ describe('schema.graphql', () => {
     expect(printed).toMatch(/order: SortOrder = DESC/);
     expect(printed).not.toMatch(/\blast:|\bbefore:/);
   });
+});
+
+describe('schema.client.graphql', () => {
+  it('matches the schema the code builds (run `npm run schema:print` after changing it)', async () => {
+    const committed = await readFile(join(root, 'schema.client.graphql'), 'utf8');
+    expect(committed).toBe(printClientSchemaFile());
+  });
+
+  it('is plain GraphQL: nothing of federation, every client field kept', () => {
+    const printed = printClientSchemaFile();
+    expect(printed).not.toMatch(/@link|@key|@cost|@shareable|^directive |_entities|_service|_Any|link__/m);
+    const schema = buildFromSdl(printed);
+    expect(Object.keys(schema.getQueryType()?.getFields() ?? {}).sort()).toEqual([
+      'workflow',
+      'workflowExecution',
+      'workflowExecutions',
+    ]);
+    expect(schema.getType('WorkflowExecutionConnection')).toBeDefined();
+  });
+
+  it('compiles a Relay fragment and query with relay-compiler', async () => {
+    const project = await mkdtemp(join(tmpdir(), 'relay-'));
+    try {
+      await mkdir(join(project, 'src'));
+      await writeFile(
+        join(project, 'relay.config.json'),
+        JSON.stringify({ src: './src', schema: join(root, 'schema.client.graphql'), language: 'typescript' }),
+      );
+      await writeFile(
+        join(project, 'src', 'Runs.ts'),
+        `import { graphql } from 'react-relay';
+export const fragment = graphql\`
+  fragment Runs_workflow on Workflow
+  @argumentDefinitions(count: { type: "Int", defaultValue: 5 }, cursor: { type: "String" }) {
+    name
+    executions(first: $count, after: $cursor, filter: { states: [FAILED] })
+    @connection(key: "Runs_executions", filters: ["filter"]) {
+      edges { node { id runId state createdAt tasks { type state message } } }
+    }
+  }
+\`;
+export const query = graphql\`
+  query RunsQuery($workflowId: ID!) { workflow(workflowId: $workflowId) { ...Runs_workflow } }
+\`;
+`,
+      );
+      await run(join(root, 'node_modules', '.bin', 'relay-compiler'), [], { cwd: project });
+      const generated = await readdir(join(project, 'src', '__generated__'));
+      expect(generated.sort()).toEqual(['RunsQuery.graphql.ts', 'Runs_workflow.graphql.ts']);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -18,6 +18,7 @@ import {
 import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
 import { useBodyLimit } from './plugins/body-limit.js';
+import { useCacheControl } from './plugins/cache-control.js';
 import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
@@ -198,6 +199,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases, ...asValidationErrors }),
       useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
       useVariableErrorCode(),
+      useCacheControl({
+        graphqlPath: GRAPHQL_PATH,
+        private: Boolean(options.auth?.jwt || options.auth?.routerSecret),
+      }),
       useRequestLog(options.logger, records),
     ],
   });

@@ -7,6 +7,7 @@ import DataLoader from 'dataloader';
 import { MAX_WORKFLOW_IDS_PER_LOOKUP, type UpstreamAttempt } from '../ci/client.js';
 import type { RunId, WorkflowId } from '../ci/inputs.js';
 import type { Workflow, WorkflowExecutionDetail } from '../ci/types.js';
+import { CACHE_SECONDS, CacheHints } from './cache-hints.js';
 import type { CursorCodec } from './cursor.js';
 import type { PageTokenKnowledge } from './pagination.js';
 import { type CiApi, createRequestCi, type RequestCi } from './request-ci.js';
@@ -40,6 +41,8 @@ export interface GraphQLContext {
   readonly executionDetails: DataLoader<RunId, WorkflowExecutionDetail | null>;
   /** Workflows by id, gathered into as few lookups as the upstream's limit allows; null for unknown ids. */
   readonly workflows: DataLoader<WorkflowId, Workflow | null>;
+  /** How long the answer may be reused, from everything read for it. */
+  readonly cacheHints: CacheHints;
 }
 
 export interface RequestBinding {
@@ -65,17 +68,33 @@ export function createGraphQLContext(
     maxAttempts: services.maxUpstreamCallsPerRequest,
     concurrency: services.upstreamConcurrency,
   });
+  const cacheHints = new CacheHints();
   return {
     services,
     caller: binding.caller ?? UNRESTRICTED,
     ci,
     // The upstream has no batch detail call: one call per distinct run, within the request's concurrency.
     executionDetails: new DataLoader((runIds) =>
-      Promise.all(runIds.map((runId) => ci.getWorkflowExecution(runId).catch((error: Error) => error))),
+      Promise.all(
+        runIds.map((runId) =>
+          ci.getWorkflowExecution(runId).then(
+            (detail) => {
+              cacheHints.run(detail?.state);
+              return detail;
+            },
+            (error: Error) => error,
+          ),
+        ),
+      ),
     ),
-    workflows: new DataLoader((ids) => lookUpWorkflows(ci, ids), {
-      maxBatchSize: MAX_WORKFLOW_IDS_PER_LOOKUP,
-    }),
+    workflows: new DataLoader(
+      (ids) => {
+        cacheHints.limit(CACHE_SECONDS.workflow);
+        return lookUpWorkflows(ci, ids);
+      },
+      { maxBatchSize: MAX_WORKFLOW_IDS_PER_LOOKUP },
+    ),
+    cacheHints,
   };
 }
 

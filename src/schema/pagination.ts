@@ -20,6 +20,7 @@ import type {
   WorkflowExecutionSummary,
 } from '../ci/types.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
+import { CACHE_SECONDS, type CacheHints } from './cache-hints.js';
 import type { GatewayServices, GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
 import { UPSTREAM_BAD_REQUEST, upstreamGraphQLError, userInputError } from './errors.js';
@@ -71,6 +72,7 @@ export interface PageRequest {
 export type PagingContext = {
   readonly ci: Pick<GraphQLContext['ci'], 'listWorkflowExecutions'>;
   readonly services: Pick<GatewayServices, 'cursors' | 'maxPageSize' | 'pageTokens'>;
+  readonly cacheHints: Pick<CacheHints, 'limit'>;
 };
 
 /** Validates the arguments, then walks upstream pages until `first` executions (or the end) are collected. */
@@ -87,6 +89,7 @@ export async function paginateExecutions(
   }
   const filter = normalizeFilter(rawFilter);
   const filterKey = fingerprint(filter);
+  context.cacheHints.limit(CACHE_SECONDS.page);
   let position: UpstreamPosition =
     after !== undefined && after !== null
       ? decodeCursor(cursors, after, filterKey)

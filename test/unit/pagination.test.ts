@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ListWorkflowExecutionsParams } from '../../src/ci/client.js';
 import type { WorkflowId } from '../../src/ci/inputs.js';
 import type { WorkflowExecutionPage } from '../../src/ci/types.js';
+import { CacheHints } from '../../src/schema/cache-hints.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { upstreamGraphQLError } from '../../src/schema/errors.js';
 import { PageTokenKnowledge, paginateExecutions } from '../../src/schema/pagination.js';
@@ -60,6 +61,7 @@ function upstream(
       maxPageSize: 100,
       pageTokens: new PageTokenKnowledge(),
     },
+    cacheHints: new CacheHints(),
   };
   return { calls, context };
 }

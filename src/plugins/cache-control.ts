@@ -1,0 +1,55 @@
+/**
+ * `Cache-Control` on GraphQL responses, computed from what the response read (`context.cacheHints`), for a
+ * router's response cache or a CDN in front of GET queries:
+ *
+ * - a query whose every part succeeded may be reused for the shortest time any of its reads allows: seconds for
+ *   pages and running runs, an hour for a finished run, which never changes again;
+ * - anything else (a mutation, a subscription, any error, nothing read) is `no-store`;
+ * - `private` whenever callers are authenticated, so a shared cache never hands one caller's answer to another.
+ */
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { CacheHints } from '../schema/cache-hints.js';
+
+export interface CacheControlOptions {
+  readonly graphqlPath: string;
+  /** Callers are authenticated: answers are for them alone. */
+  readonly private: boolean;
+}
+
+/** What one operation of a request allows: seconds of reuse, or none. */
+type Verdict = number | 'no-store';
+
+export function useCacheControl(options: CacheControlOptions): Plugin {
+  const verdicts = new WeakMap<Request, Verdict[]>();
+  const queries = new WeakSet<object>();
+  const record = (request: Request, verdict: Verdict) => {
+    const list = verdicts.get(request);
+    if (list) list.push(verdict);
+    else verdicts.set(request, [verdict]);
+  };
+  return {
+    onExecute({ args }) {
+      if (getOperationAST(args.document, args.operationName)?.operation === 'query')
+        queries.add(args.contextValue);
+    },
+    onExecutionResult({ request, result, context }) {
+      const single = result !== undefined && !Array.isArray(result) && !(Symbol.asyncIterator in result);
+      const maxAge = (context as { cacheHints?: CacheHints }).cacheHints?.maxAge;
+      const clean = single && !(result as { errors?: unknown[] }).errors?.length;
+      record(request, clean && queries.has(context) && maxAge !== undefined ? maxAge : 'no-store');
+    },
+    onResponse({ request, response }) {
+      if (new URL(request.url).pathname !== options.graphqlPath || response.headers.has('cache-control'))
+        return;
+      const found = verdicts.get(request) ?? ['no-store'];
+      const maxAge = found.includes('no-store') ? undefined : Math.min(...(found as number[]));
+      response.headers.set(
+        'cache-control',
+        maxAge === undefined || response.status !== 200
+          ? 'no-store'
+          : `${options.private ? 'private' : 'public'}, max-age=${maxAge}`,
+      );
+    },
+  };
+}

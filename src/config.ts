@@ -86,6 +86,9 @@ export interface Config {
   readonly allowedHosts: readonly string[] | undefined;
   /** Serve `/metrics` on this port alone; undefined serves it on the main port. */
   readonly metricsPort: number | undefined;
+  /** A manifest of persisted documents, known from the start; with `onlyPersisted`, the only ones that run. */
+  readonly persistedDocumentsFile: string | undefined;
+  readonly onlyPersisted: boolean;
   /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
   readonly tracing: { readonly protocol: OtlpProtocol } | undefined;
 }
@@ -209,6 +212,8 @@ const environment = z.object({
   INTROSPECTION: flag,
   GRAPHIQL: flag,
   METRICS_PORT: optionalInteger(1, 65_535),
+  PERSISTED_DOCUMENTS_FILE: optionalText,
+  ONLY_PERSISTED: flag,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText.pipe(httpUrl.optional()),
   OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
@@ -285,6 +290,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',
       allowedHosts: e.ALLOWED_HOSTS ?? (production || demo ? undefined : [...LOOPBACK_HOSTS]),
       metricsPort: e.METRICS_PORT,
+      persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,
+      onlyPersisted: e.ONLY_PERSISTED === 'true',
       tracing:
         (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT) === undefined ||
         e.OTEL_SDK_DISABLED === 'true' ||
@@ -312,12 +319,15 @@ function isDemo(env: Readonly<Record<string, string | undefined>>): boolean {
 
 /** Variables that are required, or forbidden, given the others. */
 function presenceErrors(env: Readonly<Record<string, string | undefined>>): string[] {
+  const errors = persistedErrors(env);
   if (isDemo(env)) {
-    return isSet(env, 'CI_ENDPOINT')
-      ? ['CI_ENDPOINT: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY too, or unset it for demo mode']
-      : [];
+    if (isSet(env, 'CI_ENDPOINT')) {
+      errors.push(
+        'CI_ENDPOINT: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY too, or unset it for demo mode',
+      );
+    }
+    return errors;
   }
-  const errors: string[] = [];
   const production = (env['NODE_ENV'] ?? '').trim() === 'production';
   if (
     production &&
@@ -338,6 +348,20 @@ function presenceErrors(env: Readonly<Record<string, string | undefined>>): stri
     }
   }
   return errors;
+}
+
+/** Persisted-documents-only needs the documents, and cannot serve a router, which sends query plans. */
+function persistedErrors(env: Readonly<Record<string, string | undefined>>): string[] {
+  if ((env['ONLY_PERSISTED'] ?? '').trim() !== 'true') return [];
+  if (!isSet(env, 'PERSISTED_DOCUMENTS_FILE')) {
+    return ['ONLY_PERSISTED: set PERSISTED_DOCUMENTS_FILE to the manifest of documents that may run'];
+  }
+  if (isSet(env, 'ROUTER_SECRET')) {
+    return [
+      'ONLY_PERSISTED: a router sends the documents of its query plans, not persisted ones; leave it off behind a router (the router keeps its own list)',
+    ];
+  }
+  return [];
 }
 
 function isOrigin(value: string): boolean {

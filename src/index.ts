@@ -2,6 +2,7 @@
  * The entry point: read the configuration, start the built-in CI emulator in demo mode, serve the gateway on
  * PORT, and drain on SIGTERM (see `drain.ts`). Startup failures are one log line and exit 1.
  */
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { CiClient } from './ci/client.js';
 import { ReadCache } from './ci/read-cache.js';
@@ -9,6 +10,7 @@ import { loadConfig, type UpstreamConfig } from './config.js';
 import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
+import { parsePersistedDocuments } from './plugins/persisted-queries.js';
 import { createReadinessProbe } from './readiness.js';
 import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context.js';
 import { CursorCodec } from './schema/cursor.js';
@@ -96,6 +98,15 @@ if (config.metricsPort !== undefined) {
   logger.info({ port }, 'metrics listening');
 }
 
+const persistedDocumentsFile = config.persistedDocumentsFile;
+const manifest = persistedDocumentsFile
+  ? await readFile(persistedDocumentsFile, 'utf8')
+      .then(parsePersistedDocuments)
+      .catch((error: unknown) =>
+        fail(`PERSISTED_DOCUMENTS_FILE ${persistedDocumentsFile} cannot be read`, error),
+      )
+  : undefined;
+
 let draining = false;
 const shutdown = new AbortController();
 const gateway = createGateway({
@@ -128,6 +139,7 @@ const gateway = createGateway({
   allowedHosts: config.allowedHosts,
   metrics: { metrics, servePath: config.metricsPort === undefined },
   tracing: tracing !== undefined,
+  persistedQueries: { manifest, onlyManifest: config.onlyPersisted },
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 
@@ -159,6 +171,8 @@ tracked.server.listen(config.port, () => {
       allowedHosts: config.allowedHosts ?? 'any',
       metricsPort: config.metricsPort ?? port,
       tracing: config.tracing?.protocol ?? 'off',
+      persistedDocuments: manifest?.size ?? 0,
+      onlyPersisted: config.onlyPersisted,
     },
     'gateway listening',
   );

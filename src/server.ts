@@ -23,6 +23,7 @@ import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js'
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
+import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persisted-queries.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
@@ -88,6 +89,8 @@ export interface GatewayOptions {
   readonly allowedHosts?: readonly string[] | undefined;
   /** Prometheus metrics; `servePath` serves them at `/metrics` on this listener (else they have their own port). */
   readonly metrics?: { readonly metrics: Metrics; readonly servePath: boolean } | undefined;
+  /** Automatic persisted queries (always), a manifest of documents, and whether only those may run. */
+  readonly persistedQueries?: PersistedQueryOptions | undefined;
   /** Continue callers' traces with server and operation spans (an OpenTelemetry SDK must be registered). */
   readonly tracing?: boolean | undefined;
 }
@@ -187,6 +190,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       useCsrfCheck(),
       auth.plugin,
       rateLimit?.plugin ?? {},
+      usePersistedQueries(options.persistedQueries ?? {}),
       // `_service { sdl }` is a query, not introspection: the router and `rover` still get the schema.
       options.introspection === false ? useDisableIntrospection() : {},
       maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),

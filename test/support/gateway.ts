@@ -30,7 +30,14 @@ export interface GatewayFixtureOptions {
   readonly gateway?: Partial<
     Pick<
       GatewayOptions,
-      'auth' | 'rateLimitPerMinute' | 'introspection' | 'graphiql' | 'allowedHosts' | 'metrics' | 'tracing'
+      | 'auth'
+      | 'rateLimitPerMinute'
+      | 'introspection'
+      | 'graphiql'
+      | 'allowedHosts'
+      | 'metrics'
+      | 'tracing'
+      | 'persistedQueries'
     >
   >;
 }

@@ -220,6 +220,32 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs persisted documents only with a manifest, and never behind a router', () => {
+    const jwtProduction = {
+      ...credentials,
+      NODE_ENV: 'production',
+      AUTH_JWKS_URL: 'https://issuer.example/jwks',
+    };
+    expect(config(jwtProduction)).toMatchObject({ persistedDocumentsFile: undefined, onlyPersisted: false });
+    expect(
+      config({
+        ...jwtProduction,
+        PERSISTED_DOCUMENTS_FILE: '/etc/gateway/documents.json',
+        ONLY_PERSISTED: 'true',
+      }),
+    ).toMatchObject({ persistedDocumentsFile: '/etc/gateway/documents.json', onlyPersisted: true });
+    expect(errors({ ...jwtProduction, ONLY_PERSISTED: 'true' })).toEqual([
+      'ONLY_PERSISTED: set PERSISTED_DOCUMENTS_FILE to the manifest of documents that may run',
+    ]);
+    expect(
+      errors({
+        ...production,
+        PERSISTED_DOCUMENTS_FILE: '/etc/gateway/documents.json',
+        ONLY_PERSISTED: 'true',
+      })[0],
+    ).toMatch(/^ONLY_PERSISTED: a router sends/);
+  });
+
   it('reports every bad variable at once', () => {
     const found = errors({
       TENCENTCLOUD_SECRET_ID: 'id',

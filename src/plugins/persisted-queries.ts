@@ -1,0 +1,109 @@
+/**
+ * Persisted queries, two ways:
+ *
+ * - **Automatic** (Apollo's protocol, `@graphql-yoga/plugin-apq`), as Apollo Client's `createPersistedQueryLink`
+ *   speaks it: a hash alone that the gateway does not know is `PERSISTED_QUERY_NOT_FOUND`; the client then sends
+ *   hash and text, which is checked and kept; later the hash alone is enough. Kept documents live in a bounded
+ *   LRU (entries and bytes). Documents of a manifest, when given, are known from the start.
+ * - **Trusted documents only** (`ONLY_PERSISTED`, `@graphql-yoga/plugin-persisted-operations`): for front ends
+ *   that call the gateway directly, anything but the id of a document in the manifest is refused.
+ *
+ * A manifest is Apollo's persisted-query manifest (`{"format":"apollo-persisted-query-manifest","operations":
+ * [{"id","body"}]}`) or a plain `{ "<id>": "<document>" }` map (Relay, GraphQL Code Generator's client preset).
+ */
+import { useAPQ } from '@graphql-yoga/plugin-apq';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import type { GraphQLParams, Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+
+export const PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
+export const PERSISTED_QUERY_ONLY = 'PERSISTED_QUERY_ONLY';
+const DEFAULT_MAX_ENTRIES = 1_000;
+const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+
+export interface PersistedQueryOptions {
+  /** Documents known ahead, by id. */
+  readonly manifest?: ReadonlyMap<string, string> | undefined;
+  /** Refuse every document that is not in the manifest. */
+  readonly onlyManifest?: boolean | undefined;
+  /** Bounds on documents registered by clients. */
+  readonly maxEntries?: number | undefined;
+  readonly maxBytes?: number | undefined;
+}
+
+export function usePersistedQueries(options: PersistedQueryOptions): Plugin {
+  const manifest = options.manifest ?? new Map<string, string>();
+  if (options.onlyManifest) {
+    return usePersistedOperations({
+      getPersistedOperation: (id) => manifest.get(id) ?? null,
+      extractPersistedOperationId: persistedId,
+      allowArbitraryOperations: false,
+      customErrors: {
+        notFound: {
+          message: 'This gateway has no persisted document with that id.',
+          extensions: { code: PERSISTED_QUERY_NOT_FOUND, http: { status: 400 } },
+        },
+        keyNotFound: {
+          message: 'Send a persisted document id: `extensions.persistedQuery.sha256Hash` or `documentId`.',
+          extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
+        },
+        persistedQueryOnly: {
+          message: 'This gateway runs persisted documents only: send the document id, not its text.',
+          extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
+        },
+      },
+    }) as Plugin;
+  }
+  // Registered documents, bounded by count and by size: a client can register junk, but only so much of it.
+  const registered = new LRUCache<string, string>({
+    max: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    maxSize: options.maxBytes ?? DEFAULT_MAX_BYTES,
+    sizeCalculation: (document) => Math.max(1, document.length),
+  });
+  return useAPQ({
+    store: {
+      get: (hash) => manifest.get(hash) ?? registered.get(hash) ?? null,
+      set: (hash, document) => {
+        if (!manifest.has(hash)) registered.set(hash, document);
+      },
+    },
+  }) as Plugin;
+}
+
+/** Apollo's `extensions.persistedQuery.sha256Hash`, or the GraphQL-over-HTTP draft's `documentId`. */
+function persistedId(params: GraphQLParams): string | null {
+  const apollo = (params.extensions?.['persistedQuery'] as { sha256Hash?: unknown } | undefined)?.sha256Hash;
+  if (typeof apollo === 'string') return apollo;
+  const documentId = (params as { documentId?: unknown }).documentId;
+  return typeof documentId === 'string' ? documentId : null;
+}
+
+/** Reads a manifest file's text: Apollo's format or a plain id → document map. */
+export function parsePersistedDocuments(text: string): Map<string, string> {
+  const parsed: unknown = JSON.parse(text);
+  const documents = new Map<string, string>();
+  if (isRecord(parsed) && parsed['format'] === 'apollo-persisted-query-manifest') {
+    const operations = parsed['operations'];
+    if (!Array.isArray(operations)) throw new Error('an Apollo manifest needs an `operations` list');
+    for (const operation of operations) {
+      if (
+        !isRecord(operation) ||
+        typeof operation['id'] !== 'string' ||
+        typeof operation['body'] !== 'string'
+      ) {
+        throw new Error('every operation of an Apollo manifest needs a string `id` and `body`');
+      }
+      documents.set(operation['id'], operation['body']);
+    }
+    return documents;
+  }
+  if (!isRecord(parsed)) throw new Error('expected an object of id → document');
+  for (const [id, document] of Object.entries(parsed)) {
+    if (typeof document !== 'string') throw new Error(`the document for id "${id}" is not a string`);
+    documents.set(id, document);
+  }
+  return documents;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -227,6 +227,9 @@ const environment = z.object({
   ),
 });
 
+/** Every variable the service reads. */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.keys(environment.shape);
+
 /** Reads and validates the environment; never throws. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const parsed = environment.safeParse(env);

@@ -6,17 +6,24 @@
  * - serving: a 100-execution page through the whole gateway against the same upstream call made directly,
  *   both over loopback HTTP to the emulator, so the ratio is the gateway's own overhead;
  * - paging: a walk through all 257 runs that changes `first` on every query, against one that keeps it; after
- *   the run it prints the upstream calls each made per query.
+ *   the run it prints the upstream calls each made per query;
+ * - telemetry: 10 runs with their tasks (11 upstream calls, no cache) through a gateway without metrics or traces,
+ *   with metrics, and with metrics and traces (every request sampled, spans exported over OTLP to a local
+ *   receiver): the cost of each on the hot path.
  */
 import { createRequire } from 'node:module';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, bench, describe } from 'vitest';
 import { encodeQuery } from '../src/ci/encoding.js';
+import { ReadCache } from '../src/ci/read-cache.js';
 import { decodeListWorkflowExecutions } from '../src/ci/responses.js';
 import { formatKeyTime, signRequest } from '../src/ci/signer.js';
 import { DEMO_WORKFLOW_IDS } from '../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS } from '../src/emulator/server.js';
+import { createMetrics } from '../src/telemetry/metrics.js';
+import { startTracing, type Tracing, upstreamSpans } from '../src/telemetry/tracing.js';
 import { type GatewayFixture, startGateway } from '../test/support/gateway.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../test/support/otlp-receiver.js';
 
 const require = createRequire(import.meta.url);
 const COS = require('cos-nodejs-sdk-v5') as {
@@ -145,6 +152,75 @@ describe('a Relay walk through all 257 runs', () => {
     walk('changing first', [5, 51, 3, 100, 7, 20]),
   );
   bench('keeping first: 20', () => walk('keeping first', [20]));
+});
+
+/** The three gateways of the telemetry comparison, started on first use (bench files run no describe-level hooks). */
+interface TelemetryGateways {
+  readonly plain: GatewayFixture;
+  readonly metrics: GatewayFixture;
+  readonly traced: GatewayFixture;
+  readonly receiver: OtlpReceiver;
+  readonly tracing: Tracing;
+}
+let telemetry: Promise<TelemetryGateways> | undefined;
+
+async function startTelemetryGateways(): Promise<TelemetryGateways> {
+  const receiver = await startOtlpReceiver();
+  process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] = receiver.url;
+  const tracing = await startTracing({ protocol: 'http/protobuf' });
+  const noCache = () => new ReadCache({ detailEntries: 0, workflowTtlMs: 0 });
+  const metrics = createMetrics();
+  const tracedMetrics = createMetrics();
+  return {
+    receiver,
+    tracing,
+    plain: await startGateway({ client: { cache: noCache() } }),
+    metrics: await startGateway({
+      client: { cache: noCache(), observers: [metrics.upstream] },
+      gateway: { metrics: { metrics, servePath: true } },
+    }),
+    traced: await startGateway({
+      client: { cache: noCache(), observers: [tracedMetrics.upstream, upstreamSpans()] },
+      gateway: { metrics: { metrics: tracedMetrics, servePath: true }, tracing: true },
+    }),
+  };
+}
+
+afterAll(async () => {
+  if (!telemetry) return;
+  const { plain, metrics, traced, receiver, tracing } = await telemetry;
+  await Promise.all([plain.close(), metrics.close(), traced.close()]);
+  await tracing.shutdown();
+  await receiver.close();
+  process.stdout.write(
+    `\nTraces: ${receiver.rawBodies.length} OTLP exports received during the telemetry bench\n`,
+  );
+});
+
+describe('10 runs with tasks (11 upstream calls, no cache)', () => {
+  const document = JSON.stringify({
+    query: `query WithTasks { workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: 10) {
+      edges { node { runId state tasks { type state } } } } }`,
+  });
+  const serve = async (which: 'plain' | 'metrics' | 'traced') => {
+    telemetry ??= startTelemetryGateways();
+    const fixture = (await telemetry)[which];
+    const response = await fixture.gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
+      body: document,
+    });
+    await response.text();
+    fixture.emulator.clearRequests();
+  };
+  // Longer than the default: the difference is small beside the 11 loopback calls, so noise needs averaging out.
+  const options = { time: 4_000, warmupTime: 500 };
+  bench('no metrics, no traces', () => serve('plain'), options);
+  bench('metrics', () => serve('metrics'), options);
+  bench('metrics and traces (all sampled, exported)', () => serve('traced'), options);
 });
 
 afterAll(() => {

@@ -13,6 +13,8 @@ import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
 import type { CacheCounts, ReadCache } from '../ci/read-cache.js';
+import { RATE_LIMITED } from '../plugins/rate-limit.js';
+import { UPSTREAM_BUDGET_ERROR } from '../schema/errors.js';
 
 export const METRICS_PATH = '/metrics';
 export const MAX_OPERATION_NAMES = 200;
@@ -23,8 +25,8 @@ export type RefusalReason = 'request_budget' | 'rate_limit' | 'retry_budget';
 
 /** GraphQL error codes that are refusals of upstream work, and how the refusal metric names them. */
 export const REFUSAL_CODES: Readonly<Record<string, RefusalReason>> = {
-  UPSTREAM_CALL_BUDGET_EXCEEDED: 'request_budget',
-  RATE_LIMITED: 'rate_limit',
+  [UPSTREAM_BUDGET_ERROR]: 'request_budget',
+  [RATE_LIMITED]: 'rate_limit',
 };
 
 export interface Metrics {

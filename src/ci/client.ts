@@ -3,23 +3,45 @@
  * Signing, retries, timeouts and aborts live in the one generic request under them ({@link CiTransport}).
  * Every argument that reaches a URL is a branded value from `inputs.ts`, so it has passed its input rule.
  */
-import type { BatchJobId, ObjectKey, RunId, WorkflowId } from './inputs.js';
+
+import { CiError } from './errors.js';
+import type {
+  BatchJobId,
+  JobName,
+  MediaJobId,
+  ObjectKey,
+  ObjectPrefix,
+  ObjectUrl,
+  RunId,
+  WorkflowId,
+} from './inputs.js';
 import { ReadCache } from './read-cache.js';
 import {
+  decodeAcknowledgement,
+  decodeBatchTriggerLookup,
+  decodeBatchTriggerPage,
   decodeListWorkflowExecutions,
+  decodeMediaJobs,
+  decodeTriggeredRun,
   decodeWorkflowExecutionDetail,
   decodeWorkflowLookup,
 } from './responses.js';
 import { formatCiTime } from './time.js';
 import { type CallOptions, CiTransport, type CiTransportOptions } from './transport.js';
 import {
+  type BatchTrigger,
+  type BatchTriggerPage,
   type ExecutionState,
+  type JobState,
   MAX_UPSTREAM_PAGE_SIZE,
+  type MediaJobLookup,
   type SortOrder,
+  type TriggeredRun,
   type WorkflowExecutionDetail,
   type WorkflowExecutionPage,
   type WorkflowLookup,
 } from './types.js';
+import { buildXml } from './xml.js';
 
 export type {
   AttemptObservation,
@@ -41,6 +63,11 @@ export {
 
 /** The search call's page size limit, and so the most ids one lookup can resolve. */
 export const MAX_WORKFLOW_IDS_PER_LOOKUP = 100;
+/**
+ * Media jobs asked for in one `GET /jobs/<id>,<id>,…`. CI documents no limit; the official SDKs' examples stay at
+ * 10, so this is where to start (configurable: `JOB_IDS_PER_LOOKUP`).
+ */
+export const DEFAULT_JOB_IDS_PER_LOOKUP = 10;
 
 export interface CiClientOptions extends CiTransportOptions {
   /** What may be answered without asking CI again; a default cache when absent. */
@@ -62,6 +89,30 @@ export interface ListWorkflowExecutionsParams {
   readonly nextToken?: string | undefined;
   /** Only executions started by this batch-trigger job. */
   readonly batchJobId?: BatchJobId | undefined;
+}
+
+/** What a batch trigger runs: one workflow over a set of objects, optionally only those created in a window. */
+export interface StartBatchTriggerParams {
+  readonly workflowId: WorkflowId;
+  readonly name: JobName;
+  readonly source:
+    | { readonly kind: 'prefix'; readonly prefix: ObjectPrefix }
+    | { readonly kind: 'objects'; readonly objectKeys: readonly ObjectKey[] }
+    | { readonly kind: 'manifest'; readonly manifest: ObjectUrl }
+    | { readonly kind: 'urlFile'; readonly urlFile: ObjectUrl };
+  readonly createdAfter?: Date | undefined;
+  readonly createdBefore?: Date | undefined;
+}
+
+export interface ListBatchTriggersParams {
+  readonly workflowId: WorkflowId;
+  readonly order?: SortOrder | undefined;
+  /** 1..{@link MAX_UPSTREAM_PAGE_SIZE}. */
+  readonly size?: number | undefined;
+  readonly states?: readonly JobState[] | undefined;
+  readonly createdAfter?: Date | undefined;
+  readonly createdBefore?: Date | undefined;
+  readonly nextToken?: string | undefined;
 }
 
 export class CiClient {
@@ -148,6 +199,178 @@ export class CiClient {
     return { ...lookup, workflows: [...cached, ...lookup.workflows] };
   }
 
+  /**
+   * `POST /triggerworkflow`: starts one run of the workflow on the object. Not idempotent: sent at most once unless
+   * the connection provably never reached CI.
+   */
+  triggerWorkflow(
+    params: {
+      readonly workflowId: WorkflowId;
+      readonly objectKey: ObjectKey;
+      readonly name?: JobName | undefined;
+    },
+    options?: CallOptions,
+  ): Promise<TriggeredRun> {
+    const query: Array<[string, string]> = [
+      ['workflowId', params.workflowId],
+      ['object', params.objectKey],
+    ];
+    if (params.name !== undefined) query.push(['name', params.name]);
+    return this.#transport.call(
+      {
+        operation: 'TriggerWorkflow',
+        method: 'POST',
+        path: '/triggerworkflow',
+        query,
+        body: '',
+        idempotent: false,
+      },
+      decodeTriggeredRun,
+      options,
+    );
+  }
+
+  /** `PUT /workflow/<id>?paused` or `?active`: repeating either is harmless, so it is retried like a read. */
+  async setWorkflowState(
+    workflowId: WorkflowId,
+    state: 'paused' | 'active',
+    options?: CallOptions,
+  ): Promise<{ readonly requestId: string | undefined }> {
+    try {
+      return await this.#transport.call(
+        {
+          operation: state === 'paused' ? 'PauseWorkflow' : 'ActivateWorkflow',
+          method: 'PUT',
+          path: `/workflow/${workflowId}`,
+          query: [[state, '']],
+          idempotent: true,
+        },
+        decodeAcknowledgement,
+        options,
+      );
+    } finally {
+      // Whatever happened, the cached state may be wrong now.
+      this.#cache.forgetWorkflow(workflowId);
+    }
+  }
+
+  /** `GET /jobs/<id>,<id>,…`: several media jobs in one call; ids CI does not know come back in `nonExistJobIds`. */
+  getMediaJobs(ids: readonly MediaJobId[], options?: CallOptions): Promise<MediaJobLookup> {
+    if (ids.length === 0) throw new RangeError('at least one media job id');
+    return this.#transport.call(
+      {
+        operation: 'GetMediaJobs',
+        method: 'GET',
+        path: `/jobs/${ids.join(',')}`,
+        query: [],
+        idempotent: true,
+      },
+      decodeMediaJobs,
+      options,
+    );
+  }
+
+  /** `POST /inventorytriggerjob`: starts a batch trigger. Not idempotent, like a trigger. */
+  async startBatchTrigger(params: StartBatchTriggerParams, options?: CallOptions): Promise<BatchTrigger> {
+    const input =
+      params.source.kind === 'prefix'
+        ? { Prefix: params.source.prefix }
+        : params.source.kind === 'objects'
+          ? { Object: [...params.source.objectKeys] }
+          : params.source.kind === 'manifest'
+            ? { Manifest: params.source.manifest }
+            : { UrlFile: params.source.urlFile };
+    const window =
+      params.createdAfter || params.createdBefore
+        ? {
+            TimeInterval: {
+              ...(params.createdAfter ? { Start: formatCiTime(params.createdAfter) } : {}),
+              ...(params.createdBefore ? { End: formatCiTime(params.createdBefore) } : {}),
+            },
+          }
+        : {};
+    const lookup = await this.#transport.call(
+      {
+        operation: 'StartBatchTrigger',
+        method: 'POST',
+        path: '/inventorytriggerjob',
+        query: [],
+        body: buildXml('Request', {
+          Name: params.name,
+          Type: 'Workflow',
+          Input: input,
+          Operation: { ...window, WorkflowIds: params.workflowId },
+        }),
+        idempotent: false,
+      },
+      decodeBatchTriggerLookup,
+      options,
+    );
+    const job = lookup.jobs[0];
+    if (!job) throw new CiError('unreadable_response', 'CI answered a batch trigger without its job');
+    return job;
+  }
+
+  /** `GET /inventorytriggerjob/<jobId>`; null when CI does not know the job. */
+  async getBatchTrigger(jobId: BatchJobId, options?: CallOptions): Promise<BatchTrigger | null> {
+    const lookup = await this.#transport.call(
+      {
+        operation: 'GetBatchTrigger',
+        method: 'GET',
+        path: `/inventorytriggerjob/${jobId}`,
+        query: [],
+        idempotent: true,
+      },
+      decodeBatchTriggerLookup,
+      options,
+    );
+    return lookup.jobs.find((job) => job.jobId === jobId) ?? null;
+  }
+
+  /** `GET /inventorytriggerjob`: one page of a workflow's batch triggers. */
+  listBatchTriggers(params: ListBatchTriggersParams, options?: CallOptions): Promise<BatchTriggerPage> {
+    checkPageSize(params.size);
+    const entries: Array<[string, string | undefined]> = [
+      ['type', 'Workflow'],
+      ['workflowId', params.workflowId],
+      ['orderByTime', params.order],
+      ['size', params.size?.toString()],
+      ['states', params.states?.length ? params.states.join(',') : undefined],
+      ['startCreationTime', params.createdAfter && formatCiTime(params.createdAfter)],
+      ['endCreationTime', params.createdBefore && formatCiTime(params.createdBefore)],
+      ['nextToken', params.nextToken],
+    ];
+    return this.#transport.call(
+      {
+        operation: 'ListBatchTriggers',
+        method: 'GET',
+        path: '/inventorytriggerjob',
+        query: entries.filter((entry): entry is [string, string] => entry[1] !== undefined),
+        idempotent: true,
+      },
+      decodeBatchTriggerPage,
+      options,
+    );
+  }
+
+  /** `PUT /inventorytriggerjob/<jobId>?cancel`: cancelling twice is harmless. */
+  cancelBatchTrigger(
+    jobId: BatchJobId,
+    options?: CallOptions,
+  ): Promise<{ readonly requestId: string | undefined }> {
+    return this.#transport.call(
+      {
+        operation: 'CancelBatchTrigger',
+        method: 'PUT',
+        path: `/inventorytriggerjob/${jobId}`,
+        query: [['cancel', '']],
+        idempotent: true,
+      },
+      decodeAcknowledgement,
+      options,
+    );
+  }
+
   /** A cheap signed call that proves the upstream is reachable and accepts our credentials; never retried. */
   async ping(options?: CallOptions): Promise<void> {
     await this.#transport.call(
@@ -172,13 +395,14 @@ export class CiClient {
 }
 
 /** The list call's query, in the order the API documents its parameters; absent ones are not sent. */
-function listQuery(params: ListWorkflowExecutionsParams): Array<[string, string]> {
-  if (
-    params.size !== undefined &&
-    !(Number.isInteger(params.size) && params.size >= 1 && params.size <= MAX_UPSTREAM_PAGE_SIZE)
-  ) {
+function checkPageSize(size: number | undefined): void {
+  if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size <= MAX_UPSTREAM_PAGE_SIZE)) {
     throw new RangeError(`size must be an integer from 1 to ${MAX_UPSTREAM_PAGE_SIZE}`);
   }
+}
+
+function listQuery(params: ListWorkflowExecutionsParams): Array<[string, string]> {
+  checkPageSize(params.size);
   const entries: Array<[string, string | undefined]> = [
     ['workflowId', params.workflowId],
     ['name', params.objectKey],

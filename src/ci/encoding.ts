@@ -11,10 +11,16 @@ export function percentEncode(value: string): string {
   );
 }
 
-/** Builds `?k=v&k=v` in the given order with {@link percentEncode}; empty string when there are no parameters. */
+/**
+ * Builds `?k=v&k=v` in the given order with {@link percentEncode}; empty string when there are no parameters. A
+ * parameter with an empty value is a bare flag (`?paused`), as CI writes them; it is signed as `paused=`.
+ */
 export function encodeQuery(query: ReadonlyArray<readonly [string, string]>): string {
   if (query.length === 0) return '';
-  return `?${query.map(([key, value]) => `${percentEncode(key)}=${percentEncode(value)}`).join('&')}`;
+  const pairs = query.map(([key, value]) =>
+    value === '' ? percentEncode(key) : `${percentEncode(key)}=${percentEncode(value)}`,
+  );
+  return `?${pairs.join('&')}`;
 }
 
 /** Encodes a decoded path segment by segment, keeping the `/` separators. */

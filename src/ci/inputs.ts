@@ -3,7 +3,7 @@
  * brand, and the client's calls take only branded values, so nothing unchecked can reach a signed URL.
  *
  * Ids are what CI issues: one letter for the kind of resource and 32 lowercase hex digits (`i166ee19017b011eda8a5525400c540df`
- * for a run, `w…` for a workflow, `b…` for a batch-trigger job). Anything else names no
+ * for a run, `w…` for a workflow, `b…` for a batch-trigger job, `j…` for a media job). Anything else names no
  * resource, so it is refused before a call instead of being signed and sent (where `..` or `/` would change the
  * path and come back as a signature error).
  */
@@ -15,6 +15,13 @@ export type RunId = Branded<string, 'RunId'>;
 export type WorkflowId = Branded<string, 'WorkflowId'>;
 export type BatchJobId = Branded<string, 'BatchJobId'>;
 export type ObjectKey = Branded<string, 'ObjectKey'>;
+export type MediaJobId = Branded<string, 'MediaJobId'>;
+/** A name CI accepts for a trigger or a batch-trigger job. */
+export type JobName = Branded<string, 'JobName'>;
+/** A key prefix for a batch trigger. */
+export type ObjectPrefix = Branded<string, 'ObjectPrefix'>;
+/** The COS URL of an inventory manifest or URL list. */
+export type ObjectUrl = Branded<string, 'ObjectUrl'>;
 
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
@@ -43,6 +50,25 @@ function idRule<T extends string>(prefix: string, noun: string): InputRule<T> {
 export const runIdRule: InputRule<RunId> = idRule<RunId>('i', 'run id');
 export const workflowIdRule: InputRule<WorkflowId> = idRule<WorkflowId>('w', 'workflow id');
 export const batchJobIdRule: InputRule<BatchJobId> = idRule<BatchJobId>('b', 'batch-trigger job id');
+export const mediaJobIdRule: InputRule<MediaJobId> = idRule<MediaJobId>('j', 'media job id');
+
+/** CI allows up to 128 characters of CJK, letters, digits, `-` and `_` in a trigger's or job's name. */
+export const MAX_JOB_NAME_LENGTH = 128;
+const JOB_NAME = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}A-Za-z0-9_-]+$/u;
+
+export const jobNameRule: InputRule<JobName> = {
+  parse(raw) {
+    if (raw === '') return { ok: false, problem: 'must not be empty' };
+    const length = [...raw].length;
+    if (length > MAX_JOB_NAME_LENGTH) {
+      return { ok: false, problem: `is ${length} characters; CI allows at most ${MAX_JOB_NAME_LENGTH}` };
+    }
+    if (!JOB_NAME.test(raw)) {
+      return { ok: false, problem: 'may hold only CJK characters, letters, digits, "-" and "_"' };
+    }
+    return { ok: true, value: raw as JobName };
+  },
+};
 
 /** COS limits object keys to 850 bytes of UTF-8. */
 export const MAX_OBJECT_KEY_BYTES = 850;
@@ -61,6 +87,21 @@ export const objectKeyRule: InputRule<ObjectKey> = {
       };
     }
     return { ok: true, value: raw as ObjectKey };
+  },
+};
+
+/** A prefix follows the object-key rules: a batch trigger over the whole bucket must be asked for explicitly. */
+export const objectPrefixRule: InputRule<ObjectPrefix> =
+  objectKeyRule as InputRule<unknown> as InputRule<ObjectPrefix>;
+
+/** An https URL (a COS object URL, in practice), at most 1024 bytes. */
+export const objectUrlRule: InputRule<ObjectUrl> = {
+  parse(raw) {
+    if (!URL.canParse(raw) || new URL(raw).protocol !== 'https:') {
+      return { ok: false, problem: 'must be an https URL, e.g. the COS URL of the file' };
+    }
+    if (Buffer.byteLength(raw, 'utf8') > 1024) return { ok: false, problem: 'is longer than 1024 bytes' };
+    return { ok: true, value: raw as ObjectUrl };
   },
 };
 

@@ -76,6 +76,11 @@ export class ReadCache {
   rememberWorkflows(workflows: readonly Workflow[]): void {
     for (const workflow of workflows) this.#workflows?.set(workflow.workflowId as WorkflowId, workflow);
   }
+
+  /** The workflow changed (this gateway paused or activated it): the next read asks CI. */
+  forgetWorkflow(id: WorkflowId): void {
+    this.#workflows?.delete(id);
+  }
 }
 
 function count(counts: CacheCounts, hit: boolean): void {

@@ -7,7 +7,16 @@ import { z } from 'zod';
 import { CiError } from './errors.js';
 import { parseCiTime } from './time.js';
 import {
+  type BatchTrigger,
+  type BatchTriggerLookup,
+  type BatchTriggerPage,
+  type BatchTriggerSource,
   EXECUTION_STATES,
+  JOB_STATES,
+  type MediaInfoSummary,
+  type MediaJob,
+  type MediaJobLookup,
+  type TriggeredRun,
   WORKFLOW_STATES,
   type Workflow,
   type WorkflowExecutionDetail,
@@ -166,6 +175,187 @@ const workflowsResponse = z
     }),
   );
 
+const triggerResponse = z
+  .object({ Response: z.object({ RequestId: optionalText, InstanceId: requiredText }) })
+  .transform(({ Response }): TriggeredRun => ({ requestId: Response.RequestId, runId: Response.InstanceId }));
+
+/** A count or size: digits, possibly with a fraction; absent or unparseable reads as undefined. */
+const optionalNumber = optionalText.transform((value) => {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+});
+const optionalRecord = <T extends z.ZodRawShape>(shape: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), z.object(shape).optional());
+
+const mediaInfo = optionalRecord({
+  Format: optionalRecord({ Duration: optionalNumber, FormatName: optionalText, Size: optionalNumber }),
+  Stream: optionalRecord({
+    Video: z.preprocess(
+      (value) => (Array.isArray(value) ? value[0] : value),
+      optionalRecord({ Width: optionalNumber, Height: optionalNumber }),
+    ),
+  }),
+}).transform((info): MediaInfoSummary | undefined =>
+  info === undefined
+    ? undefined
+    : {
+        durationSeconds: info.Format?.Duration,
+        formatName: info.Format?.FormatName,
+        sizeBytes: info.Format?.Size,
+        width: info.Stream?.Video?.Width,
+        height: info.Stream?.Video?.Height,
+      },
+);
+
+/** An output's object keys: `Output.Object` for one file, or a list of them. */
+const outputObjects = optionalRecord({
+  Object: z.union([z.string(), z.array(z.string())]).optional(),
+}).transform((output) => {
+  const objects = output?.Object;
+  if (objects === undefined) return [];
+  return (Array.isArray(objects) ? objects : [objects]).filter((key) => key !== '');
+});
+
+const mediaJob = z
+  .object({
+    JobId: requiredText,
+    Tag: requiredText,
+    State: z.enum(JOB_STATES),
+    Progress: optionalNumber,
+    Code: optionalText,
+    Message: optionalText,
+    CreationTime: optionalCiTime,
+    StartTime: optionalCiTime,
+    EndTime: optionalCiTime,
+    QueueId: optionalText,
+    Input: optionalRecord({ Object: optionalText }),
+    Operation: optionalRecord({ Output: outputObjects, MediaInfo: mediaInfo }),
+    Workflow: optionalRecord({ RunId: optionalText, WorkflowId: optionalText }),
+  })
+  .transform(
+    (job): MediaJob => ({
+      jobId: job.JobId,
+      tag: job.Tag,
+      state: job.State,
+      progress: job.Progress,
+      code: job.Code,
+      message: job.Message,
+      createdAt: job.CreationTime,
+      startedAt: job.StartTime,
+      endedAt: job.EndTime,
+      queueId: job.QueueId,
+      inputObject: job.Input?.Object,
+      outputObjects: job.Operation?.Output ?? [],
+      mediaInfo: job.Operation?.MediaInfo,
+      runId: job.Workflow?.RunId,
+      workflowId: job.Workflow?.WorkflowId,
+    }),
+  );
+
+const mediaJobsResponse = z
+  .object({
+    Response: z.object({
+      RequestId: optionalText,
+      JobsDetail: list(mediaJob),
+      NonExistJobIds: list(requiredText),
+    }),
+  })
+  .transform(
+    ({ Response }): MediaJobLookup => ({
+      requestId: Response.RequestId,
+      jobs: Response.JobsDetail,
+      nonExistJobIds: Response.NonExistJobIds,
+    }),
+  );
+
+const batchTriggerSource = optionalRecord({
+  Prefix: optionalText,
+  Object: z.preprocess(repeated, z.array(z.string())).optional(),
+  Manifest: optionalText,
+  UrlFile: optionalText,
+}).transform((input): BatchTriggerSource | undefined => {
+  if (input?.Prefix !== undefined) return { kind: 'prefix', prefix: input.Prefix };
+  if (input?.Object?.length) return { kind: 'objects', objectKeys: input.Object };
+  if (input?.Manifest !== undefined) return { kind: 'manifest', manifest: input.Manifest };
+  if (input?.UrlFile !== undefined) return { kind: 'urlFile', urlFile: input.UrlFile };
+  return undefined;
+});
+
+const batchTrigger = z
+  .object({
+    JobId: requiredText,
+    Name: optionalText,
+    State: z.enum(JOB_STATES),
+    Progress: optionalNumber,
+    Code: optionalText,
+    Message: optionalText,
+    CreationTime: optionalCiTime,
+    StartTime: optionalCiTime,
+    EndTime: optionalCiTime,
+    Input: batchTriggerSource,
+    Operation: optionalRecord({
+      WorkflowIds: z.preprocess(
+        (value) => (typeof value === 'string' ? value.split(',').filter(Boolean) : repeated(value)),
+        z.array(z.string()),
+      ),
+      TimeInterval: optionalRecord({ Start: optionalCiTime, End: optionalCiTime }),
+    }),
+  })
+  .transform(
+    (job): BatchTrigger => ({
+      jobId: job.JobId,
+      name: job.Name,
+      state: job.State,
+      progress: job.Progress,
+      code: job.Code,
+      message: job.Message,
+      createdAt: job.CreationTime,
+      startedAt: job.StartTime,
+      endedAt: job.EndTime,
+      source: job.Input,
+      workflowIds: job.Operation?.WorkflowIds ?? [],
+      createdAfter: job.Operation?.TimeInterval?.Start,
+      createdBefore: job.Operation?.TimeInterval?.End,
+    }),
+  );
+
+const batchTriggerLookupResponse = z
+  .object({
+    Response: z.object({
+      RequestId: optionalText,
+      JobsDetail: list(batchTrigger),
+      NonExistJobIds: list(requiredText),
+    }),
+  })
+  .transform(
+    ({ Response }): BatchTriggerLookup => ({
+      requestId: Response.RequestId,
+      jobs: Response.JobsDetail,
+      nonExistJobIds: Response.NonExistJobIds,
+    }),
+  );
+
+const batchTriggerPageResponse = z
+  .object({
+    Response: z.object({ RequestId: optionalText, JobsDetail: list(batchTrigger), NextToken: optionalText }),
+  })
+  .transform(
+    ({ Response }): BatchTriggerPage => ({
+      requestId: Response.RequestId,
+      jobs: Response.JobsDetail,
+      nextToken: Response.NextToken ?? null,
+    }),
+  );
+
+/** An answer with no body worth reading (pause, activate, cancel): any well-formed body or none. */
+export function decodeAcknowledgement(body: string): { readonly requestId: string | undefined } {
+  if (body.trim() === '') return { requestId: undefined };
+  const tree = parseOrExplain(body);
+  const requestId = (tree['Response'] as { RequestId?: unknown } | undefined)?.RequestId;
+  return { requestId: typeof requestId === 'string' && requestId !== '' ? requestId : undefined };
+}
+
 const errorFields = z.object({
   Code: optionalText,
   Message: optionalText,
@@ -184,6 +374,10 @@ export interface UpstreamErrorBody {
 export const decodeListWorkflowExecutions = (body: string) => decode(listResponse, body);
 export const decodeWorkflowExecutionDetail = (body: string) => decode(detailResponse, body);
 export const decodeWorkflowLookup = (body: string) => decode(workflowsResponse, body);
+export const decodeTriggeredRun = (body: string) => decode(triggerResponse, body);
+export const decodeMediaJobs = (body: string) => decode(mediaJobsResponse, body);
+export const decodeBatchTriggerLookup = (body: string) => decode(batchTriggerLookupResponse, body);
+export const decodeBatchTriggerPage = (body: string) => decode(batchTriggerPageResponse, body);
 
 /** Reads an error body; undefined when the body is not one (an HTML page from a proxy, say). */
 export function decodeErrorBody(body: string): UpstreamErrorBody | undefined {
@@ -199,14 +393,17 @@ export function decodeErrorBody(body: string): UpstreamErrorBody | undefined {
   return { code: fields.Code, message: fields.Message, requestId: fields.RequestId };
 }
 
-function decode<T>(schema: z.ZodType<T>, body: string): T {
-  let tree: unknown;
+function parseOrExplain(body: string) {
   try {
-    tree = parseXml(body);
+    return parseXml(body);
   } catch (error) {
     const reason = error instanceof XmlSyntaxError ? error.message : 'unparseable XML';
     throw new CiError('unreadable_response', `response is not well-formed XML: ${reason}`, { cause: error });
   }
+}
+
+function decode<T>(schema: z.ZodType<T>, body: string): T {
+  const tree = parseOrExplain(body);
   const parsed = schema.safeParse(tree);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -61,3 +61,88 @@ export interface WorkflowLookup {
   /** Requested ids the upstream reports as not existing. */
   readonly nonExistIds: readonly string[];
 }
+
+/** `POST /triggerworkflow`: the run it started. */
+export interface TriggeredRun {
+  readonly requestId: string | undefined;
+  readonly runId: string;
+}
+
+/** States of CI's jobs: media jobs and batch-trigger jobs alike. */
+export const JOB_STATES = ['Submitted', 'Running', 'Success', 'Failed', 'Pause', 'Cancel'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** What a media job's output looked like, where CI says (the job's `MediaInfo`). */
+export interface MediaInfoSummary {
+  readonly durationSeconds: number | undefined;
+  readonly formatName: string | undefined;
+  readonly sizeBytes: number | undefined;
+  readonly width: number | undefined;
+  readonly height: number | undefined;
+}
+
+/** One media job (`GET /jobs/<id>`): the work behind one task of a run. */
+export interface MediaJob {
+  readonly jobId: string;
+  /** The kind of job, e.g. `Transcode`. */
+  readonly tag: string;
+  readonly state: JobState;
+  /** 0–100, when CI reports it. */
+  readonly progress: number | undefined;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly createdAt: Date | undefined;
+  readonly startedAt: Date | undefined;
+  readonly endedAt: Date | undefined;
+  readonly queueId: string | undefined;
+  readonly inputObject: string | undefined;
+  /** Keys of the objects it wrote. */
+  readonly outputObjects: readonly string[];
+  readonly mediaInfo: MediaInfoSummary | undefined;
+  /** The run it belongs to, for jobs started by a workflow. */
+  readonly runId: string | undefined;
+  readonly workflowId: string | undefined;
+}
+
+export interface MediaJobLookup {
+  readonly requestId: string | undefined;
+  readonly jobs: readonly MediaJob[];
+  readonly nonExistJobIds: readonly string[];
+}
+
+/** What a batch trigger runs its workflow on: exactly one of these. */
+export type BatchTriggerSource =
+  | { readonly kind: 'prefix'; readonly prefix: string }
+  | { readonly kind: 'objects'; readonly objectKeys: readonly string[] }
+  | { readonly kind: 'manifest'; readonly manifest: string }
+  | { readonly kind: 'urlFile'; readonly urlFile: string };
+
+/** A batch (inventory) trigger job: one workflow run for each object it finds. */
+export interface BatchTrigger {
+  readonly jobId: string;
+  readonly name: string | undefined;
+  readonly state: JobState;
+  readonly progress: number | undefined;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly createdAt: Date | undefined;
+  readonly startedAt: Date | undefined;
+  readonly endedAt: Date | undefined;
+  readonly source: BatchTriggerSource | undefined;
+  readonly workflowIds: readonly string[];
+  /** Only objects created in this window, when set. */
+  readonly createdAfter: Date | undefined;
+  readonly createdBefore: Date | undefined;
+}
+
+export interface BatchTriggerLookup {
+  readonly requestId: string | undefined;
+  readonly jobs: readonly BatchTrigger[];
+  readonly nonExistJobIds: readonly string[];
+}
+
+export interface BatchTriggerPage {
+  readonly requestId: string | undefined;
+  readonly jobs: readonly BatchTrigger[];
+  readonly nextToken: string | null;
+}

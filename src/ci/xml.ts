@@ -9,7 +9,7 @@
  *   cut-off answer (the failure that happens on the wire) never reads as a shorter, complete one. Whatever else is
  *   wrong with a body is caught by each response's schema.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 /** Paths (root first) of every element the CI API repeats. */
 const REPEATING_ELEMENTS = new Set([
@@ -18,6 +18,7 @@ const REPEATING_ELEMENTS = new Set([
   'Response.MediaWorkflowList',
   'Response.NonExistIDs',
   'Response.JobsDetail',
+  'Response.NonExistJobIds',
 ]);
 /** Their names, so the path is only spelled out for the few tags that might repeat. */
 const REPEATING_NAMES = new Set([...REPEATING_ELEMENTS].map((path) => path.slice(path.lastIndexOf('.') + 1)));
@@ -66,4 +67,11 @@ export function repeated(value: unknown): unknown[] {
   if (value === undefined) return [];
   const items = Array.isArray(value) ? value : [value];
   return items.filter((item) => item !== '');
+}
+
+const builder = new XMLBuilder({ suppressEmptyNode: false, format: false });
+
+/** A request body: `<Root>…</Root>` from nested records, arrays for repeated elements, strings for leaves. */
+export function buildXml(root: string, content: Record<string, unknown>): string {
+  return builder.build({ [root]: content }) as string;
 }

@@ -8,10 +8,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SESSION_TOKEN_HEADER } from '../ci/client.js';
 import { canonicalizePairs, parseKeyTime, signRequest } from '../ci/signer.js';
-import { parseCiTime } from '../ci/time.js';
-import { EXECUTION_STATES, type ExecutionState, MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
-import { createDemoDataset, type Dataset, type DemoExecution } from './demo-data.js';
+import { routeAction } from './actions.js';
+import { createDemoDataset, type Dataset } from './demo-data.js';
 import { PageTokens } from './page-tokens.js';
+import { HttpError, invalid, parseBoundedInteger, parseSize, parseStates, parseTime } from './params.js';
+import { EmulatorWorld } from './world.js';
 import { compactOffsetTime, rfc3339Time, spacedTime, xmlDocument } from './xml-writer.js';
 
 /** Credentials the emulator accepts by default. They protect nothing: the emulator serves demo data only. */
@@ -19,8 +20,6 @@ export const DEMO_CREDENTIALS = {
   secretId: 'AKIDdemo0emulator0local0only00000000',
   secretKey: 'demo-emulator-secret-key-00000000',
 } as const;
-
-const DEFAULT_LIST_SIZE = 10;
 
 export type Fault =
   /** Answer with this status and an `<Error>` body. */
@@ -106,16 +105,6 @@ interface ScriptedFault {
   readonly target: FaultTarget | undefined;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   const credentials = options.credentials ?? DEMO_CREDENTIALS;
   const dataset = options.dataset ?? createDemoDataset();
@@ -123,15 +112,20 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   const tokens = new PageTokens();
   const requests: RecordedRequest[] = [];
   const script: ScriptedFault[] = [];
-  const executionsByRunId = new Map<string, DemoExecution>(
-    dataset.workflows.flatMap((w) => w.executions.map((e) => [e.runId, e] as const)),
-  );
+  const world = new EmulatorWorld(dataset);
+  const clock = () => new Date(now());
   let requestCounter = 0;
   let url = '';
   let inProgress = 0;
   let peakConcurrency = 0;
 
   const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     requestCounter += 1;
     inProgress += 1;
     peakConcurrency = Math.max(peakConcurrency, inProgress);
@@ -176,7 +170,8 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     }
     if (fault?.type === 'malformed') {
       record(200);
-      return send(res, 200, fault.body ?? '<Response><WorkflowExecutionList><RunId>i-trunc');
+      send(res, 200, fault.body ?? '<Response><WorkflowExecutionList><RunId>i-trunc');
+      return;
     }
     const delayMs = fault?.type === 'delay' ? fault.ms : 0;
     try {
@@ -186,9 +181,9 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       }
       if (problem) throw problem;
       if (tokenProblem) throw new HttpError(403, 'AccessDenied', 'Invalid security token');
-      const body = route(req.method ?? 'GET', path, target.searchParams, requestId);
+      const answer = route(req.method ?? 'GET', path, target.searchParams, requestId, body);
       record(200);
-      setTimeout(() => send(res, 200, body), delayMs);
+      setTimeout(() => send(res, 200, answer), delayMs);
     } catch (error) {
       const failure =
         error instanceof HttpError ? error : new HttpError(500, 'InternalError', 'The emulator failed');
@@ -204,14 +199,28 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
         }),
       );
     }
-  });
+  }
   server.keepAliveTimeout = 60_000;
   let connectionCount = 0;
   server.on('connection', () => {
     connectionCount += 1;
   });
 
-  function route(method: string, path: string, query: URLSearchParams, requestId: string): string {
+  function route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    requestId: string,
+    body: string,
+  ): string {
+    const actions = routeAction(
+      { world, now: clock, requestId, tokens, pageTokensBoundToSize: options.pageTokensBoundToSize === true },
+      method,
+      path,
+      query,
+      body,
+    );
+    if (actions !== undefined) return actions;
     if (method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported here`);
     if (path === '/workflowexecution') return listExecutions(query, requestId);
     const detail = /^\/workflowexecution\/([^/]+)$/.exec(path);
@@ -250,7 +259,8 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       offset = resumed;
     }
 
-    const matching = (dataset.workflows.find((w) => w.workflowId === workflowId)?.executions ?? [])
+    const matching = world
+      .executionsOf(workflowId, clock())
       .filter(
         (e) =>
           (name === undefined || e.objectKey === name) &&
@@ -279,7 +289,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   }
 
   function executionDetail(runId: string, requestId: string): string {
-    const execution = executionsByRunId.get(runId);
+    const execution = world.execution(runId, clock());
     if (!execution)
       throw new HttpError(400, 'ResourceNotFound', `workflow execution ${runId} does not exist`);
     return xmlDocument('Response', {
@@ -323,11 +333,12 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     const pageSize = parseBoundedInteger(query.get('pageSize'), 'pageSize', 10, 1, 100);
     const ids = query.get('ids')?.split(',').filter(Boolean);
     const name = query.get('name') ?? undefined;
-    const found = dataset.workflows.filter(
+    const workflows = world.workflows();
+    const found = workflows.filter(
       (w) => (ids === undefined || ids.includes(w.workflowId)) && (name === undefined || w.name === name),
     );
     const page = found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
-    const known = new Set(dataset.workflows.map((w) => w.workflowId));
+    const known = new Set(workflows.map((w) => w.workflowId));
     return xmlDocument('Response', {
       RequestId: requestId,
       TotalCount: String(found.length),
@@ -474,43 +485,6 @@ function verifySignature(
   return matches
     ? undefined
     : new HttpError(403, 'SignatureDoesNotMatch', 'The request signature does not match');
-}
-
-function invalid(message: string): HttpError {
-  return new HttpError(400, 'InvalidArgument', message);
-}
-
-function parseSize(value: string | null): number {
-  return parseBoundedInteger(value, 'size', DEFAULT_LIST_SIZE, 1, MAX_UPSTREAM_PAGE_SIZE);
-}
-
-function parseBoundedInteger(
-  value: string | null,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === null) return fallback;
-  const number = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(number >= min && number <= max)) throw invalid(`${name} must be an integer from ${min} to ${max}`);
-  return number;
-}
-
-function parseStates(value: string | null): ExecutionState[] | undefined {
-  if (value === null) return undefined;
-  const states = value.split(',');
-  for (const state of states) {
-    if (!(EXECUTION_STATES as readonly string[]).includes(state)) throw invalid(`unknown state "${state}"`);
-  }
-  return states as ExecutionState[];
-}
-
-function parseTime(value: string | null, name: string): number | undefined {
-  if (value === null) return undefined;
-  const instant = parseCiTime(value);
-  if (!instant) throw invalid(`${name} is not a valid time`);
-  return instant.getTime();
 }
 
 function safeDecode(path: string): string {

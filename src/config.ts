@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_TIMEOUT_MS } from './ci/client.js';
+import { DEFAULT_JOB_IDS_PER_LOOKUP, DEFAULT_TIMEOUT_MS } from './ci/client.js';
 import { DEFAULT_SCOPES } from './schema/scopes.js';
 import type { OtlpProtocol } from './telemetry/tracing.js';
 
@@ -54,6 +54,8 @@ export interface Config {
   readonly maxPageSize: number;
   readonly upstreamConcurrency: number;
   readonly maxUpstreamCallsPerRequest: number;
+  /** Media jobs asked for in one `GET /jobs/<id>,…`. */
+  readonly jobIdsPerLookup: number;
   /** Each request's deadline for its upstream work. */
   readonly requestTimeoutMs: number;
   /** Larger request bodies are refused with 413. */
@@ -177,6 +179,7 @@ const environment = z.object({
   MAX_PAGE_SIZE: integer(1, 1_000, DEFAULT_MAX_PAGE_SIZE),
   UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100, DEFAULT_UPSTREAM_CONCURRENCY_PER_REQUEST),
   MAX_UPSTREAM_CALLS_PER_REQUEST: integer(1, 100_000, DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST),
+  JOB_IDS_PER_LOOKUP: integer(1, 100, DEFAULT_JOB_IDS_PER_LOOKUP),
   REQUEST_TIMEOUT_MS: integer(100, 600_000, DEFAULT_REQUEST_TIMEOUT_MS),
   MAX_REQUEST_BYTES: integer(1024, 100 * 1024 * 1024, DEFAULT_MAX_REQUEST_BYTES),
   // No fixed default: it depends on NODE_ENV.
@@ -265,6 +268,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxPageSize: e.MAX_PAGE_SIZE,
       upstreamConcurrency: e.UPSTREAM_CONCURRENCY_PER_REQUEST,
       maxUpstreamCallsPerRequest: e.MAX_UPSTREAM_CALLS_PER_REQUEST,
+      jobIdsPerLookup: e.JOB_IDS_PER_LOOKUP,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       maxRequestBytes: e.MAX_REQUEST_BYTES,
       // Only production sits behind load balancers that need time to notice; a laptop stops at once.

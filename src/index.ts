@@ -117,6 +117,7 @@ const gateway = createGateway({
     maxPageSize: config.maxPageSize,
     upstreamConcurrency: config.upstreamConcurrency,
     maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
+    jobIdsPerLookup: config.jobIdsPerLookup,
     pageTokens: new PageTokenKnowledge(),
   },
   logger,

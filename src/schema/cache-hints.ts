@@ -2,15 +2,15 @@
  * How long what a request read stays true, gathered while it runs: every read says how long its answer may be
  * reused, and the response may be reused for the shortest of them. The HTTP layer turns that into `Cache-Control`.
  */
-import type { ExecutionState } from '../ci/types.js';
+import type { ExecutionState, JobState } from '../ci/types.js';
 
 /** Seconds each kind of answer may be reused. */
 export const CACHE_SECONDS = {
   /** A page of executions: new runs appear and running ones change state. */
   page: 5,
-  /** A run still running or paused: its state and tasks change. */
+  /** A run or job still running or paused: its state and tasks change. */
   unfinishedRun: 5,
-  /** A finished run (success, failure, cancel) never changes again. */
+  /** A finished run or job (success, failure, cancel) never changes again. */
   finishedRun: 3_600,
   /** A run or workflow CI does not know may be created soon after. */
   notFound: 5,
@@ -18,7 +18,7 @@ export const CACHE_SECONDS = {
   workflow: 30,
 } as const;
 
-const FINISHED: ReadonlySet<ExecutionState> = new Set(['Success', 'Failed', 'Cancel']);
+const FINISHED: ReadonlySet<ExecutionState | JobState> = new Set(['Success', 'Failed', 'Cancel']);
 
 export class CacheHints {
   #maxAge: number | undefined;
@@ -28,8 +28,11 @@ export class CacheHints {
     this.#maxAge = this.#maxAge === undefined ? seconds : Math.min(this.#maxAge, seconds);
   }
 
-  /** A run was read in this state (or not found). */
-  run(state: ExecutionState | undefined): void {
+  /**
+   * A run, a media job or a batch trigger was read in this state (undefined: CI does not know it). Finished ones
+   * never change again.
+   */
+  read(state: ExecutionState | JobState | undefined): void {
     if (state === undefined) this.limit(CACHE_SECONDS.notFound);
     else this.limit(FINISHED.has(state) ? CACHE_SECONDS.finishedRun : CACHE_SECONDS.unfinishedRun);
   }

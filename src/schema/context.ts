@@ -5,8 +5,8 @@
  */
 import DataLoader from 'dataloader';
 import { MAX_WORKFLOW_IDS_PER_LOOKUP, type UpstreamAttempt } from '../ci/client.js';
-import type { RunId, WorkflowId } from '../ci/inputs.js';
-import type { Workflow, WorkflowExecutionDetail } from '../ci/types.js';
+import type { BatchJobId, MediaJobId, RunId, WorkflowId } from '../ci/inputs.js';
+import type { BatchTrigger, MediaJob, Workflow, WorkflowExecutionDetail } from '../ci/types.js';
 import { CACHE_SECONDS, CacheHints } from './cache-hints.js';
 import type { CursorCodec } from './cursor.js';
 import type { PageTokenKnowledge } from './pagination.js';
@@ -25,6 +25,8 @@ export interface GatewayServices {
   readonly maxUpstreamCallsPerRequest: number;
   /** What paging has learnt about the upstream's tokens. */
   readonly pageTokens: PageTokenKnowledge;
+  /** Media jobs asked for in one `GET /jobs/<id>,…`. */
+  readonly jobIdsPerLookup: number;
 }
 
 /** What the caller may do, decided from its verified token before the request runs. */
@@ -41,6 +43,10 @@ export interface GraphQLContext {
   readonly executionDetails: DataLoader<RunId, WorkflowExecutionDetail | null>;
   /** Workflows by id, gathered into as few lookups as the upstream's limit allows; null for unknown ids. */
   readonly workflows: DataLoader<WorkflowId, Workflow | null>;
+  /** Media jobs by id, gathered into one call per `jobIdsPerLookup`; null for ids CI does not know. */
+  readonly mediaJobs: DataLoader<MediaJobId, MediaJob | null>;
+  /** Batch triggers by id (CI reads them one at a time); null for ids CI does not know. */
+  readonly batchTriggers: DataLoader<BatchJobId, BatchTrigger | null>;
   /** How long the answer may be reused, from everything read for it. */
   readonly cacheHints: CacheHints;
 }
@@ -79,7 +85,7 @@ export function createGraphQLContext(
         runIds.map((runId) =>
           ci.getWorkflowExecution(runId).then(
             (detail) => {
-              cacheHints.run(detail?.state);
+              cacheHints.read(detail?.state);
               return detail;
             },
             (error: Error) => error,
@@ -94,8 +100,36 @@ export function createGraphQLContext(
       },
       { maxBatchSize: MAX_WORKFLOW_IDS_PER_LOOKUP },
     ),
+    mediaJobs: new DataLoader((ids) => lookUpMediaJobs(ci, ids), { maxBatchSize: services.jobIdsPerLookup }),
+    batchTriggers: new DataLoader((ids) =>
+      Promise.all(
+        ids.map((id) =>
+          ci.getBatchTrigger(id).then(
+            (job) => {
+              cacheHints.read(job?.state);
+              return job;
+            },
+            (error: Error) => error,
+          ),
+        ),
+      ),
+    ),
     cacheHints,
   };
+}
+
+/** One upstream call for a batch of media job ids; ids CI does not know are null. */
+async function lookUpMediaJobs(
+  ci: RequestCi,
+  ids: readonly MediaJobId[],
+): Promise<Array<MediaJob | null | Error>> {
+  try {
+    const { jobs } = await ci.getMediaJobs(ids);
+    const byId = new Map(jobs.map((job) => [job.jobId, job]));
+    return ids.map((id) => byId.get(id) ?? null);
+  } catch (error) {
+    return ids.map(() => error as Error);
+  }
 }
 
 /** One upstream lookup for a batch of ids; ids listed in `NonExistIDs`, or left out of the answer, are null. */

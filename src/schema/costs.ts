@@ -25,4 +25,13 @@ export const costs = {
   workflowLookup: { cost: CI_CALL },
   /** Gathered with every other run's workflow into one lookup per 100 workflows: a tenth of a call each. */
   batchedWorkflowLookup: { cost: 1 },
+  /** Gathered with the request's other jobs into one call per 10: a call's weight over 10 jobs. */
+  batchedJobLookup: { cost: 1 },
+  /** A page of batch triggers: one list call per 100. */
+  batchTriggersPage: {
+    cost: CI_CALL,
+    listSize: { slicingArguments: ['first'], sizedFields: ['edges'], requireOneSlicingArgument: false },
+  },
+  /** A change: one call, and then a read of what changed. */
+  action: { cost: 2 * CI_CALL },
 };

@@ -3,7 +3,7 @@
  * `extensions.code`; anything else is left for the server to mask.
  */
 import { GraphQLError } from 'graphql';
-import { CiError, type CiErrorKind } from '../ci/errors.js';
+import { CiError, type CiErrorKind, mayHaveActed } from '../ci/errors.js';
 
 export const USER_INPUT_ERROR = 'BAD_USER_INPUT';
 
@@ -73,5 +73,45 @@ export function upstreamBudgetError(limit: number): GraphQLError {
   return new GraphQLError(
     `This request needs more than ${limit} calls to the CI service; ask for fewer items, aliases or detail fields.`,
     { extensions: { code: UPSTREAM_BUDGET_ERROR, limit } },
+  );
+}
+
+/**
+ * A change CI may or may not have made: the request reached it (or may have) and no answer came back. It is never
+ * sent again by the gateway; the caller checks (list the object's executions) before trying again.
+ */
+export const UPSTREAM_OUTCOME_UNKNOWN = 'UPSTREAM_OUTCOME_UNKNOWN';
+
+/** Stable codes for what the caller must act on: the input alone could not decide them. */
+export const ACTION_ERRORS = {
+  WORKFLOW_NOT_FOUND: 'WORKFLOW_NOT_FOUND',
+  WORKFLOW_PAUSED: 'WORKFLOW_PAUSED',
+  EXECUTION_NOT_FOUND: 'EXECUTION_NOT_FOUND',
+  BATCH_TRIGGER_NOT_FOUND: 'BATCH_TRIGGER_NOT_FOUND',
+} as const;
+
+export function actionError(
+  code: (typeof ACTION_ERRORS)[keyof typeof ACTION_ERRORS],
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+/**
+ * A failed call that must not run twice, as clients see it: if CI may have acted (a timeout, a reset, a 5xx after
+ * the request was written), `UPSTREAM_OUTCOME_UNKNOWN`; otherwise the usual mapping.
+ */
+export function asActionGraphQLError(error: unknown): unknown {
+  if (!(error instanceof CiError)) return error;
+  const unanswered = error.kind === 'timeout' || error.kind === 'unavailable' || error.kind === 'cancelled';
+  if (!unanswered || !mayHaveActed(error)) return upstreamGraphQLError(error);
+  const upstream: Record<string, string | number> = {};
+  if (error.requestId !== undefined) upstream['requestId'] = error.requestId;
+  if (error.status !== undefined) upstream['status'] = error.status;
+  return new GraphQLError(
+    'The CI service may or may not have made this change: the request reached it and no answer came back. ' +
+      'Check before trying again (for a trigger: list the executions of the object).',
+    { extensions: { code: UPSTREAM_OUTCOME_UNKNOWN, upstream } },
   );
 }

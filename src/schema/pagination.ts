@@ -1,5 +1,5 @@
 /**
- * Forward-only Relay paging over CI's page tokens.
+ * Forward-only Relay paging over CI's page tokens, for any of its token-paged lists (executions, batch triggers).
  *
  * A cursor names a position: "the upstream page fetched with token T (null: the first page) and size N, after
  * skipping K of its items". A query asks the upstream for exactly what it still needs (`K + first`, at most the
@@ -13,12 +13,7 @@
  */
 import { GraphQLError } from 'graphql';
 import type { BatchJobId, ObjectKey, WorkflowId } from '../ci/inputs.js';
-import type {
-  ExecutionState,
-  SortOrder,
-  WorkflowExecutionPage,
-  WorkflowExecutionSummary,
-} from '../ci/types.js';
+import type { ExecutionState, SortOrder, WorkflowExecutionSummary } from '../ci/types.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
 import { CACHE_SECONDS, type CacheHints } from './cache-hints.js';
 import type { GatewayServices, GraphQLContext } from './context.js';
@@ -42,19 +37,35 @@ export class PageTokenKnowledge {
   resizeRefused = false;
 }
 
-export interface ExecutionEdge {
+export interface Edge<T> {
   readonly cursor: string;
-  readonly node: WorkflowExecutionSummary;
+  readonly node: T;
 }
 
-export interface ExecutionConnection {
-  readonly edges: readonly ExecutionEdge[];
+export interface Connection<T> {
+  readonly edges: readonly Edge<T>[];
   readonly pageInfo: {
     readonly hasNextPage: boolean;
     readonly hasPreviousPage: boolean;
     readonly startCursor: string | null;
     readonly endCursor: string | null;
   };
+}
+
+export type ExecutionConnection = Connection<WorkflowExecutionSummary & { readonly startedBy?: BatchJobId }>;
+
+/** One token-paged upstream list. */
+export interface UpstreamList<T> {
+  /** Names the list and its filter: a cursor is accepted only by the list it came from. */
+  readonly key: string;
+  fetch(size: number, token: string | null): Promise<UpstreamPage<T>>;
+}
+
+export interface UpstreamPage<T> {
+  readonly items: readonly T[];
+  /** Null on the last page. */
+  readonly nextToken: string | null;
+  readonly requestId: string | undefined;
 }
 
 /** How many upstream pages in a row may bring nothing new before a query stops reading. */
@@ -75,20 +86,46 @@ export type PagingContext = {
   readonly cacheHints: Pick<CacheHints, 'limit'>;
 };
 
-/** Validates the arguments, then walks upstream pages until `first` executions (or the end) are collected. */
-export async function paginateExecutions(
+/** A workflow's executions, as a connection. */
+export function paginateExecutions(
   context: PagingContext,
   rawFilter: ExecutionFilter,
   pageRequest: PageRequest,
 ): Promise<ExecutionConnection> {
+  const filter = normalizeFilter(rawFilter);
+  return paginate(
+    context,
+    {
+      key: fingerprint(filter),
+      fetch: async (size, token) => {
+        const page = await context.ci.listWorkflowExecutions({
+          ...filter,
+          size,
+          nextToken: token ?? undefined,
+        });
+        // CI's answers do not name the batch job that started a run; the filter does.
+        const startedBy = filter.batchJobId;
+        const items = startedBy ? page.executions.map((run) => ({ ...run, startedBy })) : page.executions;
+        return { items, nextToken: page.nextToken, requestId: page.requestId };
+      },
+    },
+    pageRequest,
+  );
+}
+
+/** Validates the arguments, then walks upstream pages until `first` items (or the end) are collected. */
+export async function paginate<T>(
+  context: Omit<PagingContext, 'ci'>,
+  list: UpstreamList<T>,
+  pageRequest: PageRequest,
+): Promise<Connection<T>> {
   const { cursors, maxPageSize, pageTokens } = context.services;
   const first = pageRequest.first ?? DEFAULT_PAGE_SIZE;
   const { after } = pageRequest;
   if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
     throw userInputError(`first must be between 1 and ${maxPageSize}`, 'first');
   }
-  const filter = normalizeFilter(rawFilter);
-  const filterKey = fingerprint(filter);
+  const filterKey = list.key;
   context.cacheHints.limit(CACHE_SECONDS.page);
   let position: UpstreamPosition =
     after !== undefined && after !== null
@@ -96,7 +133,7 @@ export async function paginateExecutions(
       : { token: null, size: Math.min(first, MAX_UPSTREAM_PAGE_SIZE), skip: 0 };
   const startSkip = position.skip;
 
-  const edges: ExecutionEdge[] = [];
+  const edges: Edge<T>[] = [];
   let hasNextPage = false;
   let calls = 0;
   /** Enough calls for `first` items at the first call's page size, plus slack for short pages. */
@@ -106,13 +143,9 @@ export async function paginateExecutions(
     // Ask for what is still needed; a token continued with another size is a resize the upstream may refuse.
     const needed = Math.min(MAX_UPSTREAM_PAGE_SIZE, position.skip + first - edges.length);
     const size = position.token !== null && pageTokens.resizeRefused ? position.size : needed;
-    let upstreamPage: WorkflowExecutionPage;
+    let upstreamPage: UpstreamPage<T>;
     try {
-      upstreamPage = await context.ci.listWorkflowExecutions({
-        ...filter,
-        size,
-        nextToken: position.token ?? undefined,
-      });
+      upstreamPage = await list.fetch(size, position.token);
     } catch (error) {
       if (position.token === null || size === position.size || !isRefusal(error)) throw error;
       // The upstream ties its tokens to their page size: keep sizes from now on and repeat this page.
@@ -121,7 +154,7 @@ export async function paginateExecutions(
     }
     calls += 1;
     if (calls === 1) maxCalls = Math.ceil((startSkip + first) / size) + 2;
-    const items = upstreamPage.executions;
+    const items = upstreamPage.items;
     let index = position.skip;
     for (; index < items.length && edges.length < first; index += 1) {
       const atPageEnd = index === items.length - 1 && upstreamPage.nextToken !== null;
@@ -130,7 +163,7 @@ export async function paginateExecutions(
         : { token: position.token, size, skip: index + 1 };
       edges.push({
         cursor: cursors.encode(filterKey, resumeAt),
-        node: items[index] as WorkflowExecutionSummary,
+        node: items[index] as T,
       });
     }
     if (edges.length === first) {

@@ -1,6 +1,13 @@
 /** `WorkflowExecution`, its tasks and filters, and the `workflowExecutions` / `workflowExecution` queries. */
 import type { ArgBuilder, InputFieldBuilder } from '@pothos/core';
-import { batchJobIdRule, objectKeyRule, runIdRule, type WorkflowId, workflowIdRule } from '../ci/inputs.js';
+import {
+  type BatchJobId,
+  batchJobIdRule,
+  objectKeyRule,
+  runIdRule,
+  type WorkflowId,
+  workflowIdRule,
+} from '../ci/inputs.js';
 import type {
   ExecutionState,
   SortOrder,
@@ -14,8 +21,16 @@ import { costs } from './costs.js';
 import { parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
 import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
 
-/** Either a list item or a detail answer: fields only the detail has are loaded when asked for. */
-export type ExecutionParent = WorkflowExecutionSummary | WorkflowExecutionDetail;
+/**
+ * Either a list item or a detail answer: fields only the detail has are loaded when asked for. CI's answers do not
+ * say which batch trigger started a run; a run reached through a batch trigger (or listed with a `batchJobId`
+ * filter) carries it.
+ */
+export type ExecutionParent = (WorkflowExecutionSummary | WorkflowExecutionDetail) & {
+  readonly startedBy?: BatchJobId | undefined;
+};
+
+const FINISHED_STATES: ReadonlySet<ExecutionState> = new Set(['Success', 'Failed', 'Cancel']);
 
 export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules) {
   const WorkflowExecutionState = builder.enumType('WorkflowExecutionState', {
@@ -93,6 +108,31 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
         type: [WorkflowTaskRef],
         description: 'The run’s tasks, in order.',
         resolve: async (execution, _args, context) => (await detailOf(execution, context))?.tasks ?? [],
+      }),
+      finishedAt: t.field({
+        ...costs.executionDetail,
+        type: 'DateTime',
+        nullable: true,
+        description: 'When the run finished (its last task’s end); null while it runs or is paused.',
+        resolve: async (execution, _args, context) => finishedAt(await detailOf(execution, context)),
+      }),
+      durationSeconds: t.float({
+        ...costs.executionDetail,
+        nullable: true,
+        description: 'From creation to `finishedAt`, in seconds; null until the run has finished.',
+        resolve: async (execution, _args, context) => {
+          const detail = await detailOf(execution, context);
+          const end = finishedAt(detail);
+          return detail && end ? (end.getTime() - detail.createdAt.getTime()) / 1000 : null;
+        },
+      }),
+      failedTask: t.field({
+        ...costs.executionDetail,
+        type: WorkflowTaskRef,
+        nullable: true,
+        description: 'The task that failed the run, with CI’s code and message; null unless a task failed.',
+        resolve: async (execution, _args, context) =>
+          (await detailOf(execution, context))?.tasks.find((task) => task.state === 'Failed') ?? null,
       }),
     }),
   });
@@ -172,7 +212,14 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
     }),
   }));
 
-  return { WorkflowExecutionRef, WorkflowExecutionConnection, WorkflowRunFilter, pageArgs };
+  return {
+    WorkflowExecutionRef,
+    WorkflowExecutionConnection,
+    WorkflowRunFilter,
+    WorkflowTaskRef,
+    SortOrderEnum,
+    pageArgs,
+  };
 }
 
 export type ExecutionTypes = ReturnType<typeof addWorkflowExecutionTypes>;
@@ -207,6 +254,13 @@ export function toExecutionFilter(
     ),
     order: input?.order ?? 'Desc',
   };
+}
+
+/** The end of the last task of a finished run; null while it runs or is paused, or without a detail. */
+function finishedAt(detail: WorkflowExecutionDetail | null): Date | null {
+  if (!detail || !FINISHED_STATES.has(detail.state)) return null;
+  const ends = detail.tasks.flatMap((task) => (task.endedAt ? [task.endedAt.getTime()] : []));
+  return ends.length > 0 ? new Date(Math.max(...ends)) : null;
 }
 
 /** A run named by another subgraph or a global id: null, without a call, when no run can have that id. */

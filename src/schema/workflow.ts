@@ -91,3 +91,5 @@ function loadWorkflowReference(workflowId: unknown, context: GraphQLContext) {
   const parsed = parseReference(workflowIdRule, workflowId);
   return parsed === undefined ? null : context.workflows.load(parsed);
 }
+
+export type WorkflowTypes = ReturnType<typeof addWorkflowTypes>;

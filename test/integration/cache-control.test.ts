@@ -55,7 +55,7 @@ describe('Cache-Control', () => {
     expect((await cacheControlOf(gateway, page)).cacheControl).toBe(`public, max-age=${CACHE_SECONDS.page}`);
   });
 
-  it('says no-store for any error and for a request that read nothing, and treats POST like GET', async () => {
+  it('says no-store for any error, a request that read nothing and a mutation, and treats POST like GET', async () => {
     const fixture = track(await startGateway());
     const bad = await cacheControlOf(fixture.gateway, '{ workflowExecution(runId: "nope") { state } }');
     expect(bad.errors).toBeDefined();
@@ -68,6 +68,15 @@ describe('Cache-Control', () => {
       body: JSON.stringify({ query: `{ workflowExecution(runId: "${finished?.runId}") { state } }` }),
     });
     expect(post.headers.get('cache-control')).toBe(`public, max-age=${CACHE_SECONDS.finishedRun}`);
+    const mutation = await fixture.gateway.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: `mutation { triggerWorkflow(input: { workflowId: "${DEMO_WORKFLOW_IDS.large}", objectKey: "a.mp4" }) { runId } }`,
+      }),
+    });
+    expect(((await mutation.json()) as { errors?: unknown }).errors).toBeUndefined();
+    expect(mutation.headers.get('cache-control')).toBe('no-store');
   });
 
   it('is private when callers are authenticated', async () => {

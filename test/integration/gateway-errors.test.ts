@@ -81,6 +81,9 @@ describe('upstream failures', () => {
 
   it('masks everything unexpected', async () => {
     const secretish = 'connect ECONNREFUSED 10.0.0.1 with key sk-internal-123';
+    const unused = async () => {
+      throw new Error('unused');
+    };
     const broken: CiApi = {
       listWorkflowExecutions: async () => {
         throw new Error(secretish);
@@ -88,9 +91,14 @@ describe('upstream failures', () => {
       getWorkflowExecution: async () => {
         throw new TypeError('Cannot read properties of undefined (reading "tasks")');
       },
-      getWorkflows: async () => {
-        throw new Error('unused');
-      },
+      getWorkflows: unused,
+      triggerWorkflow: unused,
+      setWorkflowState: unused,
+      getMediaJobs: unused,
+      startBatchTrigger: unused,
+      getBatchTrigger: unused,
+      listBatchTriggers: unused,
+      cancelBatchTrigger: unused,
     };
     const lines: string[] = [];
     const gateway = createGateway({
@@ -101,6 +109,7 @@ describe('upstream failures', () => {
         upstreamConcurrency: 2,
         maxUpstreamCallsPerRequest: 10,
         pageTokens: new PageTokenKnowledge(),
+        jobIdsPerLookup: 10,
       },
       requestTimeoutMs: 30_000,
       maxRequestBytes: 1024 * 1024,

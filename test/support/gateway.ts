@@ -79,6 +79,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
         upstreamConcurrency: options.upstreamConcurrency ?? 8,
         maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest ?? 500,
         pageTokens: new PageTokenKnowledge(),
+        jobIdsPerLookup: 10,
       },
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,

@@ -42,9 +42,18 @@ describe('schema.client.graphql', () => {
     expect(printed).not.toMatch(/@link|@key|@cost|@shareable|^directive |_entities|_service|_Any|link__/m);
     const schema = buildFromSdl(printed);
     expect(Object.keys(schema.getQueryType()?.getFields() ?? {}).sort()).toEqual([
+      'batchTrigger',
       'workflow',
       'workflowExecution',
       'workflowExecutions',
+    ]);
+    expect(Object.keys(schema.getMutationType()?.getFields() ?? {}).sort()).toEqual([
+      'activateWorkflow',
+      'cancelBatchTrigger',
+      'pauseWorkflow',
+      'rerunWorkflowExecution',
+      'startBatchTrigger',
+      'triggerWorkflow',
     ]);
     expect(schema.getType('WorkflowExecutionConnection')).toBeDefined();
   });

@@ -106,4 +106,39 @@ describe.skipIf(!available)('GraphiQL in headless Chromium', () => {
     expect(blocked).toEqual([]);
     await context.close();
   });
+
+  it('offers a trigger in its default document, and a run triggered from it shows at the top of the list', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const response = page.locator('.graphiql-response');
+
+    await page.goto(`${origin}/graphql`);
+    // The editor draws spaces as no-break spaces.
+    const editorText = async () =>
+      ((await page.locator('.graphiql-editors').textContent()) ?? '').replace(/\u00a0/g, ' ');
+    await expect.poll(editorText, { timeout: 20_000 }).toContain('mutation TriggerRun');
+
+    const trigger = `mutation { triggerWorkflow(input: { workflowId: "${DEMO_WORKFLOW_IDS.large}", objectKey: "uploads/from graphiql.mp4" }) { runId execution { state } } }`;
+    await page.goto(`${origin}/graphql?${new URLSearchParams({ query: trigger })}`);
+    await page.locator('.graphiql-execute-button').click({ timeout: 20_000 });
+    await expect
+      .poll(() => response.textContent(), { timeout: 20_000 })
+      .toMatch(/"runId":\s*"i[0-9a-f]{32}"/);
+    const triggered = (await response.textContent()) ?? '';
+    const runId = /"runId":\s*"(i[0-9a-f]{32})"/.exec(triggered)?.[1] as string;
+    expect(triggered).toMatch(/"state":\s*"RUNNING"/);
+
+    const list = `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: 1) { edges { node { runId objectKey state } } } }`;
+    await page.goto(`${origin}/graphql?${new URLSearchParams({ query: list })}`);
+    await page.locator('.graphiql-execute-button').click({ timeout: 20_000 });
+    await expect.poll(() => response.textContent(), { timeout: 20_000 }).toContain(runId);
+    expect(((await response.textContent()) ?? '').replace(/\u00a0/g, ' ')).toContain(
+      'uploads/from graphiql.mp4',
+    );
+    await page.screenshot({ path: 'test-results/graphiql-triggered.png' });
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
 });

@@ -26,6 +26,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1_200;
 export const DEFAULT_DETAIL_CACHE_ENTRIES = 10_000;
 export const DEFAULT_WORKFLOW_CACHE_TTL_MS = 30_000;
+export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 /** The names a developer's browser uses for a gateway on the same machine. */
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -91,6 +92,10 @@ export interface Config {
   /** A manifest of persisted documents, known from the start; with `onlyPersisted`, the only ones that run. */
   readonly persistedDocumentsFile: string | undefined;
   readonly onlyPersisted: boolean;
+  /** The secret part of the CI callback URL (`/ci/callback/<token>`); no callbacks are taken without it. */
+  readonly callbackToken: string | undefined;
+  /** How often watched runs and workflows are read; 0: only callbacks bring news. */
+  readonly pollIntervalMs: number;
   /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
   readonly tracing: { readonly protocol: OtlpProtocol } | undefined;
 }
@@ -215,6 +220,13 @@ const environment = z.object({
   INTROSPECTION: flag,
   GRAPHIQL: flag,
   METRICS_PORT: optionalInteger(1, 65_535),
+  CI_CALLBACK_TOKEN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{32,}$/, 'must be 32 or more URL-safe characters (letters, digits, - and _)')
+      .optional(),
+  ),
+  POLL_INTERVAL_MS: integer(0, 600_000, DEFAULT_POLL_INTERVAL_MS),
   PERSISTED_DOCUMENTS_FILE: optionalText,
   ONLY_PERSISTED: flag,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()),
@@ -297,6 +309,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',
       allowedHosts: e.ALLOWED_HOSTS ?? (production || demo ? undefined : [...LOOPBACK_HOSTS]),
       metricsPort: e.METRICS_PORT,
+      callbackToken: e.CI_CALLBACK_TOKEN,
+      pollIntervalMs: e.POLL_INTERVAL_MS,
       persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,
       onlyPersisted: e.ONLY_PERSISTED === 'true',
       tracing:

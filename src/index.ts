@@ -9,6 +9,7 @@ import { ReadCache } from './ci/read-cache.js';
 import { loadConfig, type UpstreamConfig } from './config.js';
 import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
+import { LiveUpdates } from './live/live-updates.js';
 import { createLogger } from './logger.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
 import { createReadinessProbe } from './readiness.js';
@@ -118,6 +119,11 @@ const gateway = createGateway({
     upstreamConcurrency: config.upstreamConcurrency,
     maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
     jobIdsPerLookup: config.jobIdsPerLookup,
+    live: new LiveUpdates({
+      ci,
+      pollIntervalMs: config.pollIntervalMs,
+      logger: logger.child({ component: 'live-updates' }),
+    }),
     pageTokens: new PageTokenKnowledge(),
   },
   logger,
@@ -141,6 +147,7 @@ const gateway = createGateway({
   metrics: { metrics, servePath: config.metricsPort === undefined },
   tracing: tracing !== undefined,
   persistedQueries: { manifest, onlyManifest: config.onlyPersisted },
+  callbackToken: config.callbackToken,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 

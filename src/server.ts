@@ -20,6 +20,7 @@ import type { Logger } from './logger.js';
 import { useBodyLimit } from './plugins/body-limit.js';
 import { useCacheControl } from './plugins/cache-control.js';
 import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
+import { useCiCallbacks } from './plugins/ci-callbacks.js';
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
@@ -100,6 +101,8 @@ export interface GatewayOptions {
   readonly metrics?: { readonly metrics: Metrics; readonly servePath: boolean } | undefined;
   /** Automatic persisted queries (always), a manifest of documents, and whether only those may run. */
   readonly persistedQueries?: PersistedQueryOptions | undefined;
+  /** Take CI's callbacks at `/ci/callback/<token>`. */
+  readonly callbackToken?: string | undefined;
   /** Continue callers' traces with server and operation spans (an OpenTelemetry SDK must be registered). */
   readonly tracing?: boolean | undefined;
 }
@@ -178,6 +181,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
     },
     plugins: [
+      // First: CI posts to the public host name, whatever ALLOWED_HOSTS says, and carries no caller credentials.
+      options.callbackToken
+        ? useCiCallbacks({
+            token: options.callbackToken,
+            hint: (runId) => options.services.live.hint(runId),
+            logger: options.logger,
+          })
+        : {},
       options.tracing ? useTracing({ graphqlPath: GRAPHQL_PATH }) : {},
       options.allowedHosts
         ? useHostCheck({

@@ -8,10 +8,10 @@
  * caching with a refetch on an unknown `kid` and a cooldown, algorithm allow-lists so `alg: none` and HS/RS
  * confusion are refused, `exp`/`nbf` with clock tolerance, issuer and audience).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { secretMatcher } from '../secret-match.js';
 
 const ROUTER_SECRET_HEADER = 'x-router-secret';
 export const UNAUTHENTICATED = 'UNAUTHENTICATED';
@@ -56,7 +56,7 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
   const keys = jwt
     ? createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: jwt.refetchCooldownMs ?? 30_000 })
     : undefined;
-  const secretDigest = routerSecret === undefined ? undefined : digest(routerSecret);
+  const isRouterSecret = routerSecret === undefined ? undefined : secretMatcher(routerSecret);
 
   const verify = async (
     authorization: string | null,
@@ -87,14 +87,14 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
   return {
     callerOf: (request) => callers.get(request) ?? OPEN,
     plugin:
-      secretDigest === undefined && !jwt
+      isRouterSecret === undefined && !jwt
         ? {}
         : {
             // Synchronous unless a token must be verified: most requests need no promise here.
             onRequestParse({ request }) {
-              if (secretDigest !== undefined) {
+              if (isRouterSecret !== undefined) {
                 const offered = request.headers.get(ROUTER_SECRET_HEADER);
-                if (offered === null || !timingSafeEqual(digest(offered), secretDigest)) {
+                if (offered === null || !isRouterSecret(offered)) {
                   throw unauthenticated('This subgraph answers only its router.');
                 }
               }
@@ -105,11 +105,6 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
             },
           },
   };
-}
-
-/** Equal-length digests, so comparing takes the same time whatever was offered. */
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 /** `scope` (space-separated, RFC 8693) or `scp` (an array, as Azure AD and Okta send). */

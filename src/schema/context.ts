@@ -7,6 +7,7 @@ import DataLoader from 'dataloader';
 import { MAX_WORKFLOW_IDS_PER_LOOKUP, type UpstreamAttempt } from '../ci/client.js';
 import type { BatchJobId, MediaJobId, RunId, WorkflowId } from '../ci/inputs.js';
 import type { BatchTrigger, MediaJob, Workflow, WorkflowExecutionDetail } from '../ci/types.js';
+import type { LiveUpdates } from '../live/live-updates.js';
 import { CACHE_SECONDS, CacheHints } from './cache-hints.js';
 import type { CursorCodec } from './cursor.js';
 import type { PageTokenKnowledge } from './pagination.js';
@@ -27,6 +28,8 @@ export interface GatewayServices {
   readonly pageTokens: PageTokenKnowledge;
   /** Media jobs asked for in one `GET /jobs/<id>,…`. */
   readonly jobIdsPerLookup: number;
+  /** The shared watchers behind subscriptions. */
+  readonly live: LiveUpdates;
 }
 
 /** What the caller may do, decided from its verified token before the request runs. */

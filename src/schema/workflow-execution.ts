@@ -217,6 +217,7 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
     WorkflowExecutionConnection,
     WorkflowRunFilter,
     WorkflowTaskRef,
+    WorkflowExecutionStateEnum: WorkflowExecutionState,
     SortOrderEnum,
     pageArgs,
   };

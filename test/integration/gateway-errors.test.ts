@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
+import { LiveUpdates } from '../../src/live/live-updates.js';
 import { createLogger } from '../../src/logger.js';
 import type { CiApi } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
@@ -110,6 +111,7 @@ describe('upstream failures', () => {
         maxUpstreamCallsPerRequest: 10,
         pageTokens: new PageTokenKnowledge(),
         jobIdsPerLookup: 10,
+        live: new LiveUpdates({ ci: broken, pollIntervalMs: 0 }),
       },
       requestTimeoutMs: 30_000,
       maxRequestBytes: 1024 * 1024,

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
+import { LiveUpdates } from '../../src/live/live-updates.js';
 import { createLogger } from '../../src/logger.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { PageTokenKnowledge } from '../../src/schema/pagination.js';
@@ -16,6 +17,8 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface GatewayFixtureOptions {
   readonly maxPageSize?: number;
+  /** Live updates poll this often; 0 (the default here) leaves news to callbacks. */
+  readonly pollIntervalMs?: number;
   readonly upstreamConcurrency?: number;
   readonly requestTimeoutMs?: number;
   readonly maxRequestBytes?: number;
@@ -38,6 +41,7 @@ export interface GatewayFixtureOptions {
       | 'metrics'
       | 'tracing'
       | 'persistedQueries'
+      | 'callbackToken'
     >
   >;
 }
@@ -70,16 +74,17 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       },
     }),
   );
-  const make = (cursorSecret: string) =>
+  const make = (cursorSecret: string, ci = fixture.client(options.client)) =>
     createGateway({
       services: {
-        ci: fixture.client(options.client),
+        ci,
         cursors: new CursorCodec(cursorSecret),
         maxPageSize: options.maxPageSize ?? 100,
         upstreamConcurrency: options.upstreamConcurrency ?? 8,
         maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest ?? 500,
         pageTokens: new PageTokenKnowledge(),
         jobIdsPerLookup: 10,
+        live: new LiveUpdates({ ci, pollIntervalMs: options.pollIntervalMs ?? 0 }),
       },
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,

@@ -246,6 +246,21 @@ describe('loadConfig', () => {
     ).toMatch(/^ONLY_PERSISTED: a router sends/);
   });
 
+  it('takes CI callbacks only with a long URL-safe token, and polls every 5 s unless told otherwise', () => {
+    expect(config(production)).toMatchObject({ callbackToken: undefined, pollIntervalMs: 5_000 });
+    const token = 'a'.repeat(32);
+    expect(config({ ...production, CI_CALLBACK_TOKEN: token, POLL_INTERVAL_MS: '0' })).toMatchObject({
+      callbackToken: token,
+      pollIntervalMs: 0,
+    });
+    expect(errors({ ...production, CI_CALLBACK_TOKEN: 'short' })[0]).toMatch(
+      /^CI_CALLBACK_TOKEN: must be 32 or more/,
+    );
+    expect(errors({ ...production, CI_CALLBACK_TOKEN: `${'a'.repeat(32)}/../x` })[0]).toMatch(
+      /^CI_CALLBACK_TOKEN/,
+    );
+  });
+
   it('reports every bad variable at once', () => {
     const found = errors({
       TENCENTCLOUD_SECRET_ID: 'id',

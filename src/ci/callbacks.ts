@@ -1,0 +1,62 @@
+/**
+ * CI's callbacks (a workflow's `NotifyConfig`): `WorkflowFinish` carries the run, `TaskFinish` a media job whose
+ * `Workflow.RunId` names the run. XML or JSON, with or without the `<Response>` root (CI's own examples differ).
+ * A callback is unsigned, so all that is read from it is which run to look at again.
+ */
+import { parseXml } from './xml.js';
+
+export type CallbackEvent = 'WorkflowFinish' | 'TaskFinish';
+
+export interface CallbackHint {
+  readonly event: CallbackEvent;
+  readonly runId: string;
+}
+
+export class UnreadableCallback extends Error {
+  override readonly name = 'UnreadableCallback';
+}
+
+/** The run a callback body is about; {@link UnreadableCallback} for anything else. */
+export function readCallback(body: string, contentType: string | null): CallbackHint {
+  const tree = parse(body, contentType);
+  const root = (isRecord(tree['Response']) ? tree['Response'] : tree) as Record<string, unknown>;
+  const event = root['EventName'];
+  if (event === 'WorkflowFinish') {
+    return { event, runId: runIdFrom(first(root['WorkflowExecution'])?.['RunId']) };
+  }
+  if (event === 'TaskFinish') {
+    const job = first(root['JobsDetail']);
+    return { event, runId: runIdFrom(first(job?.['Workflow'])?.['RunId']) };
+  }
+  throw new UnreadableCallback(`unknown EventName ${JSON.stringify(event)}`);
+}
+
+function parse(body: string, contentType: string | null): Record<string, unknown> {
+  const text = body.trim();
+  const json = contentType?.includes('json') || text.startsWith('{');
+  try {
+    const tree: unknown = json ? JSON.parse(text) : parseXml(text);
+    if (!isRecord(tree)) throw new UnreadableCallback('not an object');
+    return tree;
+  } catch (error) {
+    if (error instanceof UnreadableCallback) throw error;
+    throw new UnreadableCallback(json ? 'not well-formed JSON' : 'not well-formed XML');
+  }
+}
+
+const RUN_ID = /^i[0-9a-f]{32}$/;
+
+function runIdFrom(value: unknown): string {
+  if (typeof value !== 'string' || !RUN_ID.test(value))
+    throw new UnreadableCallback('no run id in the callback');
+  return value;
+}
+
+/** One element or the first of several (JSON bodies may carry arrays, XML ones repeat elements). */
+function first(value: unknown): Record<string, unknown> | undefined {
+  const item = Array.isArray(value) ? value[0] : value;
+  return isRecord(item) ? item : undefined;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,0 +1,113 @@
+/**
+ * Subscriptions: one run's changes until it finishes, and a workflow's new runs and changes. What they stream
+ * comes from live updates (`src/live`), shared by every subscriber; each subscription only filters and shapes it.
+ */
+import { batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
+import { RunNotFound, type WorkflowEvent, type WorkflowEventKind } from '../live/live-updates.js';
+import type { AccessRules, Builder } from './builder.js';
+import { ACTION_ERRORS, actionError } from './errors.js';
+import { parseArgument, parseOptionalArgument } from './inputs.js';
+import type { ExecutionTypes } from './workflow-execution.js';
+
+export function addLiveTypes(builder: Builder, executions: ExecutionTypes, access: AccessRules) {
+  builder.subscriptionType({ description: 'Live updates, over SSE or WebSocket.' });
+
+  const EventKind = builder.enumType('WorkflowExecutionEventKind', {
+    values: {
+      STARTED: { value: 'STARTED' as WorkflowEventKind, description: 'A run seen for the first time.' },
+      UPDATED: { value: 'UPDATED' as WorkflowEventKind, description: 'A run changed state and goes on.' },
+      FINISHED: {
+        value: 'FINISHED' as WorkflowEventKind,
+        description: 'A run succeeded, failed or was cancelled.',
+      },
+    },
+  });
+
+  const EventRef = builder.objectRef<WorkflowEvent>('WorkflowExecutionEvent').implement({
+    description: 'Something that happened to one of a workflow’s runs.',
+    fields: (t) => ({
+      kind: t.field({ type: EventKind, resolve: (event) => event.kind }),
+      execution: t.field({
+        type: executions.WorkflowExecutionRef,
+        resolve: (event, _args, context) => {
+          // This subscription's loader must not answer a later event with an earlier detail.
+          context.executionDetails.clearAll();
+          return event.execution;
+        },
+      }),
+      at: t.field({
+        type: 'DateTime',
+        description: 'When the gateway saw it.',
+        resolve: (event) => event.at,
+      }),
+    }),
+  });
+
+  const EventsFilter = builder.inputType('WorkflowExecutionEventsFilter', {
+    fields: (t) => ({
+      workflowId: t.id({ required: true }),
+      states: t.field({
+        type: [executions.WorkflowExecutionStateEnum],
+        description: 'Only runs now in one of these.',
+      }),
+      objectKey: t.string({ description: 'Only runs on this exact object key.' }),
+      batchJobId: t.id({ description: 'Only runs started by this batch trigger.' }),
+    }),
+  });
+
+  builder.subscriptionFields((t) => ({
+    workflowExecutionUpdated: t.field({
+      ...access.read,
+      type: executions.WorkflowExecutionRef,
+      description:
+        'The run’s current state at once, then every change of its state or of a task; completes once the run ' +
+        'has finished and its final state was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
+      args: { runId: t.arg.id({ required: true }) },
+      subscribe: (_root, args, context) => {
+        const runId = parseArgument(runIdRule, String(args.runId), 'runId');
+        return notFoundAsError(context.services.live.watchRun(runId), runId);
+      },
+      resolve: (detail) => detail,
+    }),
+    workflowExecutionEvents: t.field({
+      ...access.read,
+      type: EventRef,
+      description:
+        'A workflow’s new runs (STARTED, when seen) and every change of its runs (UPDATED, FINISHED), from now on; ' +
+        'never completes by itself.',
+      args: { filter: t.arg({ type: EventsFilter, required: true }) },
+      subscribe: (_root, { filter }, context) => {
+        const workflowId = parseArgument(workflowIdRule, String(filter.workflowId), 'filter.workflowId');
+        const objectKey = parseOptionalArgument(objectKeyRule, filter.objectKey, 'filter.objectKey');
+        const batchJobId = parseOptionalArgument(
+          batchJobIdRule,
+          filter.batchJobId == null ? undefined : String(filter.batchJobId),
+          'filter.batchJobId',
+        );
+        const states = filter.states ? new Set(filter.states) : undefined;
+        return matching(
+          context.services.live.watchWorkflow({ workflowId, batchJobId }),
+          (event) =>
+            (states === undefined || states.has(event.execution.state)) &&
+            (objectKey === undefined || event.execution.objectKey === objectKey),
+        );
+      },
+      resolve: (event) => event,
+    }),
+  }));
+}
+
+async function* notFoundAsError<T>(source: AsyncGenerator<T>, runId: string): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    if (error instanceof RunNotFound) {
+      throw actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${runId}.`, { runId });
+    }
+    throw error;
+  }
+}
+
+async function* matching<T>(source: AsyncGenerator<T>, keep: (item: T) => boolean): AsyncGenerator<T> {
+  for await (const item of source) if (keep(item)) yield item;
+}

@@ -1,0 +1,219 @@
+/**
+ * Live updates over SSE: the run's state at once, a change announced by a CI callback (polling off) or found by
+ * polling (callbacks off), completion on finish; a workflow's new runs; what forged and malformed callbacks cost;
+ * one upstream poll per interval whatever the number of subscribers.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { TASK_SECONDS } from '../../src/emulator/world.js';
+import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
+import { subscribe } from '../support/sse.js';
+
+const track = closeAfterEach();
+const LARGE = DEMO_WORKFLOW_IDS.large;
+const TOKEN = 'callback-token-0123456789abcdef0123456789';
+
+async function startLive(options: { pollIntervalMs?: number } = {}) {
+  let nowMs = Date.now();
+  const fixture = track(
+    await startGateway({
+      pollIntervalMs: options.pollIntervalMs ?? 0,
+      emulator: { now: () => nowMs },
+      gateway: { callbackToken: TOKEN },
+    }),
+  );
+  return { fixture, advance: (seconds: number) => (nowMs += seconds * 1000) };
+}
+
+async function trigger(fixture: GatewayFixture, objectKey = 'live/clip.mp4'): Promise<string> {
+  const result = await fixture.query<{ triggerWorkflow: { runId: string } }>(
+    `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "${objectKey}" }) { runId } }`,
+  );
+  return result.data?.triggerWorkflow.runId as string;
+}
+
+const workflowFinish = (runId: string) =>
+  `<Response><EventName>WorkflowFinish</EventName><WorkflowExecution><WorkflowId>${LARGE}</WorkflowId>` +
+  `<RunId>${runId}</RunId><State>Success</State><Object>live/clip.mp4</Object>` +
+  '<CreateTime>2026-11-28 14:54:17+0800</CreateTime></WorkflowExecution></Response>';
+
+async function postCallback(
+  fixture: GatewayFixture,
+  body: string,
+  token = TOKEN,
+  contentType = 'application/xml',
+) {
+  const response = await fixture.gateway.fetch(`http://gateway/ci/callback/${token}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
+  return response.status;
+}
+
+const RUN = `subscription Run($runId: ID!) { workflowExecutionUpdated(runId: $runId) { runId state tasks { type state } } }`;
+type RunEvent = { data?: { workflowExecutionUpdated: { state: string; tasks: Array<{ state: string }> } } };
+
+describe('workflowExecutionUpdated over SSE', () => {
+  it('sends the state at once, a change announced by a callback, and completes when the run finishes', async () => {
+    const { fixture, advance } = await startLive();
+    const runId = await trigger(fixture);
+    const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
+    try {
+      expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
+      advance(2 * TASK_SECONDS + 1);
+      expect(await postCallback(fixture, workflowFinish(runId))).toBe(204);
+      const finished = await subscription.next();
+      expect(finished?.data?.workflowExecutionUpdated.state).toBe('SUCCESS');
+      expect(await subscription.next()).toBeUndefined();
+    } finally {
+      await subscription.close();
+    }
+  });
+
+  it('finds a change by polling when no callback comes', async () => {
+    const { fixture, advance } = await startLive({ pollIntervalMs: 50 });
+    const runId = await trigger(fixture);
+    const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
+    try {
+      expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
+      advance(TASK_SECONDS + 1);
+      const middle = await subscription.next();
+      expect(middle?.data?.workflowExecutionUpdated.tasks.map((task) => task.state)).toEqual([
+        'Success',
+        'Running',
+      ]);
+      advance(TASK_SECONDS);
+      expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('SUCCESS');
+      expect(await subscription.next()).toBeUndefined();
+    } finally {
+      await subscription.close();
+    }
+  });
+
+  it('answers EXECUTION_NOT_FOUND for a run CI does not know, and BAD_USER_INPUT for a malformed id', async () => {
+    const { fixture } = await startLive();
+    const unknown = await subscribe<{ errors?: Array<{ extensions?: { code?: string } }> }>(
+      fixture.gateway.fetch,
+      RUN,
+      { runId: `i${'e'.repeat(32)}` },
+    );
+    expect((await unknown.next())?.errors?.[0]?.extensions?.code).toBe('EXECUTION_NOT_FOUND');
+    await unknown.close();
+    const malformed = await subscribe<{ errors?: Array<{ extensions?: { code?: string } }> }>(
+      fixture.gateway.fetch,
+      RUN,
+      { runId: '../x' },
+    );
+    expect((await malformed.next())?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await malformed.close();
+  });
+
+  it('makes one upstream read per poll for a hundred subscribers to one run', async () => {
+    const { fixture } = await startLive({ pollIntervalMs: 100 });
+    const runId = await trigger(fixture);
+    fixture.emulator.clearRequests();
+    const subscriptions = await Promise.all(
+      Array.from({ length: 100 }, () => subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId })),
+    );
+    try {
+      for (const subscription of subscriptions) {
+        expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
+      }
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const elapsed = performance.now() - started;
+      const reads = fixture.emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`).length;
+      // The first look is shared by all; then at most one poll per interval (fewer as back-off stretches it).
+      expect(reads).toBeGreaterThanOrEqual(2);
+      expect(reads).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 100));
+    } finally {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    }
+  });
+});
+
+describe('workflowExecutionEvents over SSE', () => {
+  it('reports a new run and its finish, filtered by object key', async () => {
+    const { fixture, advance } = await startLive({ pollIntervalMs: 50 });
+    type Event = {
+      data?: { workflowExecutionEvents: { kind: string; execution: { runId: string; state: string } } };
+    };
+    const subscription = await subscribe<Event>(
+      fixture.gateway.fetch,
+      `subscription { workflowExecutionEvents(filter: { workflowId: "${LARGE}", objectKey: "live/watched.mp4" }) {
+        kind execution { runId state objectKey } } }`,
+    );
+    try {
+      // Let the first poll take its baseline before anything happens.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await trigger(fixture, 'live/other.mp4');
+      const runId = await trigger(fixture, 'live/watched.mp4');
+      const started = await subscription.next();
+      expect(started?.data?.workflowExecutionEvents).toMatchObject({
+        kind: 'STARTED',
+        execution: { runId, state: 'RUNNING' },
+      });
+      advance(2 * TASK_SECONDS + 1);
+      const finished = await subscription.next();
+      expect(finished?.data?.workflowExecutionEvents).toMatchObject({
+        kind: 'FINISHED',
+        execution: { runId, state: 'SUCCESS' },
+      });
+    } finally {
+      await subscription.close();
+    }
+  });
+});
+
+describe('POST /ci/callback/<token>', () => {
+  it('answers 404 to a wrong token and 400 to a body that is not a callback, publishing nothing', async () => {
+    const { fixture } = await startLive();
+    fixture.emulator.clearRequests();
+    const runId = `i${'a'.repeat(32)}`;
+    expect(await postCallback(fixture, workflowFinish(runId), 'wrong-token-0123456789abcdef0123456789')).toBe(
+      404,
+    );
+    expect(await postCallback(fixture, '<Response><EventName>Nope</EventName></Response>')).toBe(400);
+    expect(await postCallback(fixture, 'not xml at all <')).toBe(400);
+    expect(await postCallback(fixture, '{"EventName":"WorkflowFinish"}', TOKEN, 'application/json')).toBe(
+      400,
+    );
+    expect(fixture.emulator.requests).toHaveLength(0);
+    expect(
+      fixture.logLines.some((line) => line['msg'] === 'CI callback with a wrong token or method: refused'),
+    ).toBe(true);
+  });
+
+  it('treats a forged callback for an unchanged run as a hint: one read, nothing new published', async () => {
+    const { fixture } = await startLive();
+    const runId = await trigger(fixture);
+    const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
+    try {
+      expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
+      fixture.emulator.clearRequests();
+      // It claims success; CI says the run is still running.
+      expect(await postCallback(fixture, workflowFinish(runId))).toBe(204);
+      await expect(subscription.next(500)).rejects.toThrow(/no event/);
+      expect(fixture.emulator.requests.map((r) => r.path)).toEqual([`/workflowexecution/${runId}`]);
+    } finally {
+      await subscription.close();
+    }
+  });
+
+  it('reads JSON and root-less bodies, and TaskFinish callbacks naming the run of their job', async () => {
+    const { fixture } = await startLive();
+    const runId = await trigger(fixture);
+    fixture.emulator.clearRequests();
+    const json = JSON.stringify({
+      EventName: 'WorkflowFinish',
+      WorkflowExecution: { RunId: runId, State: 'Success' },
+    });
+    expect(await postCallback(fixture, json, TOKEN, 'application/json')).toBe(204);
+    const task = `<EventName>TaskFinish</EventName><JobsDetail><JobId>j${'1'.repeat(32)}</JobId><Workflow><RunId>${runId}</RunId></Workflow></JobsDetail>`;
+    expect(await postCallback(fixture, `<Response>${task}</Response>`)).toBe(204);
+    await expect
+      .poll(() => fixture.emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`).length)
+      .toBeGreaterThanOrEqual(1);
+  });
+});

@@ -2,6 +2,7 @@
  * The entry point: read the configuration, start the built-in CI emulator in demo mode, serve the gateway on
  * PORT, and drain on SIGTERM (see `drain.ts`). Startup failures are one log line and exit 1.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { CiClient } from './ci/client.js';
@@ -11,6 +12,7 @@ import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
 import { LiveUpdates } from './live/live-updates.js';
 import { createLogger } from './logger.js';
+import { CALLBACK_PATH_PREFIX } from './plugins/ci-callbacks.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
 import { createReadinessProbe } from './readiness.js';
 import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context.js';
@@ -54,6 +56,8 @@ if (config.production && config.auth.disabled && !config.auth.jwksUrl && !config
 
 let upstream: UpstreamConfig;
 let stopEmulator: (() => Promise<void>) | undefined;
+/** In demo mode: where the gateway's own callback URL is given to the emulator once the gateway listens. */
+let sendDemoCallbacksTo: ((url: string) => void) | undefined;
 if (config.upstream) {
   upstream = config.upstream;
 } else {
@@ -68,6 +72,7 @@ if (config.upstream) {
     .listen(0, '127.0.0.1')
     .catch((error: unknown) => fail('the built-in CI emulator could not start', error));
   stopEmulator = () => emulator.close();
+  sendDemoCallbacksTo = (url) => emulator.sendCallbacksTo(url);
   upstream = { endpoint, ...DEMO_CREDENTIALS, sessionToken: undefined, timeoutMs: config.timeoutMs };
   logger.info({ endpoint }, 'built-in CI emulator listening');
 }
@@ -108,6 +113,10 @@ const manifest = persistedDocumentsFile
       )
   : undefined;
 
+// Demo mode takes the emulator's callbacks whether or not a token was configured: the URL never leaves the machine.
+const callbackToken =
+  config.callbackToken ?? (sendDemoCallbacksTo ? randomBytes(24).toString('base64url') : undefined);
+
 let draining = false;
 const shutdown = new AbortController();
 const gateway = createGateway({
@@ -147,7 +156,7 @@ const gateway = createGateway({
   metrics: { metrics, servePath: config.metricsPort === undefined },
   tracing: tracing !== undefined,
   persistedQueries: { manifest, onlyManifest: config.onlyPersisted },
-  callbackToken: config.callbackToken,
+  callbackToken,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 
@@ -160,6 +169,9 @@ const tracked = createHttpServer((request, response) => {
 tracked.server.once('error', (error) => fail(`the gateway could not listen on port ${config.port}`, error));
 tracked.server.listen(config.port, () => {
   const { port } = tracked.server.address() as AddressInfo;
+  if (sendDemoCallbacksTo && callbackToken) {
+    sendDemoCallbacksTo(`http://127.0.0.1:${port}${CALLBACK_PATH_PREFIX}${callbackToken}`);
+  }
   logger.info(
     {
       mode: config.mode,
@@ -179,6 +191,8 @@ tracked.server.listen(config.port, () => {
       allowedHosts: config.allowedHosts ?? 'any',
       metricsPort: config.metricsPort ?? port,
       tracing: config.tracing?.protocol ?? 'off',
+      callbacks: callbackToken ? `${CALLBACK_PATH_PREFIX}…` : 'off',
+      pollIntervalMs: config.pollIntervalMs,
       persistedDocuments: manifest?.size ?? 0,
       onlyPersisted: config.onlyPersisted,
     },

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { SESSION_TOKEN_HEADER } from '../ci/client.js';
 import { canonicalizePairs, parseKeyTime, signRequest } from '../ci/signer.js';
 import { routeAction } from './actions.js';
+import { type CallbackSender, startCallbackSender } from './callbacks.js';
 import { createDemoDataset, type Dataset } from './demo-data.js';
 import { PageTokens } from './page-tokens.js';
 import { HttpError, invalid, parseBoundedInteger, parseSize, parseStates, parseTime } from './params.js';
@@ -90,6 +91,8 @@ export interface CiEmulator {
    * string, or those it accepts when it is a function (to fail one workflow's calls, say).
    */
   script(fault: Fault, times?: number, target?: FaultTarget): void;
+  /** Post CI's callbacks for runs started here to this URL as they finish (undefined: stop). */
+  sendCallbacksTo(url: string | undefined): void;
   clearScript(): void;
   readonly requests: readonly RecordedRequest[];
   clearRequests(): void;
@@ -113,6 +116,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   const requests: RecordedRequest[] = [];
   const script: ScriptedFault[] = [];
   const world = new EmulatorWorld(dataset);
+  let callbacks: CallbackSender | undefined;
   const clock = () => new Date(now());
   let requestCounter = 0;
   let url = '';
@@ -382,7 +386,12 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
       return url;
     },
+    sendCallbacksTo(callbackUrl) {
+      callbacks?.stop();
+      callbacks = callbackUrl === undefined ? undefined : startCallbackSender(world, clock, callbackUrl);
+    },
     async close() {
+      callbacks?.stop();
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -67,6 +67,14 @@ interface StartedRun {
   readonly batchJobId: string | undefined;
 }
 
+/** A callback CI would send now: a task or a run finished. */
+export interface DueNotification {
+  readonly event: 'TaskFinish' | 'WorkflowFinish';
+  readonly execution: DemoExecution;
+  /** For `TaskFinish`: the task. */
+  readonly task: DemoTask | undefined;
+}
+
 export class UnknownWorkflow extends Error {}
 export class PausedWorkflow extends Error {}
 
@@ -75,6 +83,8 @@ export class EmulatorWorld {
   readonly #workflowStates = new Map<string, WorkflowState>();
   readonly #triggered: StartedRun[] = [];
   readonly #batchJobs = new Map<string, BatchJob>();
+  /** Callbacks already due and handed out, by run, event and task. */
+  readonly #notified = new Set<string>();
   #sequence = 0;
 
   constructor(dataset: Dataset) {
@@ -214,6 +224,34 @@ export class EmulatorWorld {
     return undefined;
   }
 
+  /**
+   * The callbacks CI would have sent by `now` and that have not been handed out yet: a `TaskFinish` per finished
+   * task and a `WorkflowFinish` per finished run, of the runs started here (the dataset's runs finished long ago).
+   */
+  dueNotifications(now: Date): DueNotification[] {
+    const due: DueNotification[] = [];
+    const take = (key: string) => {
+      if (this.#notified.has(key)) return false;
+      this.#notified.add(key);
+      return true;
+    };
+    for (const run of [...this.#triggered, ...this.#batchRuns(now)]) {
+      if (run.createdAt > now) continue;
+      const workflow = this.workflow(run.workflowId);
+      if (!workflow) continue;
+      const execution = materialise(run, workflow.name, now);
+      for (const task of execution.tasks) {
+        if (task.endedAt && take(`${run.runId}/task/${task.type}`)) {
+          due.push({ event: 'TaskFinish', execution, task });
+        }
+      }
+      if (isFinishedState(execution.state) && take(`${run.runId}/workflow`)) {
+        due.push({ event: 'WorkflowFinish', execution, task: undefined });
+      }
+    }
+    return due;
+  }
+
   /** The bucket's objects: every key a run has been seen on. */
   #objectsFor(source: BatchSource): string[] {
     if (source.kind === 'objects') return [...source.objectKeys];
@@ -287,6 +325,10 @@ function materialise(run: StartedRun, workflowName: string, now: Date): DemoExec
     batchJobId: run.batchJobId,
     tasks,
   };
+}
+
+function isFinishedState(state: ExecutionState): boolean {
+  return state === 'Success' || state === 'Failed' || state === 'Cancel';
 }
 
 function view(job: BatchJob, now: Date): BatchJobView {

@@ -3,6 +3,8 @@
  * polling (callbacks off), completion on finish; a workflow's new runs; what forged and malformed callbacks cost;
  * one upstream poll per interval whatever the number of subscribers.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
@@ -129,6 +131,28 @@ describe('workflowExecutionUpdated over SSE', () => {
       expect(reads).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 100));
     } finally {
       await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    }
+  });
+});
+
+describe('the emulator’s callbacks, as in demo mode', () => {
+  it('finish a subscribed run with no polling at all', async () => {
+    const { fixture, advance } = await startLive();
+    const server = createServer(fixture.gateway);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    track({ close: () => new Promise((resolve) => server.close(resolve)) });
+    const { port } = server.address() as AddressInfo;
+    fixture.emulator.sendCallbacksTo(`http://127.0.0.1:${port}/ci/callback/${TOKEN}`);
+    const runId = await trigger(fixture);
+    const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
+    try {
+      expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
+      advance(2 * TASK_SECONDS + 1);
+      expect((await subscription.next(5_000))?.data?.workflowExecutionUpdated.state).toBe('SUCCESS');
+      expect(await subscription.next()).toBeUndefined();
+    } finally {
+      await subscription.close();
+      fixture.emulator.sendCallbacksTo(undefined);
     }
   });
 });

@@ -27,6 +27,7 @@ export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1_200;
 export const DEFAULT_DETAIL_CACHE_ENTRIES = 10_000;
 export const DEFAULT_WORKFLOW_CACHE_TTL_MS = 30_000;
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
 /** The names a developer's browser uses for a gateway on the same machine. */
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -96,6 +97,8 @@ export interface Config {
   readonly callbackToken: string | undefined;
   /** How often watched runs and workflows are read; 0: only callbacks bring news. */
   readonly pollIntervalMs: number;
+  /** Most subscriptions one WebSocket connection may hold at once. */
+  readonly maxSubscriptionsPerConnection: number;
   /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
   readonly tracing: { readonly protocol: OtlpProtocol } | undefined;
 }
@@ -227,6 +230,7 @@ const environment = z.object({
       .optional(),
   ),
   POLL_INTERVAL_MS: integer(0, 600_000, DEFAULT_POLL_INTERVAL_MS),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 1_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION),
   PERSISTED_DOCUMENTS_FILE: optionalText,
   ONLY_PERSISTED: flag,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()),
@@ -311,6 +315,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       metricsPort: e.METRICS_PORT,
       callbackToken: e.CI_CALLBACK_TOKEN,
       pollIntervalMs: e.POLL_INTERVAL_MS,
+      maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,
       onlyPersisted: e.ONLY_PERSISTED === 'true',
       tracing:

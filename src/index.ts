@@ -11,6 +11,7 @@ import { loadConfig, type UpstreamConfig } from './config.js';
 import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
 import { LiveUpdates } from './live/live-updates.js';
+import { serveGraphQLOverWebSocket } from './live/websocket.js';
 import { createLogger } from './logger.js';
 import { CALLBACK_PATH_PREFIX } from './plugins/ci-callbacks.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
@@ -166,6 +167,11 @@ const tracked = createHttpServer((request, response) => {
     gateway(request, response),
   );
 });
+const websocket = serveGraphQLOverWebSocket(tracked.server, gateway, {
+  path: GRAPHQL_PATH,
+  maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+  logger: logger.child({ component: 'websocket' }),
+});
 tracked.server.once('error', (error) => fail(`the gateway could not listen on port ${config.port}`, error));
 tracked.server.listen(config.port, () => {
   const { port } = tracked.server.address() as AddressInfo;
@@ -217,6 +223,8 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
     timeoutMs: config.shutdownTimeoutMs,
     abortInFlight: () => shutdown.abort(),
   });
+  // Subscribers reconnect to another replica.
+  await websocket.close();
   await ci.close();
   await stopEmulator?.();
   // Spans still buffered reach the collector before the process ends.

@@ -19,7 +19,7 @@ import type { UpstreamAttempt } from './ci/client.js';
 import type { Logger } from './logger.js';
 import { useBodyLimit } from './plugins/body-limit.js';
 import { useCacheControl } from './plugins/cache-control.js';
-import { type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
+import { type Caller, type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
 import { useCiCallbacks } from './plugins/ci-callbacks.js';
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
@@ -116,7 +116,17 @@ interface RequestRecord {
   errorCodes?: string[];
 }
 
-export type Gateway = YogaServerInstance<Record<string, never>, GraphQLContext>;
+/** What a WebSocket connection brings instead of a request's own checks: its verified caller and lifetime. */
+export interface SocketBinding {
+  readonly caller: Caller;
+  /** Aborted when the subscription or the connection ends. */
+  readonly signal: AbortSignal;
+}
+
+export type Gateway = YogaServerInstance<Record<string, never>, GraphQLContext> & {
+  /** The caller checks of a GraphQL request, for a connection that is not one (a WebSocket's). */
+  authenticateSocket(headers: Headers): Promise<Caller>;
+};
 
 /**
  * The depth and alias limits report through the validation context, like every other validation rule, so their
@@ -153,12 +163,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       })
     : undefined;
   // Without a token requirement there are no scopes to check: the context's default grants everything.
-  const rightsOf = (request: Request) => {
-    const granted = auth.callerOf(request).scopes;
+  const rightsOf = (caller: Caller) => {
+    const granted = caller.scopes;
     return granted && { mayRead: granted.has(scopes.read), mayWrite: granted.has(scopes.write) };
   };
 
-  return createYoga<Record<string, never>, GraphQLContext>({
+  const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: HEALTH_PATH,
@@ -171,13 +181,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Checked by useBodyLimit instead, without a counting stream around every body.
     maxRequestBodySize: false,
     logging: options.logger,
-    context: ({ request }) => {
+    context: (initial) => {
+      const { request } = initial;
+      // A WebSocket subscription: authenticated when its connection opened, ended with it.
+      const socket = (initial as { socket?: SocketBinding }).socket;
       const record = records.get(request);
       return createGraphQLContext(options.services, {
-        signal: lifetimes.signalFor(request),
+        signal: socket?.signal ?? lifetimes.signalFor(request),
         onAttempt: (attempt) => record?.upstream.push(attempt),
         chargeAttempt: rateLimit?.chargeFor(request),
-        caller: rightsOf(request),
+        caller: rightsOf(socket?.caller ?? auth.callerOf(request)),
       });
     },
     plugins: [
@@ -230,6 +243,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       useRequestLog(options.logger, records),
     ],
   });
+  return Object.assign(yoga, { authenticateSocket: auth.authenticate });
 }
 
 /** One structured line per GraphQL request: operation, duration, status, upstream calls and their request ids. */

@@ -39,12 +39,19 @@ export interface Caller {
   readonly subject: string | undefined;
   /** The token's scopes; undefined when no token is required, so no scope is checked. */
   readonly scopes: ReadonlySet<string> | undefined;
+  /** When the token stops being valid: a long-lived connection (a WebSocket) ends then. */
+  readonly expiresAt?: Date | undefined;
 }
 
 export interface CallerAuth {
   readonly plugin: Plugin;
   /** The caller of a request the plugin has let through. */
   callerOf(request: Request): Caller;
+  /**
+   * The same checks for a connection that is not a GraphQL request (a WebSocket): the router secret and the bearer
+   * token from these headers. Rejects with the GraphQL error a request would get.
+   */
+  authenticate(headers: Headers): Promise<Caller>;
 }
 
 const OPEN: Caller = { subject: undefined, scopes: undefined };
@@ -72,7 +79,11 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
         ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
         ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
       });
-      return { subject: payload.sub, scopes: scopesOf(payload) };
+      return {
+        subject: payload.sub,
+        scopes: scopesOf(payload),
+        expiresAt: payload.exp === undefined ? undefined : new Date(payload.exp * 1000),
+      };
     } catch (error) {
       if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
         // The issuer's keys could not be fetched: the caller is not at fault, and nothing is let through.
@@ -84,23 +95,29 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
     }
   };
 
+  /** Synchronous unless a token must be verified: most requests need no promise here. */
+  const check = (headers: Headers): Caller | Promise<Caller> => {
+    if (isRouterSecret !== undefined) {
+      const offered = headers.get(ROUTER_SECRET_HEADER);
+      if (offered === null || !isRouterSecret(offered)) {
+        throw unauthenticated('This subgraph answers only its router.');
+      }
+    }
+    return jwt && keys ? verify(headers.get('authorization'), jwt, keys) : OPEN;
+  };
+
   return {
     callerOf: (request) => callers.get(request) ?? OPEN,
+    authenticate: async (headers) => check(headers),
     plugin:
       isRouterSecret === undefined && !jwt
         ? {}
         : {
-            // Synchronous unless a token must be verified: most requests need no promise here.
             onRequestParse({ request }) {
-              if (isRouterSecret !== undefined) {
-                const offered = request.headers.get(ROUTER_SECRET_HEADER);
-                if (offered === null || !isRouterSecret(offered)) {
-                  throw unauthenticated('This subgraph answers only its router.');
-                }
-              }
-              if (!jwt || !keys) return;
-              return verify(request.headers.get('authorization'), jwt, keys).then((caller) => {
-                callers.set(request, caller);
+              const caller = check(request.headers);
+              if (caller === OPEN) return;
+              return Promise.resolve(caller).then((verified) => {
+                callers.set(request, verified);
               });
             },
           },

@@ -4,7 +4,7 @@
  */
 import { batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
 import { RunNotFound, type WorkflowEvent, type WorkflowEventKind } from '../live/live-updates.js';
-import type { AccessRules, Builder } from './builder.js';
+import { type AccessRules, type Builder, requireScope } from './builder.js';
 import { ACTION_ERRORS, actionError } from './errors.js';
 import { parseArgument, parseOptionalArgument } from './inputs.js';
 import type { ExecutionTypes } from './workflow-execution.js';
@@ -64,6 +64,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
         'has finished and its final state was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
       args: { runId: t.arg.id({ required: true }) },
       subscribe: (_root, args, context) => {
+        requireScope(context, 'read');
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');
         return notFoundAsError(context.services.live.watchRun(runId), runId);
       },
@@ -77,6 +78,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
         'never completes by itself.',
       args: { filter: t.arg({ type: EventsFilter, required: true }) },
       subscribe: (_root, { filter }, context) => {
+        requireScope(context, 'read');
         const workflowId = parseArgument(workflowIdRule, String(filter.workflowId), 'filter.workflowId');
         const objectKey = parseOptionalArgument(objectKeyRule, filter.objectKey, 'filter.objectKey');
         const batchJobId = parseOptionalArgument(

@@ -1,0 +1,160 @@
+/**
+ * GraphQL over WebSocket (the `graphql-ws` protocol) on the GraphQL path, for clients and routers that subscribe
+ * that way (Apollo Router's `subgraph_protocol: graphql_ws`, Apollo Client's and urql's `graphql-ws` links).
+ *
+ * - The connection is authenticated once, when it opens, with the same checks as a request: the router secret and
+ *   the bearer token from `connectionParams` (`authorization`, `x-router-secret`) or the upgrade request's
+ *   headers. A refused connection is closed with 4403. It is closed with 4403 too when its token expires.
+ * - Each subscription is executed through the gateway's own envelop (schema, scopes, masking, limits) with the
+ *   connection's caller, and stopped (its upstream work aborted) when it completes or the connection closes.
+ * - At most `maxSubscriptionsPerConnection` at once on one connection.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../logger.js';
+import type { Caller } from '../plugins/caller-auth.js';
+import type { Gateway } from '../server.js';
+
+export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
+/** Headers a client may send in `connectionParams` in place of HTTP headers (browsers cannot set them). */
+const CREDENTIAL_PARAMS = ['authorization', 'x-router-secret'] as const;
+
+export interface WebSocketOptions {
+  readonly path: string;
+  readonly maxSubscriptionsPerConnection: number;
+  readonly logger: Logger;
+  /** Largest message accepted. @default 1 MiB */
+  readonly maxPayloadBytes?: number;
+}
+
+interface ConnectionState {
+  caller?: Caller;
+  headers?: Headers;
+  expiry?: NodeJS.Timeout;
+  readonly subscriptions: Map<string, AbortController>;
+}
+
+export interface GraphQLWebSocket {
+  /** Tells every client to go elsewhere (1001) and stops taking connections. */
+  close(): Promise<void>;
+}
+
+export function serveGraphQLOverWebSocket(
+  server: Server,
+  gateway: Gateway,
+  options: WebSocketOptions,
+): GraphQLWebSocket {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://gateway').pathname !== options.path) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+  const states = new WeakMap<object, ConnectionState>();
+  const stateOf = (extra: object) => {
+    let state = states.get(extra);
+    if (!state) {
+      state = { subscriptions: new Map() };
+      states.set(extra, state);
+    }
+    return state;
+  };
+
+  const disposable = useServer(
+    {
+      onConnect: async (ctx) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(ctx.extra.request.headers)) {
+          if (typeof value === 'string') headers.set(name, value);
+        }
+        for (const name of CREDENTIAL_PARAMS) {
+          const value = ctx.connectionParams?.[name] ?? ctx.connectionParams?.[name.toUpperCase()];
+          if (typeof value === 'string') headers.set(name, value);
+        }
+        try {
+          const caller = await gateway.authenticateSocket(headers);
+          const state = stateOf(ctx.extra);
+          state.caller = caller;
+          state.headers = headers;
+          if (caller.expiresAt) {
+            const ms = Math.max(0, caller.expiresAt.getTime() - Date.now());
+            state.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'), ms);
+            state.expiry.unref();
+          }
+          return true;
+        } catch (error) {
+          options.logger.info(
+            { reason: error instanceof Error ? error.message : String(error) },
+            'WebSocket connection refused',
+          );
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, id, params) => {
+        const state = stateOf(ctx.extra);
+        if (!state.caller || !state.headers) return [new GraphQLError('Not connected.')];
+        if (state.subscriptions.size >= options.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(
+              `At most ${options.maxSubscriptionsPerConnection} subscriptions at once on one connection.`,
+              { extensions: { code: SUBSCRIPTION_LIMIT } },
+            ),
+          ];
+        }
+        const controller = new AbortController();
+        const { schema, execute, subscribe, contextFactory, parse, validate } = gateway.getEnveloped({
+          request: new Request(`http://websocket${options.path}`, { headers: state.headers }),
+          socket: { caller: state.caller, signal: controller.signal },
+          params,
+        });
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Unparseable document.')];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        state.subscriptions.set(id, controller);
+        return {
+          schema,
+          document,
+          operationName: params.operationName,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) =>
+        (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      onComplete: (ctx, id) => {
+        const state = stateOf(ctx.extra);
+        state.subscriptions.get(id)?.abort();
+        state.subscriptions.delete(id);
+      },
+      onClose: (ctx) => {
+        const state = stateOf(ctx.extra);
+        clearTimeout(state.expiry);
+        for (const controller of state.subscriptions.values()) controller.abort();
+        state.subscriptions.clear();
+      },
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await disposable.dispose();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * Subscriptions over WebSocket (`graphql-ws`) on the GraphQL path: the same stream as SSE, the caller checked when
+ * the connection opens (token in `connectionParams`), scopes per field, and a cap on subscriptions per connection.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Client, createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { TASK_SECONDS } from '../../src/emulator/world.js';
+import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
+import { createLogger } from '../../src/logger.js';
+import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
+import {
+  AUDIENCE,
+  type IdentityProvider,
+  ISSUER,
+  type SigningKey,
+  signingKey,
+  startIdentityProvider,
+  token,
+} from '../support/jwks.js';
+import { subscribe } from '../support/sse.js';
+
+const track = closeAfterEach();
+const LARGE = DEMO_WORKFLOW_IDS.large;
+const TOKEN = 'callback-token-0123456789abcdef0123456789';
+const RUN = `subscription Run($runId: ID!) { workflowExecutionUpdated(runId: $runId) { runId state } }`;
+
+async function startSocketGateway(
+  options: Parameters<typeof startGateway>[0] & { maxSubscriptions?: number } = {},
+) {
+  let nowMs = Date.now();
+  const fixture = track(
+    await startGateway({
+      ...options,
+      emulator: { now: () => nowMs },
+      gateway: { callbackToken: TOKEN, ...options.gateway },
+    }),
+  );
+  const server: Server = createServer(fixture.gateway);
+  const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
+    path: '/graphql',
+    maxSubscriptionsPerConnection: options.maxSubscriptions ?? 10,
+    logger: createLogger('silent'),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  track({
+    close: async () => {
+      await socket.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  });
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  return { fixture, url, advance: (seconds: number) => (nowMs += seconds * 1000) };
+}
+
+function client(url: string, connectionParams: Record<string, string> = {}): Client {
+  const created = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams,
+    retryAttempts: 0,
+    lazy: true,
+  });
+  track({ close: async () => created.dispose() });
+  return created;
+}
+
+/** Collects a subscription's results until it completes or errors. */
+function collect(socketClient: Client, query: string, variables: Record<string, unknown>) {
+  const results: Array<{ data?: Record<string, unknown> | null; errors?: unknown }> = [];
+  let settle: (outcome: { completed: boolean; error?: unknown }) => void = () => {};
+  const done = new Promise<{ completed: boolean; error?: unknown }>((resolve) => {
+    settle = resolve;
+  });
+  const stop = socketClient.subscribe(
+    { query, variables },
+    {
+      next: (result) => results.push(result as (typeof results)[number]),
+      error: (error) => settle({ completed: false, error }),
+      complete: () => settle({ completed: true }),
+    },
+  );
+  return { results, done, stop };
+}
+
+async function trigger(fixture: GatewayFixture): Promise<string> {
+  const result = await fixture.query<{ triggerWorkflow: { runId: string } }>(
+    `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "ws/clip.mp4" }) { runId } }`,
+  );
+  return result.data?.triggerWorkflow.runId as string;
+}
+
+describe('graphql-ws on /graphql', () => {
+  it('streams a run until it finishes, like SSE', async () => {
+    const { fixture, url, advance } = await startSocketGateway();
+    const runId = await trigger(fixture);
+    const subscription = collect(client(url), RUN, { runId });
+    await expect.poll(() => subscription.results.length).toBe(1);
+    expect(subscription.results[0]?.data).toEqual({ workflowExecutionUpdated: { runId, state: 'RUNNING' } });
+    advance(2 * TASK_SECONDS + 1);
+    const response = await fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ EventName: 'WorkflowFinish', WorkflowExecution: { RunId: runId } }),
+    });
+    expect(response.status).toBe(204);
+    expect(await subscription.done).toEqual({ completed: true });
+    expect(
+      subscription.results.map(
+        (result) => (result.data?.['workflowExecutionUpdated'] as { state: string } | undefined)?.state,
+      ),
+    ).toEqual(['RUNNING', 'SUCCESS']);
+  });
+
+  it('refuses more subscriptions on one connection than allowed', async () => {
+    const { fixture, url } = await startSocketGateway({ maxSubscriptions: 1 });
+    const runId = await trigger(fixture);
+    const socketClient = client(url);
+    const first = collect(socketClient, RUN, { runId });
+    await expect.poll(() => first.results.length).toBe(1);
+    const second = collect(socketClient, RUN, { runId });
+    const outcome = await second.done;
+    expect(JSON.stringify(outcome.error)).toContain('SUBSCRIPTION_LIMIT');
+    first.stop();
+  });
+
+  describe('with caller authentication', () => {
+    let key: SigningKey;
+    let idp: IdentityProvider;
+    beforeAll(async () => {
+      key = await signingKey('rsa-ws', 'RS256');
+      idp = await startIdentityProvider([key]);
+    });
+    afterAll(() => idp.close());
+
+    it('ends the connection when its token expires', async () => {
+      const { fixture, url } = await startSocketGateway({
+        gateway: { auth: { jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE } } },
+      });
+      const writer = {
+        authorization: `Bearer ${await token(key, { claims: { scope: 'ci.workflows.read ci.workflows.write' } })}`,
+      };
+      const runId = (
+        await fixture.query<{ triggerWorkflow: { runId: string } }>(
+          `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "ws/expiring.mp4" }) { runId } }`,
+          undefined,
+          writer,
+        )
+      ).data?.triggerWorkflow.runId;
+      const shortLived = collect(
+        client(url, { authorization: `Bearer ${await token(key, { expiresIn: 1 })}` }),
+        RUN,
+        {
+          runId,
+        },
+      );
+      await expect.poll(() => shortLived.results.length).toBe(1);
+      const outcome = await shortLived.done;
+      expect(outcome).toMatchObject({ completed: false, error: { code: 4403, reason: 'Token expired' } });
+    });
+
+    it('closes a connection without a valid token, and takes the token from connectionParams', async () => {
+      const { fixture, url } = await startSocketGateway({
+        gateway: { auth: { jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE } } },
+      });
+      const runId = await trigger(fixture).catch(() => undefined);
+      const refused = collect(client(url), RUN, { runId: runId ?? `i${'1'.repeat(32)}` });
+      const outcome = await refused.done;
+      expect((outcome.error as { code?: number }).code).toBe(4403);
+
+      const reader = collect(client(url, { authorization: `Bearer ${await token(key)}` }), RUN, {
+        runId: `i${'e'.repeat(32)}`,
+      });
+      // Through: the connection is accepted and the subscription runs; this run is unknown to CI, which
+      // graphql-ws reports as the subscription's error.
+      expect(JSON.stringify((await reader.done).error)).toContain('EXECUTION_NOT_FOUND');
+
+      const noScope = collect(
+        client(url, { authorization: `Bearer ${await token(key, { claims: { scope: 'openid' } })}` }),
+        RUN,
+        { runId: `i${'e'.repeat(32)}` },
+      );
+      const denied = await noScope.done;
+      expect(JSON.stringify([denied.error, noScope.results])).toContain('FORBIDDEN');
+
+      // The same over SSE, and neither asked CI anything for a caller without the read scope.
+      const sse = await subscribe<{ errors?: Array<{ extensions?: { code?: string } }> }>(
+        fixture.gateway.fetch,
+        RUN,
+        { runId: `i${'e'.repeat(32)}` },
+        { authorization: `Bearer ${await token(key, { claims: { scope: 'openid' } })}` },
+      );
+      expect((await sse.next())?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      await sse.close();
+      const asked = fixture.emulator.requests.filter(
+        (r) => r.path === `/workflowexecution/i${'e'.repeat(32)}`,
+      );
+      expect(asked).toHaveLength(1); // the reader's, with the scope
+    });
+  });
+});

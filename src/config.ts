@@ -97,6 +97,8 @@ export interface Config {
   readonly callbackToken: string | undefined;
   /** How often watched runs and workflows are read; 0: only callbacks bring news. */
   readonly pollIntervalMs: number;
+  /** Origins Apollo's subscription callback protocol may post to (the routers'). */
+  readonly subscriptionCallbackOrigins: readonly string[];
   /** Most subscriptions one WebSocket connection may hold at once. */
   readonly maxSubscriptionsPerConnection: number;
   /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
@@ -230,6 +232,18 @@ const environment = z.object({
       .optional(),
   ),
   POLL_INTERVAL_MS: integer(0, 600_000, DEFAULT_POLL_INTERVAL_MS),
+  SUBSCRIPTION_CALLBACK_ORIGINS: optionalText.transform((value, context) => {
+    const origins = value === undefined ? [] : commaList(value);
+    for (const item of origins) {
+      if (!origin.safeParse(item).success) {
+        context.addIssue({
+          code: 'custom',
+          message: `"${item}" is not an origin such as http://router:4000`,
+        });
+      }
+    }
+    return origins;
+  }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 1_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION),
   PERSISTED_DOCUMENTS_FILE: optionalText,
   ONLY_PERSISTED: flag,
@@ -316,6 +330,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       callbackToken: e.CI_CALLBACK_TOKEN,
       pollIntervalMs: e.POLL_INTERVAL_MS,
       maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      subscriptionCallbackOrigins: e.SUBSCRIPTION_CALLBACK_ORIGINS,
       persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,
       onlyPersisted: e.ONLY_PERSISTED === 'true',
       tracing:

@@ -158,6 +158,7 @@ const gateway = createGateway({
   tracing: tracing !== undefined,
   persistedQueries: { manifest, onlyManifest: config.onlyPersisted },
   callbackToken,
+  subscriptionCallbackOrigins: config.subscriptionCallbackOrigins,
   isReady: createReadinessProbe(ci, logger, () => draining),
 });
 

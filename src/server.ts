@@ -27,6 +27,7 @@ import { useHostCheck } from './plugins/host-check.js';
 import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persisted-queries.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
+import { useSubscriptionCallbacks } from './plugins/subscription-callbacks.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
 import { USER_INPUT_ERROR } from './schema/errors.js';
@@ -101,6 +102,8 @@ export interface GatewayOptions {
   readonly metrics?: { readonly metrics: Metrics; readonly servePath: boolean } | undefined;
   /** Automatic persisted queries (always), a manifest of documents, and whether only those may run. */
   readonly persistedQueries?: PersistedQueryOptions | undefined;
+  /** Origins (the routers') that Apollo's subscription callback protocol may post to; none refuses it. */
+  readonly subscriptionCallbackOrigins?: readonly string[] | undefined;
   /** Take CI's callbacks at `/ci/callback/<token>`. */
   readonly callbackToken?: string | undefined;
   /** Continue callers' traces with server and operation spans (an OpenTelemetry SDK must be registered). */
@@ -224,6 +227,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       auth.plugin,
       rateLimit?.plugin ?? {},
       usePersistedQueries(options.persistedQueries ?? {}),
+      useSubscriptionCallbacks({
+        allowedOrigins: options.subscriptionCallbackOrigins ?? [],
+        logger: options.logger,
+      }),
       // `_service { sdl }` is a query, not introspection: the router and `rover` still get the schema.
       options.introspection === false ? useDisableIntrospection() : {},
       maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),

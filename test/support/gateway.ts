@@ -42,6 +42,7 @@ export interface GatewayFixtureOptions {
       | 'tracing'
       | 'persistedQueries'
       | 'callbackToken'
+      | 'subscriptionCallbackOrigins'
     >
   >;
 }

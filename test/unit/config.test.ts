@@ -261,6 +261,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('lists the origins subscription callbacks may go to, refusing anything that is not one', () => {
+    expect(config(production).subscriptionCallbackOrigins).toEqual([]);
+    expect(
+      config({ ...production, SUBSCRIPTION_CALLBACK_ORIGINS: 'http://router:4000, https://router.example' })
+        .subscriptionCallbackOrigins,
+    ).toEqual(['http://router:4000', 'https://router.example']);
+    expect(errors({ ...production, SUBSCRIPTION_CALLBACK_ORIGINS: 'router:4000/path' })[0]).toMatch(
+      /^SUBSCRIPTION_CALLBACK_ORIGINS: "router:4000\/path" is not an origin/,
+    );
+  });
+
   it('reports every bad variable at once', () => {
     const found = errors({
       TENCENTCLOUD_SECRET_ID: 'id',

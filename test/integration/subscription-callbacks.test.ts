@@ -1,0 +1,146 @@
+/**
+ * Apollo's HTTP callback protocol against a fake router that checks every message: `check` before the answer,
+ * `next` per result, `complete` at the end, heartbeats, and a 404 from the router stopping the subscription.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { TASK_SECONDS } from '../../src/emulator/world.js';
+import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
+
+const track = closeAfterEach();
+const LARGE = DEMO_WORKFLOW_IDS.large;
+const TOKEN = 'callback-token-0123456789abcdef0123456789';
+
+interface RouterMessage {
+  readonly kind: string;
+  readonly action: 'check' | 'next' | 'complete';
+  readonly id: string;
+  readonly verifier: string;
+  readonly payload?: { data?: Record<string, { state: string }> };
+  readonly errors?: unknown[];
+}
+
+/** A router's callback endpoint: records messages, checks their envelope, answers as told. */
+async function startFakeRouter() {
+  const messages: RouterMessage[] = [];
+  const router = { messages, status: 204, url: '' };
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RouterMessage;
+      expect(request.headers['content-type']).toBe('application/json');
+      expect(request.headers['subscription-protocol']).toBe('callback/1.0');
+      expect(message).toMatchObject({ kind: 'subscription', id: 'sub-1', verifier: 'verifier-1' });
+      messages.push(message);
+      response.writeHead(router.status, { 'subscription-protocol': 'callback/1.0' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  track({ close: () => new Promise((resolve) => server.close(resolve)) });
+  router.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return router;
+}
+
+async function startWithRouter(origins: (routerUrl: string) => string[] = (url) => [url]) {
+  const router = await startFakeRouter();
+  let nowMs = Date.now();
+  const fixture = track(
+    await startGateway({
+      emulator: { now: () => nowMs },
+      gateway: { callbackToken: TOKEN, subscriptionCallbackOrigins: origins(router.url) },
+    }),
+  );
+  return { fixture, router, advance: (seconds: number) => (nowMs += seconds * 1000) };
+}
+
+async function trigger(fixture: GatewayFixture): Promise<string> {
+  const result = await fixture.query<{ triggerWorkflow: { runId: string } }>(
+    `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "router/clip.mp4" }) { runId } }`,
+  );
+  return result.data?.triggerWorkflow.runId as string;
+}
+
+/** The router's subscription request, as Apollo Router sends it. */
+async function subscribeAsRouter(
+  fixture: GatewayFixture,
+  routerUrl: string,
+  runId: string,
+  heartbeatIntervalMs = 0,
+) {
+  const response = await fixture.gateway.fetch('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json;callbackSpec=1.0' },
+    body: JSON.stringify({
+      query: `subscription Run($runId: ID!) { workflowExecutionUpdated(runId: $runId) { state } }`,
+      variables: { runId },
+      extensions: {
+        subscription: {
+          callbackUrl: `${routerUrl}/callback/sub-1`,
+          subscriptionId: 'sub-1',
+          verifier: 'verifier-1',
+          heartbeatIntervalMs,
+        },
+      },
+    }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const finish = (fixture: GatewayFixture, runId: string) =>
+  fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ EventName: 'WorkflowFinish', WorkflowExecution: { RunId: runId } }),
+  });
+
+describe('the subscription callback protocol', () => {
+  it('checks, answers at once, then posts each result and a complete', async () => {
+    const { fixture, router, advance } = await startWithRouter();
+    const runId = await trigger(fixture);
+    const answer = await subscribeAsRouter(fixture, router.url, runId);
+    expect(answer).toEqual({ status: 200, body: { data: null } });
+    await expect.poll(() => router.messages.length).toBeGreaterThanOrEqual(2);
+    expect(router.messages[0]?.action).toBe('check');
+    expect(router.messages[1]).toMatchObject({
+      action: 'next',
+      payload: { data: { workflowExecutionUpdated: { state: 'RUNNING' } } },
+    });
+    advance(2 * TASK_SECONDS + 1);
+    await finish(fixture, runId);
+    await expect
+      .poll(() => router.messages.map((message) => message.action))
+      .toEqual(['check', 'next', 'next', 'complete']);
+    expect(router.messages[2]?.payload?.data?.['workflowExecutionUpdated']?.state).toBe('SUCCESS');
+  });
+
+  it('sends heartbeats, and stops the subscription when the router answers 404', async () => {
+    const { fixture, router, advance } = await startWithRouter();
+    const runId = await trigger(fixture);
+    await subscribeAsRouter(fixture, router.url, runId, 50);
+    await expect
+      .poll(() => router.messages.filter((message) => message.action === 'check').length)
+      .toBeGreaterThanOrEqual(3);
+    // The router forgets the subscription: the next heartbeat gets 404.
+    router.status = 404;
+    const dropped = router.messages.length;
+    await expect.poll(() => router.messages.length).toBeGreaterThan(dropped);
+    const afterDrop = router.messages.length;
+    // The run finishes and CI says so: a live subscription would post it; a stopped one posts nothing more.
+    advance(2 * TASK_SECONDS + 1);
+    expect((await finish(fixture, runId)).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(router.messages.slice(afterDrop)).toEqual([]);
+  });
+
+  it('refuses callback URLs outside the allowed origins, before any upstream call', async () => {
+    const { fixture, router } = await startWithRouter(() => ['http://router.internal:4000']);
+    fixture.emulator.clearRequests();
+    const answer = await subscribeAsRouter(fixture, router.url, `i${'a'.repeat(32)}`);
+    expect(JSON.stringify(answer.body)).toContain('SUBSCRIPTION_CALLBACK_REFUSED');
+    expect(router.messages).toHaveLength(0);
+    expect(fixture.emulator.requests).toHaveLength(0);
+  });
+});

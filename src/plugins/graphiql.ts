@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gunzip, gzip } from 'node:zlib';
 import type { Plugin } from 'graphql-yoga';
+import { CSRF_HEADERS } from './csrf.js';
 
 export interface GraphiQLPageOptions {
   readonly endpoint: string;
@@ -41,6 +42,9 @@ export function useGraphiQLPage(options: GraphiQLPageOptions): Plugin {
         title: options.title,
         defaultQuery: options.defaultQuery,
         endpoint: options.endpoint,
+        // Sent with every request GraphiQL makes: its subscriptions are GETs (text/event-stream), and the CSRF
+        // check refuses GETs without such a header.
+        additionalHeaders: { [CSRF_HEADERS[0]]: '1' },
       }),
     );
     const [br, gzipped] = await Promise.all([

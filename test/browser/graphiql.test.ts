@@ -24,11 +24,19 @@ describe.skipIf(!available)('GraphiQL in headless Chromium', () => {
   let origin: string;
   let browser: Browser;
 
+  // The emulator's clock, moved by the subscription test; CI's callbacks go to the gateway as in demo mode.
+  let nowMs = Date.now();
+  const CALLBACK_TOKEN = 'browser-callback-token-0123456789abcdef';
+
   beforeAll(async () => {
-    fixture = await startGateway();
+    fixture = await startGateway({
+      emulator: { now: () => nowMs },
+      gateway: { callbackToken: CALLBACK_TOKEN },
+    });
     server = createServer(fixture.gateway);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    fixture.emulator.sendCallbacksTo(`${origin}/ci/callback/${CALLBACK_TOKEN}`);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -138,6 +146,32 @@ describe.skipIf(!available)('GraphiQL in headless Chromium', () => {
       'uploads/from graphiql.mp4',
     );
     await page.screenshot({ path: 'test-results/graphiql-triggered.png' });
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a subscribed run finish by itself', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const response = page.locator('.graphiql-response');
+    const text = async () => ((await response.textContent()) ?? '').replace(/\u00a0/g, ' ');
+
+    const triggered = await fixture.query<{ triggerWorkflow: { runId: string } }>(
+      `mutation { triggerWorkflow(input: { workflowId: "${DEMO_WORKFLOW_IDS.large}", objectKey: "uploads/live.mp4" }) { runId } }`,
+    );
+    const runId = triggered.data?.triggerWorkflow.runId as string;
+    const subscription = `subscription { workflowExecutionUpdated(runId: "${runId}") { runId state tasks { type state } } }`;
+    await page.goto(`${origin}/graphql?${new URLSearchParams({ query: subscription })}`);
+    await page.locator('.graphiql-execute-button').click({ timeout: 20_000 });
+    await expect.poll(text, { timeout: 20_000 }).toMatch(/"state":\s*"RUNNING"/);
+
+    // CI finishes the run and calls back; the open subscription shows it with no further click.
+    nowMs += 21_000;
+    await expect.poll(text, { timeout: 20_000 }).toMatch(/"state":\s*"SUCCESS"/);
+    expect(await text()).toContain(runId);
+    await page.screenshot({ path: 'test-results/graphiql-subscription.png' });
     expect(pageErrors).toEqual([]);
     await context.close();
   });

@@ -12,7 +12,7 @@
  *
  * Events travel through yoga's pub/sub (`createPubSub`), whose event target can be shared across replicas.
  */
-import { createPubSub, type PubSub } from 'graphql-yoga';
+import { createPubSub, type PubSub, Repeater } from 'graphql-yoga';
 import type { CallOptions } from '../ci/client.js';
 import type { BatchJobId, RunId, WorkflowId } from '../ci/inputs.js';
 import type {
@@ -103,38 +103,55 @@ export class LiveUpdates {
     this.#logger = options.logger;
   }
 
-  /** The run's current state at once, then every change; ends after the final state of a finished run. */
-  async *watchRun(runId: RunId): AsyncGenerator<WorkflowExecutionDetail> {
-    const updates = this.#pubsub.subscribe('run', runId);
-    const poller = this.#retain(this.#runPollers, runId, () => this.#pollRun(runId));
-    try {
-      const current = this.#latest.get(runId) ?? (await this.#read(runId));
-      if (!current) throw new RunNotFound(runId);
-      yield current;
-      if (isFinished(current.state)) return;
-      for await (const detail of updates) {
-        yield detail;
-        if (isFinished(detail.state)) return;
+  /**
+   * The run's current state at once, then every change; ends after the final state of a finished run. A Repeater,
+   * not an async generator: a subscriber that leaves while nothing happens must release its poller at once, not
+   * when the next event comes.
+   */
+  watchRun(runId: RunId): Repeater<WorkflowExecutionDetail> {
+    return new Repeater(async (push, stop) => {
+      const updates = this.#pubsub.subscribe('run', runId);
+      const poller = this.#retain(this.#runPollers, runId, () => this.#pollRun(runId));
+      try {
+        const current = this.#latest.get(runId) ?? (await this.#read(runId));
+        if (!current) throw new RunNotFound(runId);
+        await push(current);
+        if (isFinished(current.state)) {
+          stop();
+        } else {
+          void (async () => {
+            for await (const detail of updates) {
+              await push(detail);
+              if (isFinished(detail.state)) {
+                stop();
+                return;
+              }
+            }
+          })();
+        }
+        await stop;
+      } finally {
+        this.#release(this.#runPollers, runId, poller);
+        if (!this.#runPollers.has(runId)) this.#latest.delete(runId);
+        await updates.return?.();
       }
-    } finally {
-      this.#release(this.#runPollers, runId, poller);
-      if (!this.#runPollers.has(runId)) this.#latest.delete(runId);
-      await updates.return?.();
-    }
+    });
   }
 
   /** New runs and every change of a workflow's runs, from now on; never ends by itself. */
-  async *watchWorkflow(watch: WorkflowWatch): AsyncGenerator<WorkflowEvent> {
-    const key = workflowKey(watch);
-    const events = this.#pubsub.subscribe('workflow', key);
-    const poller = this.#retain(this.#workflowPollers, key, () => this.#pollWorkflow(watch, key));
-    try {
-      for await (const event of events) yield event;
-    } finally {
+  watchWorkflow(watch: WorkflowWatch): Repeater<WorkflowEvent> {
+    return new Repeater(async (push, stop) => {
+      const key = workflowKey(watch);
+      const events = this.#pubsub.subscribe('workflow', key);
+      const poller = this.#retain(this.#workflowPollers, key, () => this.#pollWorkflow(watch, key));
+      void (async () => {
+        for await (const event of events) await push(event);
+      })();
+      await stop;
       this.#release(this.#workflowPollers, key, poller);
       if (!this.#workflowPollers.has(key)) this.#workflowStates.delete(key);
       await events.return?.();
-    }
+    });
   }
 
   /**

@@ -18,8 +18,14 @@ export const CSRF_HEADERS = [
   'graphql-client-name',
 ] as const;
 
+/**
+ * Headers that are no proof of intent by themselves but force a preflight all the same, which is what the check
+ * needs: a router's secret or a bearer token (so a router subscribing over an SSE GET passes as it is).
+ */
+const CREDENTIAL_HEADERS = ['x-router-secret', 'authorization'] as const;
+
 export function useCsrfCheck(): Plugin {
-  const check = useCSRFPrevention({ requestHeaders: [...CSRF_HEADERS] });
+  const check = useCSRFPrevention({ requestHeaders: [...CSRF_HEADERS, ...CREDENTIAL_HEADERS] });
   return {
     onRequestParse(payload) {
       try {

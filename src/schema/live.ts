@@ -2,6 +2,7 @@
  * Subscriptions: one run's changes until it finishes, and a workflow's new runs and changes. What they stream
  * comes from live updates (`src/live`), shared by every subscriber; each subscription only filters and shapes it.
  */
+import { Repeater } from 'graphql-yoga';
 import { batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
 import { RunNotFound, type WorkflowEvent, type WorkflowEventKind } from '../live/live-updates.js';
 import { type AccessRules, type Builder, requireScope } from './builder.js';
@@ -66,7 +67,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
       subscribe: (_root, args, context) => {
         requireScope(context, 'read');
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');
-        return notFoundAsError(context.services.live.watchRun(runId), runId);
+        return relay(context.services.live.watchRun(runId));
       },
       resolve: (detail) => detail,
     }),
@@ -87,7 +88,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
           'filter.batchJobId',
         );
         const states = filter.states ? new Set(filter.states) : undefined;
-        return matching(
+        return relay(
           context.services.live.watchWorkflow({ workflowId, batchJobId }),
           (event) =>
             (states === undefined || states.has(event.execution.state)) &&
@@ -99,17 +100,27 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
   }));
 }
 
-async function* notFoundAsError<T>(source: AsyncGenerator<T>, runId: string): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (error) {
-    if (error instanceof RunNotFound) {
-      throw actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${runId}.`, { runId });
-    }
-    throw error;
-  }
-}
-
-async function* matching<T>(source: AsyncGenerator<T>, keep: (item: T) => boolean): AsyncGenerator<T> {
-  for await (const item of source) if (keep(item)) yield item;
+/**
+ * Passes a source on, keeping what `keep` accepts and mapping a missing run to its GraphQL error. A Repeater, so a
+ * subscriber that leaves stops the source at once.
+ */
+function relay<T>(source: AsyncIterableIterator<T>, keep: (item: T) => boolean = () => true): Repeater<T> {
+  return new Repeater(async (push, stop) => {
+    void (async () => {
+      try {
+        for await (const item of source) if (keep(item)) await push(item);
+        stop();
+      } catch (error) {
+        stop(
+          error instanceof RunNotFound
+            ? actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${error.message}.`, {
+                runId: error.message,
+              })
+            : error,
+        );
+      }
+    })();
+    await stop;
+    await source.return?.();
+  });
 }

@@ -16,6 +16,7 @@ import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { AUDIENCE, ISSUER, signingKey, startIdentityProvider, token } from '../support/jwks.js';
 import { type Asset, createMediaLibrary, MEDIA_LIBRARY_SDL, OWNING_TEAM } from '../support/media-library.js';
 import { demoExecutions, expectedRunIds } from '../support/oracle.js';
+import { subscribe } from '../support/sse.js';
 
 const DETAIL_CONCURRENCY = 4;
 /** A well-formed run id that no demo run has. */
@@ -492,6 +493,28 @@ describe('behind a router that authenticates its callers and itself', () => {
       expect(anonymous.data?.workflow ?? null).toBeNull();
       expect(JSON.stringify(anonymous.errors)).toMatch(/UNAUTHENTICATED|bearer token/i);
       expect(guarded.emulator.requests).toHaveLength(1);
+
+      // A subscription goes through too, over SSE both ways (the router subscribes to the subgraph with an
+      // event-stream GET, which its secret lets past the CSRF check).
+      const finished = demoExecutions().find((run) => run.state === 'Success');
+      const subscription = await subscribe<{
+        data?: { workflowExecutionUpdated: { runId: string; state: string } };
+      }>(
+        (url, init) => router.fetch(url.replace('gateway', 'router'), init),
+        `subscription { workflowExecutionUpdated(runId: "${finished?.runId}") { runId state } }`,
+        {},
+        { authorization: `Bearer ${await token(key)}` },
+      );
+      try {
+        expect((await subscription.next())?.data?.workflowExecutionUpdated).toEqual({
+          runId: finished?.runId,
+          state: 'SUCCESS',
+        });
+        // A finished run's subscription completes after its one state.
+        expect(await subscription.next()).toBeUndefined();
+      } finally {
+        await subscription.close();
+      }
     } finally {
       await router.dispose();
       await guarded.close();

@@ -1,0 +1,61 @@
+/** Live updates' bookkeeping: a key is released the moment its last subscriber leaves, however quiet it is. */
+import { describe, expect, it } from 'vitest';
+import { assume, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
+import type { WorkflowExecutionDetail } from '../../src/ci/types.js';
+import { LiveUpdates } from '../../src/live/live-updates.js';
+
+const RUN = assume(runIdRule, `i${'1'.repeat(32)}`);
+const WORKFLOW = assume(workflowIdRule, `w${'2'.repeat(32)}`);
+const running: WorkflowExecutionDetail = {
+  requestId: undefined,
+  runId: RUN,
+  workflowId: WORKFLOW,
+  objectKey: 'a.mp4',
+  state: 'Running',
+  createdAt: new Date(),
+  workflowName: undefined,
+  tasks: [],
+};
+
+function quietLive() {
+  let reads = 0;
+  const live = new LiveUpdates({
+    pollIntervalMs: 0,
+    ci: {
+      getWorkflowExecution: async () => {
+        reads += 1;
+        return running;
+      },
+      listWorkflowExecutions: async () => ({ requestId: undefined, executions: [], nextToken: null }),
+    },
+  });
+  return { live, reads: () => reads };
+}
+
+describe('LiveUpdates', () => {
+  it('releases a workflow key as soon as its subscriber leaves, while it waits on an event that never comes', async () => {
+    const { live } = quietLive();
+    const watch = live.watchWorkflow({ workflowId: WORKFLOW });
+    const pending = watch.next();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(live.watchedKeys).toBe(1);
+    await watch.return(undefined);
+    expect(live.watchedKeys).toBe(0);
+    expect(await pending).toEqual({ done: true, value: undefined });
+  });
+
+  it('shares the first read of a run among its subscribers and releases it with the last one', async () => {
+    const { live, reads } = quietLive();
+    const first = live.watchRun(RUN);
+    const second = live.watchRun(RUN);
+    expect((await first.next()).value?.state).toBe('Running');
+    expect((await second.next()).value?.state).toBe('Running');
+    expect(reads()).toBe(1);
+    const waiting = [first.next(), second.next()];
+    await first.return(undefined);
+    expect(live.watchedKeys).toBe(1);
+    await second.return(undefined);
+    expect(live.watchedKeys).toBe(0);
+    await Promise.all(waiting);
+  });
+});

@@ -168,7 +168,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Without a token requirement there are no scopes to check: the context's default grants everything.
   const rightsOf = (caller: Caller) => {
     const granted = caller.scopes;
-    return granted && { mayRead: granted.has(scopes.read), mayWrite: granted.has(scopes.write) };
+    return (
+      granted && {
+        mayRead: granted.has(scopes.read),
+        mayWrite: granted.has(scopes.write),
+        expiresAt: caller.expiresAt,
+      }
+    );
   };
 
   const yoga = createYoga<Record<string, never>, GraphQLContext>({

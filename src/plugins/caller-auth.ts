@@ -11,10 +11,12 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { UNAUTHENTICATED } from '../schema/errors.js';
 import { secretMatcher } from '../secret-match.js';
 
+export { UNAUTHENTICATED };
+
 const ROUTER_SECRET_HEADER = 'x-router-secret';
-export const UNAUTHENTICATED = 'UNAUTHENTICATED';
 export const AUTH_UNAVAILABLE = 'AUTH_UNAVAILABLE';
 /** Asymmetric algorithms only: a JWKS holds public keys. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

@@ -36,6 +36,8 @@ export interface GatewayServices {
 export interface CallerRights {
   readonly mayRead: boolean;
   readonly mayWrite: boolean;
+  /** When the caller's token expires: a subscription ends then. */
+  readonly expiresAt?: Date | undefined;
 }
 
 export interface GraphQLContext {

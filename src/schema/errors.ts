@@ -6,6 +6,8 @@ import { GraphQLError } from 'graphql';
 import { CiError, type CiErrorKind, mayHaveActed } from '../ci/errors.js';
 
 export const USER_INPUT_ERROR = 'BAD_USER_INPUT';
+/** No valid credentials: a missing or expired token, or no router secret where one is required. */
+export const UNAUTHENTICATED = 'UNAUTHENTICATED';
 
 export function userInputError(message: string, argumentName?: string): GraphQLError {
   return new GraphQLError(message, {

@@ -2,11 +2,12 @@
  * Subscriptions: one run's changes until it finishes, and a workflow's new runs and changes. What they stream
  * comes from live updates (`src/live`), shared by every subscriber; each subscription only filters and shapes it.
  */
+import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
 import { RunNotFound, type WorkflowEvent, type WorkflowEventKind } from '../live/live-updates.js';
 import { type AccessRules, type Builder, requireScope } from './builder.js';
-import { ACTION_ERRORS, actionError } from './errors.js';
+import { ACTION_ERRORS, actionError, UNAUTHENTICATED } from './errors.js';
 import { parseArgument, parseOptionalArgument } from './inputs.js';
 import type { ExecutionTypes } from './workflow-execution.js';
 
@@ -67,7 +68,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
       subscribe: (_root, args, context) => {
         requireScope(context, 'read');
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');
-        return relay(context.services.live.watchRun(runId));
+        return relay(context.services.live.watchRun(runId), context.caller.expiresAt);
       },
       resolve: (detail) => detail,
     }),
@@ -90,6 +91,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
         const states = filter.states ? new Set(filter.states) : undefined;
         return relay(
           context.services.live.watchWorkflow({ workflowId, batchJobId }),
+          context.caller.expiresAt,
           (event) =>
             (states === undefined || states.has(event.execution.state)) &&
             (objectKey === undefined || event.execution.objectKey === objectKey),
@@ -104,8 +106,24 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
  * Passes a source on, keeping what `keep` accepts and mapping a missing run to its GraphQL error. A Repeater, so a
  * subscriber that leaves stops the source at once.
  */
-function relay<T>(source: AsyncIterableIterator<T>, keep: (item: T) => boolean = () => true): Repeater<T> {
+function relay<T>(
+  source: AsyncIterableIterator<T>,
+  expiresAt: Date | undefined,
+  keep: (item: T) => boolean = () => true,
+): Repeater<T> {
   return new Repeater(async (push, stop) => {
+    // A subscription lasts no longer than the token it was opened with.
+    const expiry =
+      expiresAt &&
+      setTimeout(
+        () =>
+          stop(
+            new GraphQLError('The caller’s token has expired; subscribe again with a fresh one.', {
+              extensions: { code: UNAUTHENTICATED },
+            }),
+          ),
+        Math.max(0, expiresAt.getTime() - Date.now()),
+      );
     void (async () => {
       try {
         for await (const item of source) if (keep(item)) await push(item);
@@ -121,6 +139,7 @@ function relay<T>(source: AsyncIterableIterator<T>, keep: (item: T) => boolean =
       }
     })();
     await stop;
+    clearTimeout(expiry);
     await source.return?.();
   });
 }

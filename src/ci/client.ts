@@ -25,6 +25,7 @@ import {
   decodeTriggeredRun,
   decodeWorkflowExecutionDetail,
   decodeWorkflowLookup,
+  encodeBatchTriggerInput,
 } from './responses.js';
 import { formatCiTime } from './time.js';
 import { type CallOptions, CiTransport, type CiTransportOptions } from './transport.js';
@@ -272,14 +273,6 @@ export class CiClient {
 
   /** `POST /inventorytriggerjob`: starts a batch trigger. Not idempotent, like a trigger. */
   async startBatchTrigger(params: StartBatchTriggerParams, options?: CallOptions): Promise<BatchTrigger> {
-    const input =
-      params.source.kind === 'prefix'
-        ? { Prefix: params.source.prefix }
-        : params.source.kind === 'objects'
-          ? { Object: [...params.source.objectKeys] }
-          : params.source.kind === 'manifest'
-            ? { Manifest: params.source.manifest }
-            : { UrlFile: params.source.urlFile };
     const window =
       params.createdAfter || params.createdBefore
         ? {
@@ -298,7 +291,7 @@ export class CiClient {
         body: buildXml('Request', {
           Name: params.name,
           Type: 'Workflow',
-          Input: input,
+          Input: encodeBatchTriggerInput(params.source),
           Operation: { ...window, WorkflowIds: params.workflowId },
         }),
         idempotent: false,

@@ -13,6 +13,7 @@ import {
   type BatchTriggerSource,
   EXECUTION_STATES,
   JOB_STATES,
+  type JobLookup,
   type MediaInfoSummary,
   type MediaJob,
   type MediaJobLookup,
@@ -253,21 +254,37 @@ const mediaJob = z
     }),
   );
 
-const mediaJobsResponse = z
-  .object({
-    Response: z.object({
-      RequestId: optionalText,
-      JobsDetail: list(mediaJob),
-      NonExistJobIds: list(requiredText),
-    }),
-  })
-  .transform(
-    ({ Response }): MediaJobLookup => ({
-      requestId: Response.RequestId,
-      jobs: Response.JobsDetail,
-      nonExistJobIds: Response.NonExistJobIds,
-    }),
-  );
+/** A `JobsDetail` answer: the jobs found, and the ids asked for that CI does not know. */
+const jobLookup = <T extends z.ZodType>(job: T) =>
+  z
+    .object({
+      Response: z.object({
+        RequestId: optionalText,
+        JobsDetail: list(job),
+        NonExistJobIds: list(requiredText),
+      }),
+    })
+    .transform(
+      ({ Response }): JobLookup<z.output<T>> => ({
+        requestId: Response.RequestId,
+        jobs: Response.JobsDetail,
+        nonExistJobIds: Response.NonExistJobIds,
+      }),
+    );
+
+/** A batch trigger's `Input` element, as the request sends it and the answers repeat it. */
+export function encodeBatchTriggerInput(source: BatchTriggerSource): Record<string, unknown> {
+  switch (source.kind) {
+    case 'prefix':
+      return { Prefix: source.prefix };
+    case 'objects':
+      return { Object: [...source.objectKeys] };
+    case 'manifest':
+      return { Manifest: source.manifest };
+    case 'urlFile':
+      return { UrlFile: source.urlFile };
+  }
+}
 
 const batchTriggerSource = optionalRecord({
   Prefix: optionalText,
@@ -320,22 +337,6 @@ const batchTrigger = z
     }),
   );
 
-const batchTriggerLookupResponse = z
-  .object({
-    Response: z.object({
-      RequestId: optionalText,
-      JobsDetail: list(batchTrigger),
-      NonExistJobIds: list(requiredText),
-    }),
-  })
-  .transform(
-    ({ Response }): BatchTriggerLookup => ({
-      requestId: Response.RequestId,
-      jobs: Response.JobsDetail,
-      nonExistJobIds: Response.NonExistJobIds,
-    }),
-  );
-
 const batchTriggerPageResponse = z
   .object({
     Response: z.object({ RequestId: optionalText, JobsDetail: list(batchTrigger), NextToken: optionalText }),
@@ -375,8 +376,11 @@ export const decodeListWorkflowExecutions = (body: string) => decode(listRespons
 export const decodeWorkflowExecutionDetail = (body: string) => decode(detailResponse, body);
 export const decodeWorkflowLookup = (body: string) => decode(workflowsResponse, body);
 export const decodeTriggeredRun = (body: string) => decode(triggerResponse, body);
-export const decodeMediaJobs = (body: string) => decode(mediaJobsResponse, body);
-export const decodeBatchTriggerLookup = (body: string) => decode(batchTriggerLookupResponse, body);
+const mediaJobsResponse = jobLookup(mediaJob);
+const batchTriggerLookupResponse = jobLookup(batchTrigger);
+export const decodeMediaJobs = (body: string): MediaJobLookup => decode(mediaJobsResponse, body);
+export const decodeBatchTriggerLookup = (body: string): BatchTriggerLookup =>
+  decode(batchTriggerLookupResponse, body);
 export const decodeBatchTriggerPage = (body: string) => decode(batchTriggerPageResponse, body);
 
 /** Reads an error body; undefined when the body is not one (an HTML page from a proxy, say). */

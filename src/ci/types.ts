@@ -81,11 +81,8 @@ export interface MediaInfoSummary {
   readonly height: number | undefined;
 }
 
-/** One media job (`GET /jobs/<id>`): the work behind one task of a run. */
-export interface MediaJob {
-  readonly jobId: string;
-  /** The kind of job, e.g. `Transcode`. */
-  readonly tag: string;
+/** Where one of CI's jobs (a media job, a batch trigger) stands, as both report it. */
+export interface JobStatus {
   readonly state: JobState;
   /** 0–100, when CI reports it. */
   readonly progress: number | undefined;
@@ -94,6 +91,13 @@ export interface MediaJob {
   readonly createdAt: Date | undefined;
   readonly startedAt: Date | undefined;
   readonly endedAt: Date | undefined;
+}
+
+/** One media job (`GET /jobs/<id>`): the work behind one task of a run. */
+export interface MediaJob extends JobStatus {
+  readonly jobId: string;
+  /** The kind of job, e.g. `Transcode`. */
+  readonly tag: string;
   readonly queueId: string | undefined;
   readonly inputObject: string | undefined;
   /** Keys of the objects it wrote. */
@@ -104,12 +108,6 @@ export interface MediaJob {
   readonly workflowId: string | undefined;
 }
 
-export interface MediaJobLookup {
-  readonly requestId: string | undefined;
-  readonly jobs: readonly MediaJob[];
-  readonly nonExistJobIds: readonly string[];
-}
-
 /** What a batch trigger runs its workflow on: exactly one of these. */
 export type BatchTriggerSource =
   | { readonly kind: 'prefix'; readonly prefix: string }
@@ -118,16 +116,9 @@ export type BatchTriggerSource =
   | { readonly kind: 'urlFile'; readonly urlFile: string };
 
 /** A batch (inventory) trigger job: one workflow run for each object it finds. */
-export interface BatchTrigger {
+export interface BatchTrigger extends JobStatus {
   readonly jobId: string;
   readonly name: string | undefined;
-  readonly state: JobState;
-  readonly progress: number | undefined;
-  readonly code: string | undefined;
-  readonly message: string | undefined;
-  readonly createdAt: Date | undefined;
-  readonly startedAt: Date | undefined;
-  readonly endedAt: Date | undefined;
   readonly source: BatchTriggerSource | undefined;
   readonly workflowIds: readonly string[];
   /** Only objects created in this window, when set. */
@@ -135,11 +126,15 @@ export interface BatchTrigger {
   readonly createdBefore: Date | undefined;
 }
 
-export interface BatchTriggerLookup {
+/** `JobsDetail` answers: the jobs found, and the ids asked for that CI does not know. */
+export interface JobLookup<T> {
   readonly requestId: string | undefined;
-  readonly jobs: readonly BatchTrigger[];
+  readonly jobs: readonly T[];
   readonly nonExistJobIds: readonly string[];
 }
+
+export type MediaJobLookup = JobLookup<MediaJob>;
+export type BatchTriggerLookup = JobLookup<BatchTrigger>;
 
 export interface BatchTriggerPage {
   readonly requestId: string | undefined;

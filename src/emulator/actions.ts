@@ -2,16 +2,12 @@
  * The emulator's console calls, as strict as the reads: trigger, pause and activate, batch (inventory) triggers
  * and media jobs. Each answers in CI's shapes; what they change lives in {@link EmulatorWorld}.
  */
+import { encodeBatchTriggerInput } from '../ci/responses.js';
+import type { BatchTriggerSource } from '../ci/types.js';
 import { parseXml } from '../ci/xml.js';
 import type { PageTokens } from './page-tokens.js';
 import { HttpError, invalid, parseSize, parseTime } from './params.js';
-import {
-  type BatchJobView,
-  type BatchSource,
-  type EmulatorWorld,
-  PausedWorkflow,
-  UnknownWorkflow,
-} from './world.js';
+import { type BatchJobView, type EmulatorWorld, PausedWorkflow, UnknownWorkflow } from './world.js';
 import { compactOffsetTime, xmlDocument } from './xml-writer.js';
 
 /** The most media job ids one `GET /jobs/…` takes here (CI documents none). */
@@ -93,7 +89,7 @@ function startBatchJob(context: ActionContext, body: string): string {
   const name = checkName(text(request['Name']), true) as string;
   if (text(request['Type']) !== 'Workflow') throw invalid('Type must be Workflow');
   const input = (request['Input'] ?? {}) as Record<string, unknown>;
-  const sources: BatchSource[] = [];
+  const sources: BatchTriggerSource[] = [];
   if (text(input['Prefix']) !== undefined)
     sources.push({ kind: 'prefix', prefix: text(input['Prefix']) as string });
   const objects = [input['Object']]
@@ -116,7 +112,7 @@ function startBatchJob(context: ActionContext, body: string): string {
       {
         name,
         workflowId,
-        source: sources[0] as BatchSource,
+        source: sources[0] as BatchTriggerSource,
         windowStart: start === undefined ? undefined : new Date(start),
         windowEnd: end === undefined ? undefined : new Date(end),
       },
@@ -258,14 +254,6 @@ function describeMediaJobs(context: ActionContext, idList: string): string {
 }
 
 function batchJobXml(job: BatchJobView) {
-  const input =
-    job.source.kind === 'prefix'
-      ? { Prefix: job.source.prefix }
-      : job.source.kind === 'objects'
-        ? { Object: [...job.source.objectKeys] }
-        : job.source.kind === 'manifest'
-          ? { Manifest: job.source.manifest }
-          : { UrlFile: job.source.urlFile };
   return {
     Code: job.state === 'Success' ? 'Success' : '',
     Message:
@@ -279,7 +267,7 @@ function batchJobXml(job: BatchJobView) {
     StartTime: job.startedAt ? compactOffsetTime(job.startedAt) : '',
     EndTime: job.endedAt ? compactOffsetTime(job.endedAt) : '',
     QueueId: 'p2242ab62c7c94486915508540933a2c6',
-    Input: input,
+    Input: encodeBatchTriggerInput(job.source),
     Operation: {
       WorkflowIds: job.workflowId,
       ...(job.windowStart || job.windowEnd

@@ -5,7 +5,7 @@
  * sees a run go from Running to Success (or Failed) without anything ticking in the background.
  */
 import { createHash } from 'node:crypto';
-import type { ExecutionState, JobState, WorkflowState } from '../ci/types.js';
+import type { BatchTriggerSource, ExecutionState, JobState, WorkflowState } from '../ci/types.js';
 import {
   type Dataset,
   DEMO_BATCH_JOBS,
@@ -21,17 +21,11 @@ export const BATCH_RUN_INTERVAL_SECONDS = 2;
 /** Runs on objects whose key contains this fail their second task: a way to see a failure on demand. */
 export const FAILING_OBJECT_MARK = 'fail';
 
-export type BatchSource =
-  | { readonly kind: 'prefix'; readonly prefix: string }
-  | { readonly kind: 'objects'; readonly objectKeys: readonly string[] }
-  | { readonly kind: 'manifest'; readonly manifest: string }
-  | { readonly kind: 'urlFile'; readonly urlFile: string };
-
 export interface BatchJob {
   readonly jobId: string;
   readonly name: string;
   readonly workflowId: string;
-  readonly source: BatchSource;
+  readonly source: BatchTriggerSource;
   readonly createdAt: Date;
   readonly windowStart: Date | undefined;
   readonly windowEnd: Date | undefined;
@@ -168,7 +162,7 @@ export class EmulatorWorld {
     params: {
       readonly name: string;
       readonly workflowId: string;
-      readonly source: BatchSource;
+      readonly source: BatchTriggerSource;
       readonly windowStart: Date | undefined;
       readonly windowEnd: Date | undefined;
     },
@@ -253,7 +247,7 @@ export class EmulatorWorld {
   }
 
   /** The bucket's objects: every key a run has been seen on. */
-  #objectsFor(source: BatchSource): string[] {
+  #objectsFor(source: BatchTriggerSource): string[] {
     if (source.kind === 'objects') return [...source.objectKeys];
     // The emulator has no manifests or URL lists to read: such a job finds nothing.
     if (source.kind !== 'prefix') return [];

@@ -93,8 +93,6 @@ export class LiveUpdates {
   readonly #workflowPollers = new Map<string, Poller>();
   /** Per watched workflow key: the state last published for each of its runs. */
   readonly #workflowStates = new Map<string, Map<string, ExecutionState>>();
-  /** Upstream reads made, for tests and benchmarks. */
-  reads = 0;
 
   constructor(options: LiveUpdatesOptions) {
     this.#ci = options.ci;
@@ -178,7 +176,6 @@ export class LiveUpdates {
     const inFlight = this.#reading.get(runId);
     if (inFlight) return inFlight;
     const reading = (async () => {
-      this.reads += 1;
       try {
         const detail = await this.#ci.getWorkflowExecution(runId);
         this.#publishRun(detail);
@@ -229,7 +226,6 @@ export class LiveUpdates {
   }
 
   async #pollWorkflow(watch: WorkflowWatch, key: string): Promise<boolean> {
-    this.reads += 1;
     const page = await this.#ci.listWorkflowExecutions({
       workflowId: watch.workflowId,
       batchJobId: watch.batchJobId,

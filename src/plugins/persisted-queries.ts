@@ -60,14 +60,19 @@ export function usePersistedQueries(options: PersistedQueryOptions): Plugin {
     maxSize: options.maxBytes ?? DEFAULT_MAX_BYTES,
     sizeCalculation: (document) => Math.max(1, document.length),
   });
-  return useAPQ({
+  const apq = useAPQ({
     store: {
       get: (hash) => manifest.get(hash) ?? registered.get(hash) ?? null,
       set: (hash, document) => {
         if (!manifest.has(hash)) registered.set(hash, document);
       },
     },
-  }) as Plugin;
+  });
+  // The plugin's hook is async: only requests that use the protocol should pay for a promise.
+  return {
+    onParams: (payload) =>
+      payload.params.extensions?.['persistedQuery'] === undefined ? undefined : apq.onParams?.(payload),
+  } as Plugin;
 }
 
 /** Apollo's `extensions.persistedQuery.sha256Hash`, or the GraphQL-over-HTTP draft's `documentId`. */

@@ -7,8 +7,7 @@ import type { BatchTrigger } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import { costs } from './costs.js';
 import { fingerprint } from './cursor.js';
-import { userInputError } from './errors.js';
-import { parseArgument, parseReference } from './inputs.js';
+import { checkTimeWindow, parseArgument, parseReference, parseStates } from './inputs.js';
 import type { MediaJobTypes } from './media-job.js';
 import { paginate, paginateExecutions } from './pagination.js';
 import type { WorkflowTypes } from './workflow.js';
@@ -142,18 +141,13 @@ export function addBatchTriggerTypes(
       },
       resolve: (workflow, args, context) => {
         const workflowId = parseArgument(workflowIdRule, workflow.workflowId, 'workflowId');
-        const states = args.filter?.states ?? undefined;
-        if (states?.length === 0) {
-          throw userInputError('filter.states must not be empty; omit it to match every state', 'filter');
-        }
+        const states = parseStates(args.filter?.states, 'filter');
         const createdAfter = args.filter?.createdAfter ?? undefined;
         const createdBefore = args.filter?.createdBefore ?? undefined;
-        if (createdAfter && createdBefore && createdAfter > createdBefore) {
-          throw userInputError('filter.createdAfter must not be later than filter.createdBefore', 'filter');
-        }
+        checkTimeWindow(createdAfter, createdBefore, 'filter');
         const filter = {
           workflowId,
-          states: states && [...new Set(states)].sort(),
+          states,
           createdAfter,
           createdBefore,
           order: args.filter?.order ?? 'Desc',

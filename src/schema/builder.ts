@@ -41,7 +41,12 @@ export function createBuilder(options: SchemaOptions = {}) {
     plugins: [ScopeAuthPlugin, DirectivePlugin, RelayPlugin, FederationPlugin],
     scopeAuth: {
       authScopes: (context) => ({ read: context.caller.mayRead, write: context.caller.mayWrite }),
-      unauthorizedError: () => forbidden(),
+      unauthorizedError: () =>
+        new GraphQLError('The caller’s token does not grant the scope this field needs.', {
+          extensions: { code: FORBIDDEN },
+        }),
+      // A subscription's `subscribe` starts upstream work: check the caller's scopes before it runs, not per event.
+      authorizeOnSubscribe: true,
     },
     // Fields are non-null unless they say otherwise: nulls in a response mean something.
     defaultFieldNullability: false,
@@ -67,20 +72,6 @@ export function createBuilder(options: SchemaOptions = {}) {
 }
 
 export type Builder = ReturnType<typeof createBuilder>;
-
-function forbidden(): GraphQLError {
-  return new GraphQLError('The caller’s token does not grant the scope this field needs.', {
-    extensions: { code: FORBIDDEN },
-  });
-}
-
-/**
- * The scope check for a subscription's source: the scope-auth plugin guards what a field resolves, but a
- * subscription's `subscribe` runs first and starts upstream work, so it checks the same rights itself.
- */
-export function requireScope(context: GraphQLContext, scope: 'read' | 'write'): void {
-  if (!(scope === 'read' ? context.caller.mayRead : context.caller.mayWrite)) throw forbidden();
-}
 
 /**
  * The options that guard a type or field: checked here (`authScopes`, a `FORBIDDEN` error) and declared for the

@@ -23,8 +23,15 @@ import type { BatchTriggerTypes } from './batch-trigger.js';
 import type { AccessRules, Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { costs } from './costs.js';
-import { ACTION_ERRORS, actionError, userInputError } from './errors.js';
-import { parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
+import {
+  ACTION_ERRORS,
+  actionError,
+  batchTriggerNotFound,
+  executionNotFound,
+  userInputError,
+  workflowNotFound,
+} from './errors.js';
+import { checkTimeWindow, parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
 import type { WorkflowTypes } from './workflow.js';
 import type { ExecutionParent, ExecutionTypes } from './workflow-execution.js';
 
@@ -118,119 +125,103 @@ export function addConsoleActions(
 
   const write = { ...access.write, ...costs.action };
 
-  builder.mutationFields((t) => ({
-    triggerWorkflow: t.field({
-      ...write,
-      type: TriggerWorkflowPayload,
-      description: 'Starts one run of a workflow on an object. Sent to CI at most once.',
-      args: { input: t.arg({ type: TriggerWorkflowInput, required: true }) },
-      resolve: async (_root, { input }, context) => {
-        const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
-        const objectKey = parseArgument(objectKeyRule, input.objectKey, 'input.objectKey');
-        const name = parseOptionalArgument(jobNameRule, input.name, 'input.name');
-        return trigger(context, workflowId, objectKey, name, null);
-      },
-    }),
-    rerunWorkflowExecution: t.field({
-      ...write,
-      type: TriggerWorkflowPayload,
-      description:
-        'Runs the same workflow on the same object again: a new run (CI cannot restart a run). `rerunOf` is the ' +
-        'run it repeats.',
-      args: { runId: t.arg.id({ required: true }) },
-      resolve: async (_root, args, context) => {
-        const runId = parseArgument(runIdRule, String(args.runId), 'runId');
-        const original = await context.executionDetails.load(runId);
-        if (!original) {
-          throw actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${runId}.`, { runId });
-        }
-        const workflowId = parseReference(workflowIdRule, original.workflowId);
-        const objectKey = parseReference(objectKeyRule, original.objectKey);
-        if (!workflowId || !objectKey) {
-          throw userInputError(
-            `Run ${runId} cannot be repeated: CI reports no valid workflow and object.`,
-            'runId',
-          );
-        }
-        return trigger(context, workflowId, objectKey, undefined, original);
-      },
-    }),
-    pauseWorkflow: t.field({
-      ...write,
-      type: WorkflowPayload,
-      description: 'Stops a workflow from starting runs; runs already started go on.',
-      args: { workflowId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) =>
-        setState(context, parseArgument(workflowIdRule, String(args.workflowId), 'workflowId'), 'paused'),
-    }),
-    activateWorkflow: t.field({
-      ...write,
-      type: WorkflowPayload,
-      description: 'Lets a paused workflow start runs again.',
-      args: { workflowId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) =>
-        setState(context, parseArgument(workflowIdRule, String(args.workflowId), 'workflowId'), 'active'),
-    }),
-    startBatchTrigger: t.field({
-      ...write,
-      type: BatchTriggerPayload,
-      description:
-        'Runs a workflow on many objects: a prefix, a list of keys, or a manifest. Sent at most once.',
-      args: { input: t.arg({ type: StartBatchTriggerInput, required: true }) },
-      resolve: async (_root, { input }, context) => {
-        const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
-        const name = parseArgument(jobNameRule, input.name, 'input.name');
-        const source = batchSource(input);
-        const createdAfter = input.createdAfter ?? undefined;
-        const createdBefore = input.createdBefore ?? undefined;
-        if (createdAfter && createdBefore && createdAfter > createdBefore) {
-          throw userInputError('input.createdAfter must not be later than input.createdBefore', 'input');
-        }
-        await usableWorkflow(context, workflowId);
-        const job = await context.ci.startBatchTrigger({
-          workflowId,
-          name,
-          source,
-          createdAfter,
-          createdBefore,
-        });
-        context.batchTriggers.prime(job.jobId as BatchJobId, job);
-        return job;
-      },
-    }),
-    cancelBatchTrigger: t.field({
-      ...write,
-      type: BatchTriggerPayload,
-      description:
-        'Stops a batch trigger from starting more runs; runs already started go on. Cancelling twice is harmless.',
-      args: { jobId: t.arg.id({ required: true }) },
-      resolve: async (_root, args, context) => {
-        const jobId = parseArgument(batchJobIdRule, String(args.jobId), 'jobId');
-        if (!(await context.batchTriggers.load(jobId))) {
-          throw actionError(ACTION_ERRORS.BATCH_TRIGGER_NOT_FOUND, `CI has no batch trigger ${jobId}.`, {
-            jobId,
+  builder.mutationFields((t) => {
+    const stateChange = (state: 'paused' | 'active', description: string) =>
+      t.field({
+        ...write,
+        type: WorkflowPayload,
+        description,
+        args: { workflowId: t.arg.id({ required: true }) },
+        resolve: (_root, args, context) =>
+          setState(context, parseArgument(workflowIdRule, String(args.workflowId), 'workflowId'), state),
+      });
+    return {
+      triggerWorkflow: t.field({
+        ...write,
+        type: TriggerWorkflowPayload,
+        description: 'Starts one run of a workflow on an object. Sent to CI at most once.',
+        args: { input: t.arg({ type: TriggerWorkflowInput, required: true }) },
+        resolve: async (_root, { input }, context) => {
+          const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
+          const objectKey = parseArgument(objectKeyRule, input.objectKey, 'input.objectKey');
+          const name = parseOptionalArgument(jobNameRule, input.name, 'input.name');
+          return trigger(context, workflowId, objectKey, name, null);
+        },
+      }),
+      rerunWorkflowExecution: t.field({
+        ...write,
+        type: TriggerWorkflowPayload,
+        description:
+          'Runs the same workflow on the same object again: a new run (CI cannot restart a run). `rerunOf` is the ' +
+          'run it repeats.',
+        args: { runId: t.arg.id({ required: true }) },
+        resolve: async (_root, args, context) => {
+          const runId = parseArgument(runIdRule, String(args.runId), 'runId');
+          const original = await context.executionDetails.load(runId);
+          if (!original) throw executionNotFound(runId);
+          const workflowId = parseReference(workflowIdRule, original.workflowId);
+          const objectKey = parseReference(objectKeyRule, original.objectKey);
+          if (!workflowId || !objectKey) {
+            throw userInputError(
+              `Run ${runId} cannot be repeated: CI reports no valid workflow and object.`,
+              'runId',
+            );
+          }
+          return trigger(context, workflowId, objectKey, undefined, original);
+        },
+      }),
+      pauseWorkflow: stateChange(
+        'paused',
+        'Stops a workflow from starting runs; runs already started go on.',
+      ),
+      activateWorkflow: stateChange('active', 'Lets a paused workflow start runs again.'),
+      startBatchTrigger: t.field({
+        ...write,
+        type: BatchTriggerPayload,
+        description:
+          'Runs a workflow on many objects: a prefix, a list of keys, or a manifest. Sent at most once.',
+        args: { input: t.arg({ type: StartBatchTriggerInput, required: true }) },
+        resolve: async (_root, { input }, context) => {
+          const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
+          const name = parseArgument(jobNameRule, input.name, 'input.name');
+          const source = batchSource(input);
+          const createdAfter = input.createdAfter ?? undefined;
+          const createdBefore = input.createdBefore ?? undefined;
+          checkTimeWindow(createdAfter, createdBefore, 'input');
+          await usableWorkflow(context, workflowId);
+          const job = await context.ci.startBatchTrigger({
+            workflowId,
+            name,
+            source,
+            createdAfter,
+            createdBefore,
           });
-        }
-        await context.ci.cancelBatchTrigger(jobId);
-        context.batchTriggers.clear(jobId);
-        const job = await context.batchTriggers.load(jobId);
-        if (!job) {
-          throw actionError(ACTION_ERRORS.BATCH_TRIGGER_NOT_FOUND, `CI has no batch trigger ${jobId}.`, {
-            jobId,
-          });
-        }
-        return job;
-      },
-    }),
-  }));
+          context.batchTriggers.prime(job.jobId as BatchJobId, job);
+          return job;
+        },
+      }),
+      cancelBatchTrigger: t.field({
+        ...write,
+        type: BatchTriggerPayload,
+        description:
+          'Stops a batch trigger from starting more runs; runs already started go on. Cancelling twice is harmless.',
+        args: { jobId: t.arg.id({ required: true }) },
+        resolve: async (_root, args, context) => {
+          const jobId = parseArgument(batchJobIdRule, String(args.jobId), 'jobId');
+          await known(context.batchTriggers, jobId, batchTriggerNotFound);
+          await context.ci.cancelBatchTrigger(jobId);
+          // Read back what CI now says.
+          context.batchTriggers.clear(jobId);
+          return known(context.batchTriggers, jobId, batchTriggerNotFound);
+        },
+      }),
+    };
+  });
 }
 
 /** The workflow, known to CI and active: decided before any change is asked for. */
 async function usableWorkflow(context: GraphQLContext, workflowId: WorkflowId): Promise<Workflow> {
-  const workflow = await context.workflows.load(workflowId);
-  if (!workflow) {
-    throw actionError(ACTION_ERRORS.WORKFLOW_NOT_FOUND, `CI has no workflow ${workflowId}.`, { workflowId });
-  }
+  const workflow = await known(context.workflows, workflowId, workflowNotFound);
   if (workflow.state === 'Paused') {
     throw actionError(
       ACTION_ERRORS.WORKFLOW_PAUSED,
@@ -254,17 +245,22 @@ async function trigger(
 }
 
 async function setState(context: GraphQLContext, workflowId: WorkflowId, state: 'paused' | 'active') {
-  if (!(await context.workflows.load(workflowId))) {
-    throw actionError(ACTION_ERRORS.WORKFLOW_NOT_FOUND, `CI has no workflow ${workflowId}.`, { workflowId });
-  }
+  await known(context.workflows, workflowId, workflowNotFound);
   await context.ci.setWorkflowState(workflowId, state);
   // Read back what CI now says (the client's cache forgot the workflow; this request's loader must too).
   context.workflows.clear(workflowId);
-  const workflow = await context.workflows.load(workflowId);
-  if (!workflow) {
-    throw actionError(ACTION_ERRORS.WORKFLOW_NOT_FOUND, `CI has no workflow ${workflowId}.`, { workflowId });
-  }
-  return workflow;
+  return known(context.workflows, workflowId, workflowNotFound);
+}
+
+/** What the loader finds for the id, or the error that says CI does not know it. */
+async function known<K, V>(
+  loader: { load(key: K): Promise<V | null> },
+  key: K,
+  notFound: (key: K) => Error,
+): Promise<V> {
+  const value = await loader.load(key);
+  if (value === null) throw notFound(key);
+  return value;
 }
 
 interface SourceInput {

@@ -86,67 +86,76 @@ export function createGraphQLContext(
     ci,
     // The upstream has no batch detail call: one call per distinct run, within the request's concurrency.
     executionDetails: new DataLoader((runIds) =>
-      Promise.all(
-        runIds.map((runId) =>
-          ci.getWorkflowExecution(runId).then(
-            (detail) => {
-              cacheHints.read(detail?.state);
-              return detail;
-            },
-            (error: Error) => error,
-          ),
-        ),
+      eachAlone(
+        runIds,
+        (runId) => ci.getWorkflowExecution(runId),
+        (detail) => cacheHints.read(detail?.state),
       ),
     ),
     workflows: new DataLoader(
       (ids) => {
         cacheHints.limit(CACHE_SECONDS.workflow);
-        return lookUpWorkflows(ci, ids);
+        return inOneCall(
+          ids,
+          async (batch) => (await ci.getWorkflows(batch)).workflows,
+          (w) => w.workflowId,
+        );
       },
       { maxBatchSize: MAX_WORKFLOW_IDS_PER_LOOKUP },
     ),
-    mediaJobs: new DataLoader((ids) => lookUpMediaJobs(ci, ids), { maxBatchSize: services.jobIdsPerLookup }),
-    batchTriggers: new DataLoader((ids) =>
-      Promise.all(
-        ids.map((id) =>
-          ci.getBatchTrigger(id).then(
-            (job) => {
-              cacheHints.read(job?.state);
-              return job;
-            },
-            (error: Error) => error,
-          ),
+    mediaJobs: new DataLoader(
+      (ids) =>
+        inOneCall(
+          ids,
+          async (batch) => (await ci.getMediaJobs(batch)).jobs,
+          (job) => job.jobId,
         ),
+      { maxBatchSize: services.jobIdsPerLookup },
+    ),
+    // CI reads batch triggers one at a time.
+    batchTriggers: new DataLoader((ids) =>
+      eachAlone(
+        ids,
+        (id) => ci.getBatchTrigger(id),
+        (job) => cacheHints.read(job?.state),
       ),
     ),
     cacheHints,
   };
 }
 
-/** One upstream call for a batch of media job ids; ids CI does not know are null. */
-async function lookUpMediaJobs(
-  ci: RequestCi,
-  ids: readonly MediaJobId[],
-): Promise<Array<MediaJob | null | Error>> {
+/**
+ * One upstream call for a batch of ids. Ids the answer leaves out (CI's `NonExistIDs` / `NonExistJobIds`) are null;
+ * a failed call fails every id of the batch.
+ */
+async function inOneCall<K extends string, V>(
+  ids: readonly K[],
+  call: (ids: readonly K[]) => Promise<readonly V[]>,
+  idOf: (value: V) => string,
+): Promise<Array<V | null | Error>> {
   try {
-    const { jobs } = await ci.getMediaJobs(ids);
-    const byId = new Map(jobs.map((job) => [job.jobId, job]));
+    const byId = new Map((await call(ids)).map((value) => [idOf(value), value]));
     return ids.map((id) => byId.get(id) ?? null);
   } catch (error) {
     return ids.map(() => error as Error);
   }
 }
 
-/** One upstream lookup for a batch of ids; ids listed in `NonExistIDs`, or left out of the answer, are null. */
-async function lookUpWorkflows(
-  ci: RequestCi,
-  ids: readonly WorkflowId[],
-): Promise<Array<Workflow | null | Error>> {
-  try {
-    const { workflows } = await ci.getWorkflows(ids);
-    const byId = new Map(workflows.map((workflow) => [workflow.workflowId, workflow]));
-    return ids.map((id) => byId.get(id) ?? null);
-  } catch (error) {
-    return ids.map(() => error as Error);
-  }
+/** One upstream call per id (the request's concurrency limits them); a failure fails only its own id. */
+function eachAlone<K, V>(
+  ids: readonly K[],
+  call: (id: K) => Promise<V>,
+  onRead: (value: V) => void,
+): Promise<Array<V | Error>> {
+  return Promise.all(
+    ids.map((id) =>
+      call(id).then(
+        (value) => {
+          onRead(value);
+          return value;
+        },
+        (error: Error) => error,
+      ),
+    ),
+  );
 }

@@ -100,6 +100,13 @@ export function actionError(
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }
 
+export const workflowNotFound = (workflowId: string) =>
+  actionError(ACTION_ERRORS.WORKFLOW_NOT_FOUND, `CI has no workflow ${workflowId}.`, { workflowId });
+export const executionNotFound = (runId: string) =>
+  actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${runId}.`, { runId });
+export const batchTriggerNotFound = (jobId: string) =>
+  actionError(ACTION_ERRORS.BATCH_TRIGGER_NOT_FOUND, `CI has no batch trigger ${jobId}.`, { jobId });
+
 /**
  * A failed call that must not run twice, as clients see it: if CI may have acted (a timeout, a reset, a 5xx after
  * the request was written), `UPSTREAM_OUTCOME_UNKNOWN`; otherwise the usual mapping.

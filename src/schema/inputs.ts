@@ -28,3 +28,35 @@ export function parseReference<T>(rule: InputRule<T>, raw: unknown): T | undefin
   const parsed = rule.parse(raw);
   return parsed.ok ? parsed.value : undefined;
 }
+
+/**
+ * A list filter's states, as a set to match: refused when empty (an empty list matches nothing, which is never what
+ * was meant), else deduplicated and sorted so equal filters get equal cursors.
+ */
+export function parseStates<T extends string>(
+  states: readonly T[] | null | undefined,
+  argumentName: string,
+): T[] | undefined {
+  if (states === null || states === undefined) return undefined;
+  if (states.length === 0) {
+    throw userInputError(
+      `${argumentName}.states must not be empty; omit it to match every state`,
+      argumentName.split('.')[0],
+    );
+  }
+  return [...new Set(states)].sort();
+}
+
+/** A creation-time window whose bounds, when both given, are in order. */
+export function checkTimeWindow(
+  createdAfter: Date | null | undefined,
+  createdBefore: Date | null | undefined,
+  argumentName: string,
+): void {
+  if (createdAfter && createdBefore && createdAfter > createdBefore) {
+    throw userInputError(
+      `${argumentName}.createdAfter must not be later than ${argumentName}.createdBefore`,
+      argumentName.split('.')[0],
+    );
+  }
+}

@@ -6,8 +6,8 @@ import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
 import { RunNotFound, type WorkflowEvent, type WorkflowEventKind } from '../live/live-updates.js';
-import { type AccessRules, type Builder, requireScope } from './builder.js';
-import { ACTION_ERRORS, actionError, UNAUTHENTICATED } from './errors.js';
+import type { AccessRules, Builder } from './builder.js';
+import { executionNotFound, UNAUTHENTICATED } from './errors.js';
 import { parseArgument, parseOptionalArgument } from './inputs.js';
 import type { ExecutionTypes } from './workflow-execution.js';
 
@@ -66,7 +66,6 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
         'has finished and its final state was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
       args: { runId: t.arg.id({ required: true }) },
       subscribe: (_root, args, context) => {
-        requireScope(context, 'read');
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');
         return relay(context.services.live.watchRun(runId), context.caller.expiresAt);
       },
@@ -80,7 +79,6 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
         'never completes by itself.',
       args: { filter: t.arg({ type: EventsFilter, required: true }) },
       subscribe: (_root, { filter }, context) => {
-        requireScope(context, 'read');
         const workflowId = parseArgument(workflowIdRule, String(filter.workflowId), 'filter.workflowId');
         const objectKey = parseOptionalArgument(objectKeyRule, filter.objectKey, 'filter.objectKey');
         const batchJobId = parseOptionalArgument(
@@ -129,13 +127,7 @@ function relay<T>(
         for await (const item of source) if (keep(item)) await push(item);
         stop();
       } catch (error) {
-        stop(
-          error instanceof RunNotFound
-            ? actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${error.message}.`, {
-                runId: error.message,
-              })
-            : error,
-        );
+        stop(error instanceof RunNotFound ? executionNotFound(error.message) : error);
       }
     })();
     await stop;

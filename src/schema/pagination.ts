@@ -19,6 +19,7 @@ import { CACHE_SECONDS, type CacheHints } from './cache-hints.js';
 import type { GatewayServices, GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
 import { UPSTREAM_BAD_REQUEST, upstreamGraphQLError, userInputError } from './errors.js';
+import { checkTimeWindow, parseStates } from './inputs.js';
 
 /** A filter whose values have passed their input rules. */
 export interface ExecutionFilter {
@@ -219,16 +220,12 @@ function decodeCursor(cursors: CursorCodec, after: string, filterKey: string): U
 
 /** Validates what the filter's types cannot say, and puts it in one canonical form: equal filters, equal cursors. */
 function normalizeFilter(filter: ExecutionFilter): ExecutionFilter {
-  if (filter.states?.length === 0) {
-    throw userInputError('filter.states must not be empty; omit it to match every state', 'filter');
-  }
-  if (filter.createdAfter && filter.createdBefore && filter.createdAfter > filter.createdBefore) {
-    throw userInputError('filter.createdAfter must not be later than filter.createdBefore', 'filter');
-  }
+  const states = parseStates(filter.states, 'filter');
+  checkTimeWindow(filter.createdAfter, filter.createdBefore, 'filter');
   return {
     workflowId: filter.workflowId,
     objectKey: filter.objectKey,
-    states: filter.states && [...new Set(filter.states)].sort(),
+    states,
     createdAfter: filter.createdAfter,
     createdBefore: filter.createdBefore,
     batchJobId: filter.batchJobId,

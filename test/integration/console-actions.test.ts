@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BATCH_JOBS, DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { BATCH_RUN_INTERVAL_SECONDS, TASK_SECONDS } from '../../src/emulator/world.js';
+import { manualClock } from '../support/console.js';
 import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
 import {
   AUDIENCE,
@@ -25,11 +26,11 @@ const PAUSED = DEMO_WORKFLOW_IDS.empty;
 const UNKNOWN_WORKFLOW = `w${'0'.repeat(32)}`;
 
 async function startConsole(options: Parameters<typeof startGateway>[0] = {}) {
-  let nowMs = Date.now();
+  const clock = manualClock();
   const fixture = track(
-    await startGateway({ ...options, emulator: { now: () => nowMs, ...options.emulator } }),
+    await startGateway({ ...options, emulator: { now: clock.now, ...options.emulator } }),
   );
-  return { fixture, advance: (seconds: number) => (nowMs += seconds * 1000) };
+  return { fixture, advance: clock.advance };
 }
 
 const TRIGGER = `mutation Trigger($input: TriggerWorkflowInput!) {

@@ -18,6 +18,7 @@ import {
 } from '../../src/ci/inputs.js';
 import { DEMO_BATCH_JOBS, DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { BATCH_RUN_INTERVAL_SECONDS, TASK_SECONDS } from '../../src/emulator/world.js';
+import { manualClock } from '../support/console.js';
 import { startEmulator } from '../support/emulator.js';
 import { closeAfterEach } from '../support/gateway.js';
 
@@ -25,9 +26,9 @@ const track = closeAfterEach();
 const LARGE = DEMO_WORKFLOW_IDS.large;
 
 async function withClock() {
-  let nowMs = Date.now();
-  const fixture = track(await startEmulator({ now: () => nowMs }));
-  return { fixture, client: fixture.client(), advance: (seconds: number) => (nowMs += seconds * 1000) };
+  const clock = manualClock();
+  const fixture = track(await startEmulator({ now: clock.now }));
+  return { fixture, client: fixture.client(), advance: clock.advance };
 }
 
 const failure = (promise: Promise<unknown>) =>

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
+import { manualClock, triggerRun } from '../support/console.js';
 import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
 import { subscribe } from '../support/sse.js';
 
@@ -16,22 +17,15 @@ const LARGE = DEMO_WORKFLOW_IDS.large;
 const TOKEN = 'callback-token-0123456789abcdef0123456789';
 
 async function startLive(options: { pollIntervalMs?: number } = {}) {
-  let nowMs = Date.now();
+  const clock = manualClock();
   const fixture = track(
     await startGateway({
       pollIntervalMs: options.pollIntervalMs ?? 0,
-      emulator: { now: () => nowMs },
+      emulator: { now: clock.now },
       gateway: { callbackToken: TOKEN },
     }),
   );
-  return { fixture, advance: (seconds: number) => (nowMs += seconds * 1000) };
-}
-
-async function trigger(fixture: GatewayFixture, objectKey = 'live/clip.mp4'): Promise<string> {
-  const result = await fixture.query<{ triggerWorkflow: { runId: string } }>(
-    `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "${objectKey}" }) { runId } }`,
-  );
-  return result.data?.triggerWorkflow.runId as string;
+  return { fixture, advance: clock.advance };
 }
 
 const workflowFinish = (runId: string) =>
@@ -59,7 +53,7 @@ type RunEvent = { data?: { workflowExecutionUpdated: { state: string; tasks: Arr
 describe('workflowExecutionUpdated over SSE', () => {
   it('sends the state at once, a change announced by a callback, and completes when the run finishes', async () => {
     const { fixture, advance } = await startLive();
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'live/clip.mp4');
     const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
     try {
       expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
@@ -75,7 +69,7 @@ describe('workflowExecutionUpdated over SSE', () => {
 
   it('finds a change by polling when no callback comes', async () => {
     const { fixture, advance } = await startLive({ pollIntervalMs: 50 });
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'live/clip.mp4');
     const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
     try {
       expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
@@ -113,7 +107,7 @@ describe('workflowExecutionUpdated over SSE', () => {
 
   it('makes one upstream read per poll for a hundred subscribers to one run', async () => {
     const { fixture } = await startLive({ pollIntervalMs: 100 });
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'live/clip.mp4');
     fixture.emulator.clearRequests();
     const subscriptions = await Promise.all(
       Array.from({ length: 100 }, () => subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId })),
@@ -143,7 +137,7 @@ describe('the emulator’s callbacks, as in demo mode', () => {
     track({ close: () => new Promise((resolve) => server.close(resolve)) });
     const { port } = server.address() as AddressInfo;
     fixture.emulator.sendCallbacksTo(`http://127.0.0.1:${port}/ci/callback/${TOKEN}`);
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'live/clip.mp4');
     const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
     try {
       expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
@@ -171,8 +165,8 @@ describe('workflowExecutionEvents over SSE', () => {
     try {
       // Let the first poll take its baseline before anything happens.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await trigger(fixture, 'live/other.mp4');
-      const runId = await trigger(fixture, 'live/watched.mp4');
+      await triggerRun(fixture, 'live/other.mp4');
+      const runId = await triggerRun(fixture, 'live/watched.mp4');
       const started = await subscription.next();
       expect(started?.data?.workflowExecutionEvents).toMatchObject({
         kind: 'STARTED',
@@ -211,7 +205,7 @@ describe('POST /ci/callback/<token>', () => {
 
   it('treats a forged callback for an unchanged run as a hint: one read, nothing new published', async () => {
     const { fixture } = await startLive();
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'live/clip.mp4');
     const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
     try {
       expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
@@ -227,7 +221,7 @@ describe('POST /ci/callback/<token>', () => {
 
   it('reads JSON and root-less bodies, and TaskFinish callbacks naming the run of their job', async () => {
     const { fixture } = await startLive();
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'live/clip.mp4');
     fixture.emulator.clearRequests();
     const json = JSON.stringify({
       EventName: 'WorkflowFinish',

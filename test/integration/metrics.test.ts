@@ -184,6 +184,10 @@ describe('OperationNameLabels', () => {
     expect(['A', 'B', 'C', 'D', 'A'].map((name) => labels.of(name))).toEqual(['A', 'B', 'C', 'other', 'A']);
     expect(new OperationNameLabels().of('x'.repeat(101))).toBe('other');
     expect(new OperationNameLabels().of('has space')).toBe('other');
-    expect(MAX_OPERATION_NAMES).toBeGreaterThan(0);
+    // The default bound: that many names get their own value, the next one does not.
+    const bounded = new OperationNameLabels();
+    const names = Array.from({ length: MAX_OPERATION_NAMES }, (_, index) => `Operation${index}`);
+    expect(names.map((name) => bounded.of(name))).toEqual(names);
+    expect(bounded.of('OneTooMany')).toBe('other');
   });
 });

@@ -5,12 +5,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
+import { manualClock, triggerRun } from '../support/console.js';
 import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
 
 const track = closeAfterEach();
-const LARGE = DEMO_WORKFLOW_IDS.large;
 const TOKEN = 'callback-token-0123456789abcdef0123456789';
 
 interface RouterMessage {
@@ -46,21 +45,14 @@ async function startFakeRouter() {
 
 async function startWithRouter(origins: (routerUrl: string) => string[] = (url) => [url]) {
   const router = await startFakeRouter();
-  let nowMs = Date.now();
+  const clock = manualClock();
   const fixture = track(
     await startGateway({
-      emulator: { now: () => nowMs },
+      emulator: { now: clock.now },
       gateway: { callbackToken: TOKEN, subscriptionCallbackOrigins: origins(router.url) },
     }),
   );
-  return { fixture, router, advance: (seconds: number) => (nowMs += seconds * 1000) };
-}
-
-async function trigger(fixture: GatewayFixture): Promise<string> {
-  const result = await fixture.query<{ triggerWorkflow: { runId: string } }>(
-    `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "router/clip.mp4" }) { runId } }`,
-  );
-  return result.data?.triggerWorkflow.runId as string;
+  return { fixture, router, advance: clock.advance };
 }
 
 /** The router's subscription request, as Apollo Router sends it. */
@@ -99,7 +91,7 @@ const finish = (fixture: GatewayFixture, runId: string) =>
 describe('the subscription callback protocol', () => {
   it('checks, answers at once, then posts each result and a complete', async () => {
     const { fixture, router, advance } = await startWithRouter();
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'router/clip.mp4');
     const answer = await subscribeAsRouter(fixture, router.url, runId);
     expect(answer).toEqual({ status: 200, body: { data: null } });
     await expect.poll(() => router.messages.length).toBeGreaterThanOrEqual(2);
@@ -118,7 +110,7 @@ describe('the subscription callback protocol', () => {
 
   it('sends heartbeats, and stops the subscription when the router answers 404', async () => {
     const { fixture, router, advance } = await startWithRouter();
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'router/clip.mp4');
     await subscribeAsRouter(fixture, router.url, runId, 50);
     await expect
       .poll(() => router.messages.filter((message) => message.action === 'check').length)

@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
 import { createLogger } from '../../src/logger.js';
-import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
+import { manualClock, triggerRun } from '../support/console.js';
+import { closeAfterEach, startGateway } from '../support/gateway.js';
 import {
   AUDIENCE,
   type IdentityProvider,
@@ -24,18 +24,17 @@ import {
 import { subscribe } from '../support/sse.js';
 
 const track = closeAfterEach();
-const LARGE = DEMO_WORKFLOW_IDS.large;
 const TOKEN = 'callback-token-0123456789abcdef0123456789';
 const RUN = `subscription Run($runId: ID!) { workflowExecutionUpdated(runId: $runId) { runId state } }`;
 
 async function startSocketGateway(
   options: Parameters<typeof startGateway>[0] & { maxSubscriptions?: number } = {},
 ) {
-  let nowMs = Date.now();
+  const clock = manualClock();
   const fixture = track(
     await startGateway({
       ...options,
-      emulator: { now: () => nowMs },
+      emulator: { now: clock.now },
       gateway: { callbackToken: TOKEN, ...options.gateway },
     }),
   );
@@ -53,7 +52,7 @@ async function startSocketGateway(
     },
   });
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-  return { fixture, url, advance: (seconds: number) => (nowMs += seconds * 1000) };
+  return { fixture, url, advance: clock.advance };
 }
 
 function client(url: string, connectionParams: Record<string, string> = {}): Client {
@@ -86,17 +85,10 @@ function collect(socketClient: Client, query: string, variables: Record<string, 
   return { results, done, stop };
 }
 
-async function trigger(fixture: GatewayFixture): Promise<string> {
-  const result = await fixture.query<{ triggerWorkflow: { runId: string } }>(
-    `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "ws/clip.mp4" }) { runId } }`,
-  );
-  return result.data?.triggerWorkflow.runId as string;
-}
-
 describe('graphql-ws on /graphql', () => {
   it('streams a run until it finishes, like SSE', async () => {
     const { fixture, url, advance } = await startSocketGateway();
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'ws/clip.mp4');
     const subscription = collect(client(url), RUN, { runId });
     await expect.poll(() => subscription.results.length).toBe(1);
     expect(subscription.results[0]?.data).toEqual({ workflowExecutionUpdated: { runId, state: 'RUNNING' } });
@@ -117,7 +109,7 @@ describe('graphql-ws on /graphql', () => {
 
   it('refuses more subscriptions on one connection than allowed', async () => {
     const { fixture, url } = await startSocketGateway({ maxSubscriptions: 1 });
-    const runId = await trigger(fixture);
+    const runId = await triggerRun(fixture, 'ws/clip.mp4');
     const socketClient = client(url);
     const first = collect(socketClient, RUN, { runId });
     await expect.poll(() => first.results.length).toBe(1);
@@ -143,13 +135,7 @@ describe('graphql-ws on /graphql', () => {
       const writer = {
         authorization: `Bearer ${await token(key, { claims: { scope: 'ci.workflows.read ci.workflows.write' } })}`,
       };
-      const runId = (
-        await fixture.query<{ triggerWorkflow: { runId: string } }>(
-          `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "ws/expiring.mp4" }) { runId } }`,
-          undefined,
-          writer,
-        )
-      ).data?.triggerWorkflow.runId;
+      const runId = await triggerRun(fixture, 'ws/expiring.mp4', writer);
       const shortLived = collect(
         client(url, { authorization: `Bearer ${await token(key, { expiresIn: 1 })}` }),
         RUN,
@@ -174,13 +160,7 @@ describe('graphql-ws on /graphql', () => {
       const writer = {
         authorization: `Bearer ${await token(key, { claims: { scope: 'ci.workflows.read ci.workflows.write' } })}`,
       };
-      const runId = (
-        await fixture.query<{ triggerWorkflow: { runId: string } }>(
-          `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "sse/expiring.mp4" }) { runId } }`,
-          undefined,
-          writer,
-        )
-      ).data?.triggerWorkflow.runId;
+      const runId = await triggerRun(fixture, 'sse/expiring.mp4', writer);
       const sse = await subscribe<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }>(
         fixture.gateway.fetch,
         RUN,
@@ -200,7 +180,7 @@ describe('graphql-ws on /graphql', () => {
       const { fixture, url } = await startSocketGateway({
         gateway: { auth: { jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE } } },
       });
-      const runId = await trigger(fixture).catch(() => undefined);
+      const runId = await triggerRun(fixture, 'ws/clip.mp4').catch(() => undefined);
       const refused = collect(client(url), RUN, { runId: runId ?? `i${'1'.repeat(32)}` });
       const outcome = await refused.done;
       expect((outcome.error as { code?: number }).code).toBe(4403);

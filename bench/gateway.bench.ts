@@ -9,7 +9,9 @@
  *   the run it prints the upstream calls each made per query;
  * - telemetry: 10 runs with their tasks (11 upstream calls, no cache) through a gateway without metrics or traces,
  *   with metrics, and with metrics and traces (every request sampled, spans exported over OTLP to a local
- *   receiver): the cost of each on the hot path.
+ *   receiver): the cost of each on the hot path;
+ * - live updates: 1, 100 and 1,000 SSE subscribers to the same workflow, and the upstream calls they cause per
+ *   minute (printed after the run): one poller per key, whatever the number of subscribers.
  */
 import { createRequire } from 'node:module';
 import { XMLParser } from 'fast-xml-parser';
@@ -24,6 +26,7 @@ import { createMetrics } from '../src/telemetry/metrics.js';
 import { startTracing, type Tracing, upstreamSpans } from '../src/telemetry/tracing.js';
 import { type GatewayFixture, startGateway } from '../test/support/gateway.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../test/support/otlp-receiver.js';
+import { subscribe } from '../test/support/sse.js';
 
 const require = createRequire(import.meta.url);
 const COS = require('cos-nodejs-sdk-v5') as {
@@ -229,4 +232,50 @@ afterAll(() => {
       `  ${name}: ${(queries / count).toFixed(0)} queries per walk, ${(calls / queries).toFixed(2)} upstream calls per query (bound ceil(first/100)+1 averages ${(bound / queries).toFixed(2)})`,
   );
   process.stdout.write(`\nUpstream calls per query in a walk:\n${rows.join('\n')}\n`);
+});
+
+/** Live updates: upstream calls caused by N subscribers to one workflow over a fixed window, by N. */
+const SUBSCRIBER_POLL_INTERVAL_MS = 250;
+const SUBSCRIBER_WINDOW_MS = 6_000;
+const subscriberRows: string[] = [];
+
+async function measureSubscribers(count: number): Promise<void> {
+  const live = await startGateway({ pollIntervalMs: SUBSCRIBER_POLL_INTERVAL_MS });
+  const document = `subscription { workflowExecutionEvents(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }) { kind } }`;
+  const heapBefore = process.memoryUsage().heapUsed;
+  const subscriptions = await Promise.all(
+    Array.from({ length: count }, () => subscribe(live.gateway.fetch, document)),
+  );
+  try {
+    // The first look (one list call) is shared by all; count what follows it.
+    const deadline = Date.now() + 5_000;
+    while (!live.emulator.requests.some((r) => r.path === '/workflowexecution') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    live.emulator.clearRequests();
+    await new Promise((resolve) => setTimeout(resolve, SUBSCRIBER_WINDOW_MS));
+    const calls = live.emulator.requests.length;
+    const perSubscriberKiB = (process.memoryUsage().heapUsed - heapBefore) / count / 1024;
+    subscriberRows.push(
+      `  ${String(count).padStart(5)} subscribers: ${calls} upstream calls in ${SUBSCRIBER_WINDOW_MS / 1000} s ` +
+        `(${((calls * 60_000) / SUBSCRIBER_WINDOW_MS).toFixed(0)} per minute at POLL_INTERVAL_MS=${SUBSCRIBER_POLL_INTERVAL_MS}, ` +
+        `nothing changing, so backing off), about ${perSubscriberKiB.toFixed(1)} KiB of heap per subscriber`,
+    );
+  } finally {
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    await live.close();
+  }
+}
+
+describe('live updates: subscribers to one workflow', () => {
+  // One measured pass each: the figure is the upstream calls counted, not the time taken.
+  const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
+  bench('1 subscriber', () => measureSubscribers(1), once);
+  bench('100 subscribers', () => measureSubscribers(100), once);
+  bench('1,000 subscribers', () => measureSubscribers(1_000), once);
+});
+
+afterAll(() => {
+  if (subscriberRows.length === 0) return;
+  process.stdout.write(`\nUpstream calls by subscribers to one workflow:\n${subscriberRows.join('\n')}\n`);
 });

@@ -28,6 +28,8 @@ export const DEFAULT_DETAIL_CACHE_ENTRIES = 10_000;
 export const DEFAULT_WORKFLOW_CACHE_TTL_MS = 30_000;
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
+/** Across all of one caller's connections and streams on a replica: a console with many rows, not a crawler. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CALLER = 200;
 /** The names a developer's browser uses for a gateway on the same machine. */
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -101,6 +103,12 @@ export interface Config {
   readonly subscriptionCallbackOrigins: readonly string[];
   /** Most subscriptions one WebSocket connection may hold at once. */
   readonly maxSubscriptionsPerConnection: number;
+  /** Most subscriptions one caller may hold at once on one replica, over every transport. */
+  readonly maxSubscriptionsPerCaller: number;
+  /** Redis shares live updates (events and poll leases) between replicas; without it they stay in the process. */
+  readonly redisUrl: string | undefined;
+  /** This gateway's public base URL as CI reaches it, to tell whether a workflow's callbacks come here. */
+  readonly publicCallbackBaseUrl: string | undefined;
   /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
   readonly tracing: { readonly protocol: OtlpProtocol } | undefined;
 }
@@ -245,6 +253,17 @@ const environment = z.object({
     return origins;
   }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 1_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION),
+  MAX_SUBSCRIPTIONS_PER_CALLER: integer(1, 100_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CALLER),
+  REDIS_URL: optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol),
+        'must be a redis:// or rediss:// URL',
+      )
+      .optional(),
+  ),
+  PUBLIC_CALLBACK_BASE_URL: optionalText.pipe(httpUrl.optional()),
   PERSISTED_DOCUMENTS_FILE: optionalText,
   ONLY_PERSISTED: flag,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()),
@@ -330,6 +349,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       callbackToken: e.CI_CALLBACK_TOKEN,
       pollIntervalMs: e.POLL_INTERVAL_MS,
       maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxSubscriptionsPerCaller: e.MAX_SUBSCRIPTIONS_PER_CALLER,
+      redisUrl: e.REDIS_URL,
+      publicCallbackBaseUrl: e.PUBLIC_CALLBACK_BASE_URL,
       subscriptionCallbackOrigins: e.SUBSCRIPTION_CALLBACK_ORIGINS,
       persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,
       onlyPersisted: e.ONLY_PERSISTED === 'true',

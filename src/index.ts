@@ -11,9 +11,10 @@ import { loadConfig, type UpstreamConfig } from './config.js';
 import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
 import { LiveUpdates } from './live/live-updates.js';
+import { connectRedisLive } from './live/redis.js';
 import { serveGraphQLOverWebSocket } from './live/websocket.js';
 import { createLogger } from './logger.js';
-import { CALLBACK_PATH_PREFIX } from './plugins/ci-callbacks.js';
+import { CALLBACK_PATH_PREFIX, callbackUrlCheck } from './plugins/ci-callbacks.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
 import { createReadinessProbe } from './readiness.js';
 import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context.js';
@@ -118,6 +119,16 @@ const manifest = persistedDocumentsFile
 const callbackToken =
   config.callbackToken ?? (sendDemoCallbacksTo ? randomBytes(24).toString('base64url') : undefined);
 
+// Replicas share live updates through Redis; alone, a replica keeps them in the process.
+const redis = config.redisUrl
+  ? await connectRedisLive(config.redisUrl, { logger: logger.child({ component: 'redis' }) }).catch(
+      (error: unknown) => fail('REDIS_URL is set but Redis does not answer', error),
+    )
+  : undefined;
+
+/** As CI reaches the gateway; in demo mode, the emulator reaches it on loopback once it listens. */
+let publicCallbackBaseUrl = config.publicCallbackBaseUrl;
+
 let draining = false;
 const shutdown = new AbortController();
 const gateway = createGateway({
@@ -132,9 +143,12 @@ const gateway = createGateway({
     live: new LiveUpdates({
       ci,
       pollIntervalMs: config.pollIntervalMs,
+      eventTarget: redis?.eventTarget,
+      leases: redis?.leases,
       logger: logger.child({ component: 'live-updates' }),
     }),
     pageTokens: new PageTokenKnowledge(),
+    callbacksReachGateway: callbackUrlCheck(() => publicCallbackBaseUrl, callbackToken),
   },
   logger,
   corsOrigins: config.corsOrigins,
@@ -151,6 +165,7 @@ const gateway = createGateway({
     writeScope: config.auth.writeScope,
   },
   rateLimitPerMinute: config.rateLimitPerMinute,
+  maxSubscriptionsPerCaller: config.maxSubscriptionsPerCaller,
   introspection: config.introspection,
   graphiql: config.graphiql,
   allowedHosts: config.allowedHosts,
@@ -177,7 +192,9 @@ tracked.server.once('error', (error) => fail(`the gateway could not listen on po
 tracked.server.listen(config.port, () => {
   const { port } = tracked.server.address() as AddressInfo;
   if (sendDemoCallbacksTo && callbackToken) {
-    sendDemoCallbacksTo(`http://127.0.0.1:${port}${CALLBACK_PATH_PREFIX}${callbackToken}`);
+    const loopback = `http://127.0.0.1:${port}`;
+    publicCallbackBaseUrl ??= loopback;
+    sendDemoCallbacksTo(`${loopback}${CALLBACK_PATH_PREFIX}${callbackToken}`);
   }
   logger.info(
     {
@@ -200,6 +217,7 @@ tracked.server.listen(config.port, () => {
       tracing: config.tracing?.protocol ?? 'off',
       callbacks: callbackToken ? `${CALLBACK_PATH_PREFIX}…` : 'off',
       pollIntervalMs: config.pollIntervalMs,
+      liveUpdates: redis ? { shared: 'redis', replica: redis.replicaId } : { shared: 'none' },
       persistedDocuments: manifest?.size ?? 0,
       onlyPersisted: config.onlyPersisted,
     },
@@ -226,6 +244,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   });
   // Subscribers reconnect to another replica.
   await websocket.close();
+  await redis?.close();
   await ci.close();
   await stopEmulator?.();
   // Spans still buffered reach the collector before the process ends.

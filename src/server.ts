@@ -28,6 +28,7 @@ import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persi
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
 import { useSubscriptionCallbacks } from './plugins/subscription-callbacks.js';
+import { useSubscriptionLimit } from './plugins/subscription-limit.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
 import { USER_INPUT_ERROR } from './schema/errors.js';
@@ -90,6 +91,8 @@ export interface GatewayOptions {
   readonly auth?:
     | (CallerAuthOptions & { readonly readScope?: string; readonly writeScope?: string })
     | undefined;
+  /** Subscriptions one caller may hold open at once, over every transport; absent for no limit. */
+  readonly maxSubscriptionsPerCaller?: number | undefined;
   /** Upstream attempts one caller may cause per minute; 0 or absent for no limit. */
   readonly rateLimitPerMinute?: number | undefined;
   /** @default true */
@@ -156,13 +159,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     shutdownSignal: options.shutdownSignal,
   });
   const auth = useCallerAuth(options.auth ?? {});
+  /** Callers are told apart by their token's subject, else by their address (a router on its secret is one). */
+  const callerKey = (request: Request, serverContext: unknown) => {
+    const socket = (serverContext as { socket?: SocketBinding } | undefined)?.socket;
+    const subject = (socket?.caller ?? auth.callerOf(request)).subject;
+    return subject === undefined ? `address:${clientAddress(serverContext)}` : `subject:${subject}`;
+  };
   const rateLimit = options.rateLimitPerMinute
-    ? useUpstreamRateLimit({
-        perMinute: options.rateLimitPerMinute,
-        callerKey: (request, serverContext) => {
-          const subject = auth.callerOf(request).subject;
-          return subject === undefined ? `address:${clientAddress(serverContext)}` : `subject:${subject}`;
-        },
+    ? useUpstreamRateLimit({ perMinute: options.rateLimitPerMinute, callerKey })
+    : undefined;
+  const subscriptionLimit = options.maxSubscriptionsPerCaller
+    ? useSubscriptionLimit({
+        perCaller: options.maxSubscriptionsPerCaller,
+        callerKey: (context) => callerKey((context as { request: Request }).request, context),
       })
     : undefined;
   // Without a token requirement there are no scopes to check: the context's default grants everything.
@@ -232,6 +241,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       useCsrfCheck(),
       auth.plugin,
       rateLimit?.plugin ?? {},
+      subscriptionLimit?.plugin ?? {},
       usePersistedQueries(options.persistedQueries ?? {}),
       useSubscriptionCallbacks({
         allowedOrigins: options.subscriptionCallbackOrigins ?? [],

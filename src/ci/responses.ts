@@ -17,6 +17,7 @@ import {
   type MediaInfoSummary,
   type MediaJob,
   type MediaJobLookup,
+  type NotifyConfig,
   type TriggeredRun,
   WORKFLOW_STATES,
   type Workflow,
@@ -140,6 +141,45 @@ const detailResponse = z
     }),
   );
 
+/** The Start node's `Input.NotifyConfig`. */
+const notifyConfig = z
+  .object({
+    State: optionalText,
+    Type: optionalText,
+    Url: optionalText,
+    Event: optionalText,
+    ResultFormat: optionalText,
+    MqName: optionalText,
+  })
+  .transform(
+    (config): NotifyConfig => ({
+      enabled: config.State === undefined || config.State.toLowerCase() === 'on',
+      type: config.Type,
+      url: config.Url,
+      events: (config.Event ?? '')
+        .split(',')
+        .map((event) => event.trim())
+        .filter(Boolean),
+      resultFormat: config.ResultFormat,
+      queueName: config.MqName,
+    }),
+  );
+
+/**
+ * `Topology.Nodes` is a map from node names to nodes; the Start node is the one named `Start` (or typed so). Any
+ * other node, and anything unexpected in them, is left alone: only the callback settings are read.
+ */
+const startNotifyConfig = z.preprocess((topology) => {
+  const nodes = (topology as { Nodes?: unknown } | undefined)?.Nodes;
+  if (typeof nodes !== 'object' || nodes === null) return undefined;
+  const entries = Object.entries(nodes as Record<string, unknown>);
+  const start =
+    (nodes as Record<string, unknown>)['Start'] ??
+    entries.find(([, node]) => (node as { Type?: unknown } | undefined)?.Type === 'Start')?.[1];
+  const config = (start as { Input?: { NotifyConfig?: unknown } } | undefined)?.Input?.NotifyConfig;
+  return typeof config === 'object' && config !== null ? config : undefined;
+}, notifyConfig.optional());
+
 const workflow = z
   .object({
     WorkflowId: requiredText,
@@ -148,6 +188,7 @@ const workflow = z
     BucketId: optionalText,
     CreateTime: ciTime,
     UpdateTime: ciTime,
+    Topology: startNotifyConfig,
   })
   .transform(
     (item): Workflow => ({
@@ -157,6 +198,7 @@ const workflow = z
       bucketId: item.BucketId,
       createdAt: item.CreateTime,
       updatedAt: item.UpdateTime,
+      notifyConfig: item.Topology,
     }),
   );
 

@@ -53,6 +53,24 @@ export interface Workflow {
   readonly bucketId: string | undefined;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** Where CI reports on its runs: the Start node's `NotifyConfig`; undefined when none is configured. */
+  readonly notifyConfig: NotifyConfig | undefined;
+}
+
+/**
+ * A workflow's callback settings, as CI holds them. Values are CI's own words (`Url`, `TDMQ`; `XML`, `JSON`;
+ * `TaskFinish`, `WorkflowFinish`), kept as given: they describe, they are not acted on.
+ */
+export interface NotifyConfig {
+  /** `State`: absent means CI's default, which sends. */
+  readonly enabled: boolean;
+  readonly type: string | undefined;
+  /** The callback URL, secrets and all: mask it before showing it to anyone. */
+  readonly url: string | undefined;
+  readonly events: readonly string[];
+  readonly resultFormat: string | undefined;
+  /** TDMQ's topic or queue, when `type` is `TDMQ`. */
+  readonly queueName: string | undefined;
 }
 
 export interface WorkflowLookup {

@@ -117,6 +117,8 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   const script: ScriptedFault[] = [];
   const world = new EmulatorWorld(dataset);
   let callbacks: CallbackSender | undefined;
+  /** Where callbacks go: every workflow's Start node names it, as CI's would once configured. */
+  let callbackUrl: string | undefined;
   const clock = () => new Date(now());
   let requestCounter = 0;
   let url = '';
@@ -355,7 +357,25 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
         BucketId: w.bucketId,
         CreateTime: compactOffsetTime(w.createdAt),
         UpdateTime: compactOffsetTime(w.updatedAt),
-        Topology: { Dependencies: { Start: 'End' } },
+        Topology: {
+          Dependencies: { Start: 'End' },
+          Nodes: {
+            Start: {
+              Type: 'Start',
+              Input: {
+                QueueId: 'p0000000000000000000000000000demo',
+                ObjectPrefix: 'uploads/',
+                NotifyConfig: callbackUrl && {
+                  Type: 'Url',
+                  Url: callbackUrl,
+                  Event: 'TaskFinish,WorkflowFinish',
+                  ResultFormat: 'XML',
+                  State: 'On',
+                },
+              },
+            },
+          },
+        },
       })),
       NonExistIDs: (ids ?? []).filter((id) => !known.has(id)),
     });
@@ -386,9 +406,10 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
       return url;
     },
-    sendCallbacksTo(callbackUrl) {
+    sendCallbacksTo(url) {
       callbacks?.stop();
-      callbacks = callbackUrl === undefined ? undefined : startCallbackSender(world, clock, callbackUrl);
+      callbackUrl = url;
+      callbacks = url === undefined ? undefined : startCallbackSender(world, clock, url);
     },
     async close() {
       callbacks?.stop();

@@ -1,18 +1,19 @@
 /**
- * Live updates of runs and workflows, shared by every subscriber of the process.
+ * Live updates of runs and workflows, shared by every subscriber of the process and, through a shared event
+ * target (Redis), by every replica.
  *
- * - **One read per change, whatever the number of subscribers.** Each watched key (a run; a workflow, optionally
- *   one batch trigger's runs) has one poller, started by its first subscriber and stopped with its last. It reads
- *   CI every `pollIntervalMs`, backing off (up to {@link MAX_BACKOFF}×) while nothing changes.
- * - **Callbacks are hints.** `hint(runId)` (a CI callback) re-reads the run with a signed call, publishes what CI
- *   says if it changed, and resets the pollers' back-off. Concurrent hints for one run share one read; repeated
- *   ones for an unchanged run publish nothing.
- * - **Idempotent.** Events are published only when a run's state (or a task's) changed since it was last
- *   published, whoever noticed: a poll, a callback, or both.
- *
- * Events travel through yoga's pub/sub (`createPubSub`), whose event target can be shared across replicas.
+ * - **Reads are observations.** Whatever reads a run or a workflow's newest runs (a poll, a callback's re-read, a
+ *   subscriber's first look) publishes what CI said. Each replica keeps, per key it watches, what it last told its
+ *   subscribers and tells them only what changed: duplicates, echoes and forged callbacks publish nothing new.
+ * - **One read per interval per key, whatever the number of subscribers or replicas.** Each watched key (a run;
+ *   a workflow, optionally one batch trigger's runs) has one poller per replica that watches it, started by its
+ *   first subscriber there and stopped with its last; it polls only while it holds the key's lease, which
+ *   replicas sharing Redis hand to one of them (see `poller.ts`).
+ * - **Callbacks are hints.** `hint(runId)` re-reads the run with a signed call (one read however many hints arrive
+ *   at once) and marks the observation, so every poller of that run or its workflow, on any replica, returns from
+ *   its back-off.
  */
-import { createPubSub, type PubSub, Repeater } from 'graphql-yoga';
+import { Repeater } from 'graphql-yoga';
 import type { CallOptions } from '../ci/client.js';
 import type { BatchJobId, RunId, WorkflowId } from '../ci/inputs.js';
 import type {
@@ -21,11 +22,12 @@ import type {
   WorkflowExecutionPage,
   WorkflowExecutionSummary,
 } from '../ci/types.js';
+import { KeyPoller, LOCAL_LEASES, type PollLeases } from './poller.js';
 
-/** Longest wait between polls of an unchanged key, as a multiple of the interval. */
-export const MAX_BACKOFF = 8;
 /** Runs of a workflow compared between polls: the newest page. */
 export const WORKFLOW_POLL_PAGE_SIZE = 20;
+/** Runs whose last state a workflow watch remembers; the oldest are forgotten first. */
+const REMEMBERED_RUNS_PER_WATCH = 1_000;
 
 const FINISHED: ReadonlySet<ExecutionState> = new Set(['Success', 'Failed', 'Cancel']);
 export const isFinished = (state: ExecutionState) => FINISHED.has(state);
@@ -61,42 +63,78 @@ export interface LiveUpdatesOptions {
   readonly ci: LiveCi;
   /** 0 turns polling off: only callbacks bring news. */
   readonly pollIntervalMs: number;
+  /** Where observations travel: in-process by default, Redis pub/sub to share them with other replicas. */
+  readonly eventTarget?: EventTarget | undefined;
+  /** Who polls which key: this process alone by default, Redis leases across replicas. */
+  readonly leases?: PollLeases | undefined;
   readonly now?: () => Date;
-  readonly logger?: { warn(fields: object, message: string): void };
+  readonly logger?:
+    | { warn(fields: object, message: string): void; debug(fields: object, message: string): void }
+    | undefined;
 }
 
-type Topics = {
-  run: [runId: string, detail: WorkflowExecutionDetail];
-  workflow: [key: string, event: WorkflowEvent];
-};
+/** One read of a run, as published. */
+interface RunObservation {
+  readonly detail: WorkflowExecutionDetail;
+  /** The read answered a CI callback. */
+  readonly hinted: boolean;
+}
 
-interface Poller {
+/** One read of some of a workflow's runs, oldest first, as published. */
+interface WorkflowObservation {
+  readonly runs: ReadonlyArray<WorkflowExecutionSummary | WorkflowExecutionDetail>;
+  /** Set when every run read belongs to this batch trigger (a read filtered by it). */
+  readonly batchJobId?: string | undefined;
+  readonly hinted: boolean;
+}
+
+/** A key watched by this replica: its local subscribers, its poller, and what ends its listening. */
+interface Retained {
   subscribers: number;
-  backoff: number;
-  timer: NodeJS.Timeout | undefined;
-  stopped: boolean;
+  poller: KeyPoller | undefined;
+  close: () => void;
+}
+
+interface Watch<T> extends Retained {
+  readonly sinks: Set<(value: T) => void>;
+}
+
+interface RunWatch extends Watch<WorkflowExecutionDetail> {
+  latest: WorkflowExecutionDetail | undefined;
+}
+
+interface WorkflowWatchState extends Watch<WorkflowEvent> {
+  readonly watch: WorkflowWatch;
+  /** The last state told for each run; undefined until the first look (what exists then is not news). */
+  states: Map<string, ExecutionState> | undefined;
+  baselineTimer: NodeJS.Timeout | undefined;
 }
 
 export class RunNotFound extends Error {}
 
+const runChannel = (runId: string) => `live:run:${runId}`;
+const workflowChannel = (workflowId: string) => `live:workflow:${workflowId}`;
+
 export class LiveUpdates {
   readonly #ci: LiveCi;
   readonly #intervalMs: number;
+  readonly #events: EventTarget;
+  readonly #leases: PollLeases;
   readonly #now: () => Date;
   readonly #logger: LiveUpdatesOptions['logger'];
-  readonly #pubsub: PubSub<Topics> = createPubSub<Topics>();
-  /** The last state published for each watched run. */
-  readonly #latest = new Map<string, WorkflowExecutionDetail>();
-  /** Reads in flight, by run: concurrent subscribers and hints share one. */
-  readonly #reading = new Map<string, Promise<WorkflowExecutionDetail | null>>();
-  readonly #runPollers = new Map<string, Poller>();
-  readonly #workflowPollers = new Map<string, Poller>();
-  /** Per watched workflow key: the state last published for each of its runs. */
-  readonly #workflowStates = new Map<string, Map<string, ExecutionState>>();
+  readonly #runs = new Map<string, RunWatch>();
+  readonly #workflows = new Map<string, WorkflowWatchState>();
+  /** Reads in flight, by run: concurrent subscribers, polls and hints share one. */
+  readonly #reading = new Map<
+    string,
+    { promise: Promise<WorkflowExecutionDetail | null>; hinted: boolean }
+  >();
 
   constructor(options: LiveUpdatesOptions) {
     this.#ci = options.ci;
     this.#intervalMs = options.pollIntervalMs;
+    this.#events = options.eventTarget ?? new EventTarget();
+    this.#leases = options.leases ?? LOCAL_LEASES;
     this.#now = options.now ?? (() => new Date());
     this.#logger = options.logger;
   }
@@ -108,30 +146,25 @@ export class LiveUpdates {
    */
   watchRun(runId: RunId): Repeater<WorkflowExecutionDetail> {
     return new Repeater(async (push, stop) => {
-      const updates = this.#pubsub.subscribe('run', runId);
-      const poller = this.#retain(this.#runPollers, runId, () => this.#pollRun(runId));
+      const watch = this.#retainRun(runId);
+      const sink = (detail: WorkflowExecutionDetail) => {
+        void push(detail);
+        if (isFinished(detail.state)) stop();
+      };
       try {
-        const current = this.#latest.get(runId) ?? (await this.#read(runId));
-        if (!current) throw new RunNotFound(runId);
-        await push(current);
-        if (isFinished(current.state)) {
-          stop();
-        } else {
-          void (async () => {
-            for await (const detail of updates) {
-              await push(detail);
-              if (isFinished(detail.state)) {
-                stop();
-                return;
-              }
-            }
-          })();
+        if (!watch.latest) {
+          const read = await this.#read(runId);
+          if (!read) throw new RunNotFound(runId);
+          // The observation may not have come back yet (over Redis it travels).
+          watch.latest ??= read;
         }
+        // No await between the first state and joining the sinks: nothing can slip in between.
+        sink(watch.latest);
+        if (!isFinished(watch.latest.state)) watch.sinks.add(sink);
         await stop;
       } finally {
-        this.#release(this.#runPollers, runId, poller);
-        if (!this.#runPollers.has(runId)) this.#latest.delete(runId);
-        await updates.return?.();
+        watch.sinks.delete(sink);
+        this.#release(this.#runs, runId, watch);
       }
     });
   }
@@ -140,45 +173,134 @@ export class LiveUpdates {
   watchWorkflow(watch: WorkflowWatch): Repeater<WorkflowEvent> {
     return new Repeater(async (push, stop) => {
       const key = workflowKey(watch);
-      const events = this.#pubsub.subscribe('workflow', key);
-      const poller = this.#retain(this.#workflowPollers, key, () => this.#pollWorkflow(watch, key));
-      void (async () => {
-        for await (const event of events) await push(event);
-      })();
-      await stop;
-      this.#release(this.#workflowPollers, key, poller);
-      if (!this.#workflowPollers.has(key)) this.#workflowStates.delete(key);
-      await events.return?.();
+      const state = this.#retainWorkflow(key, watch);
+      const sink = (event: WorkflowEvent) => void push(event);
+      state.sinks.add(sink);
+      try {
+        await stop;
+      } finally {
+        state.sinks.delete(sink);
+        this.#release(this.#workflows, key, state);
+      }
     });
   }
 
-  /**
-   * A CI callback said this run changed: read it (one read however many hints arrive at once), publish it if it
-   * did change, and poll its keys from the start of their back-off again.
-   */
+  /** A CI callback said this run changed: re-read it (one read however many hints arrive at once). */
   async hint(runId: RunId): Promise<void> {
-    const poller = this.#runPollers.get(runId);
-    if (poller) poller.backoff = 1;
-    const detail = await this.#read(runId);
-    if (!detail) return;
-    for (const [key, workflowPoller] of this.#workflowPollers) {
-      if (key.startsWith(`${detail.workflowId}|`)) workflowPoller.backoff = 1;
-    }
+    await this.#read(runId, { hinted: true });
   }
 
-  /** Subscribers across keys, for limits and metrics. */
+  /** Keys watched by this replica's subscribers. */
   get watchedKeys(): number {
-    return this.#runPollers.size + this.#workflowPollers.size;
+    return this.#runs.size + this.#workflows.size;
   }
 
-  /** Reads the run and publishes it where it changed; one read in flight per run. */
-  #read(runId: RunId): Promise<WorkflowExecutionDetail | null> {
+  #retainRun(runId: RunId): RunWatch {
+    let watch = this.#runs.get(runId);
+    if (!watch) {
+      const created: RunWatch = {
+        subscribers: 0,
+        sinks: new Set(),
+        latest: undefined,
+        poller: undefined,
+        close: () => {},
+      };
+      created.close = this.#listen<RunObservation>(runChannel(runId), (observation) =>
+        this.#observeRun(created, observation),
+      );
+      created.poller = this.#startPoller(`run:${runId}`, () => this.#pollRun(runId, created));
+      this.#runs.set(runId, created);
+      watch = created;
+    }
+    watch.subscribers += 1;
+    return watch;
+  }
+
+  #retainWorkflow(key: string, spec: WorkflowWatch): WorkflowWatchState {
+    let state = this.#workflows.get(key);
+    if (!state) {
+      const created: WorkflowWatchState = {
+        watch: spec,
+        subscribers: 0,
+        sinks: new Set(),
+        states: undefined,
+        poller: undefined,
+        close: () => {},
+        baselineTimer: undefined,
+      };
+      const unlisten = this.#listen<WorkflowObservation>(workflowChannel(spec.workflowId), (observation) =>
+        this.#observeWorkflow(created, observation),
+      );
+      created.close = () => {
+        unlisten();
+        clearTimeout(created.baselineTimer);
+      };
+      created.poller = this.#startPoller(`workflow:${key}`, () => this.#pollWorkflow(created));
+      this.#workflows.set(key, created);
+      void this.#takeBaseline(created);
+      state = created;
+    }
+    state.subscribers += 1;
+    return state;
+  }
+
+  #release<W extends Retained>(watches: Map<string, W>, key: string, watch: W): void {
+    watch.subscribers -= 1;
+    if (watch.subscribers > 0 || watches.get(key) !== watch) return;
+    watches.delete(key);
+    watch.poller?.stop();
+    watch.close();
+  }
+
+  #startPoller(key: string, poll: () => Promise<boolean>): KeyPoller | undefined {
+    if (this.#intervalMs <= 0) return undefined;
+    return new KeyPoller({
+      key,
+      intervalMs: this.#intervalMs,
+      leases: this.#leases,
+      poll,
+      onError: (error) =>
+        this.#logger?.warn(
+          { key, reason: (error as Error).message },
+          'live updates: a poll failed; backing off',
+        ),
+      onLeaseChange: (holding) =>
+        this.#logger?.debug(
+          { key },
+          holding
+            ? 'live updates: this replica polls the key'
+            : 'live updates: another replica polls the key',
+        ),
+    });
+  }
+
+  #listen<T>(channel: string, handle: (value: T) => void): () => void {
+    const listener = (event: Event) => handle((event as CustomEvent<T>).detail);
+    this.#events.addEventListener(channel, listener);
+    return () => this.#events.removeEventListener(channel, listener);
+  }
+
+  #publish(channel: string, value: RunObservation | WorkflowObservation): void {
+    this.#events.dispatchEvent(new CustomEvent(channel, { detail: value }));
+  }
+
+  /** Reads the run and publishes what CI said; one read in flight per run. */
+  #read(runId: RunId, options: { hinted?: boolean } = {}): Promise<WorkflowExecutionDetail | null> {
     const inFlight = this.#reading.get(runId);
-    if (inFlight) return inFlight;
-    const reading = (async () => {
+    if (inFlight) {
+      // A hint joining a poll's read still counts as a hint when the read is published.
+      if (options.hinted) inFlight.hinted = true;
+      return inFlight.promise;
+    }
+    const reading = {
+      hinted: options.hinted === true,
+      promise: Promise.resolve<WorkflowExecutionDetail | null>(null),
+    };
+    reading.promise = (async () => {
       try {
         const detail = await this.#ci.getWorkflowExecution(runId);
-        this.#publishRun(detail);
+        this.#publish(runChannel(runId), { detail, hinted: reading.hinted });
+        this.#publish(workflowChannel(detail.workflowId), { runs: [detail], hinted: reading.hinted });
         return detail;
       } catch (error) {
         if ((error as { kind?: string }).kind === 'not_found') return null;
@@ -188,114 +310,97 @@ export class LiveUpdates {
       }
     })();
     this.#reading.set(runId, reading);
-    return reading;
+    return reading.promise;
   }
 
-  #publishRun(detail: WorkflowExecutionDetail): boolean {
-    const previous = this.#latest.get(detail.runId);
-    if (previous && fingerprint(previous) === fingerprint(detail)) return false;
-    if (this.#runPollers.has(detail.runId)) this.#latest.set(detail.runId, detail);
-    if (previous) this.#pubsub.publish('run', detail.runId, detail);
-    for (const [key, states] of this.#workflowStates) {
-      if (!key.startsWith(`${detail.workflowId}|`)) continue;
-      // A batch trigger's watch knows its runs from its polls; a plain workflow watch takes any run.
-      if (!key.endsWith('|') && !states.has(detail.runId)) continue;
-      this.#publishWorkflowEvent(key, detail);
+  #observeRun(watch: RunWatch, { detail, hinted }: RunObservation): void {
+    if (hinted) watch.poller?.resetBackoff();
+    const previous = watch.latest;
+    if (previous && fingerprint(previous) === fingerprint(detail)) return;
+    // A read that started before the run finished may arrive after one that saw it finish.
+    if (previous && isFinished(previous.state) && !isFinished(detail.state)) return;
+    watch.latest = detail;
+    if (isFinished(detail.state)) {
+      // A finished run changes no more: its poller stops; its subscribers end after this last state.
+      watch.poller?.stop();
+      watch.poller = undefined;
     }
-    return true;
+    for (const sink of [...watch.sinks]) sink(detail);
   }
 
-  #publishWorkflowEvent(key: string, execution: WorkflowExecutionSummary | WorkflowExecutionDetail): void {
-    const states = this.#workflowStates.get(key);
-    if (!states) return;
-    const previous = states.get(execution.runId);
-    if (previous === execution.state) return;
-    states.set(execution.runId, execution.state);
-    const kind: WorkflowEventKind =
-      previous === undefined ? 'STARTED' : isFinished(execution.state) ? 'FINISHED' : 'UPDATED';
-    this.#pubsub.publish('workflow', key, { kind, execution, at: this.#now() });
+  #observeWorkflow(state: WorkflowWatchState, { runs, batchJobId, hinted }: WorkflowObservation): void {
+    if (hinted) state.poller?.resetBackoff();
+    const known = state.states;
+    if (!known) return;
+    for (const run of runs) {
+      // A batch trigger's watch knows its runs from reads filtered by it; a plain workflow watch takes any run.
+      const member =
+        state.watch.batchJobId === undefined || batchJobId === state.watch.batchJobId || known.has(run.runId);
+      const previous = known.get(run.runId);
+      if (!member || previous === run.state || (previous !== undefined && isFinished(previous))) continue;
+      remember(known, run.runId, run.state);
+      const kind: WorkflowEventKind =
+        previous === undefined ? 'STARTED' : isFinished(run.state) ? 'FINISHED' : 'UPDATED';
+      const event: WorkflowEvent = { kind, execution: run, at: this.#now() };
+      for (const sink of [...state.sinks]) sink(event);
+    }
   }
 
-  async #pollRun(runId: RunId): Promise<boolean> {
-    const before = this.#latest.get(runId);
+  async #pollRun(runId: RunId, watch: RunWatch): Promise<boolean> {
+    const before = watch.latest;
     const detail = await this.#read(runId);
-    const changed = detail !== null && (!before || fingerprint(before) !== fingerprint(detail));
-    // A finished run changes no more: its poller stops.
-    if (detail && isFinished(detail.state)) this.#stop(this.#runPollers, runId);
-    return changed;
+    return detail !== null && (!before || fingerprint(before) !== fingerprint(detail));
   }
 
-  async #pollWorkflow(watch: WorkflowWatch, key: string): Promise<boolean> {
+  /** The newest runs of the watched workflow (or batch trigger), published oldest first. */
+  async #readWorkflow(watch: WorkflowWatch): Promise<WorkflowObservation> {
     const page = await this.#ci.listWorkflowExecutions({
       workflowId: watch.workflowId,
       batchJobId: watch.batchJobId,
       size: WORKFLOW_POLL_PAGE_SIZE,
       order: 'Desc',
     });
-    const states = this.#workflowStates.get(key);
-    if (!states) {
-      // The first look: what exists now is the baseline, not news.
-      this.#workflowStates.set(key, new Map(page.executions.map((run) => [run.runId, run.state])));
-      return false;
+    const observation = { runs: [...page.executions].reverse(), batchJobId: watch.batchJobId, hinted: false };
+    this.#publish(workflowChannel(watch.workflowId), observation);
+    return observation;
+  }
+
+  async #pollWorkflow(state: WorkflowWatchState): Promise<boolean> {
+    const known = state.states === undefined ? undefined : new Map(state.states);
+    const { runs } = await this.#readWorkflow(state.watch);
+    return known !== undefined && runs.some((run) => known.get(run.runId) !== run.state);
+  }
+
+  /**
+   * Each replica's first look at a watched workflow, taken whether or not it holds the poll lease: it tells this
+   * replica which runs are old news. Retried until it succeeds or the last subscriber leaves.
+   */
+  async #takeBaseline(state: WorkflowWatchState): Promise<void> {
+    try {
+      const { runs } = await this.#readWorkflow(state.watch);
+      if (this.#workflows.get(workflowKey(state.watch)) !== state) return;
+      state.states ??= new Map();
+      for (const run of runs) if (!state.states.has(run.runId)) remember(state.states, run.runId, run.state);
+    } catch (error) {
+      if (this.#workflows.get(workflowKey(state.watch)) !== state) return;
+      this.#logger?.warn({ reason: (error as Error).message }, 'live updates: a first look failed; retrying');
+      state.baselineTimer = setTimeout(
+        () => void this.#takeBaseline(state),
+        Math.max(this.#intervalMs, 1_000),
+      );
+      state.baselineTimer.unref();
     }
-    let changed = false;
-    // Oldest first, so events come in the order things happened.
-    for (const run of [...page.executions].reverse()) {
-      if (states.get(run.runId) !== run.state) {
-        this.#publishWorkflowEvent(key, run);
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
-  #retain(pollers: Map<string, Poller>, key: string, poll: () => Promise<boolean>): Poller {
-    const existing = pollers.get(key);
-    if (existing) {
-      existing.subscribers += 1;
-      return existing;
-    }
-    const poller: Poller = { subscribers: 1, backoff: 1, timer: undefined, stopped: false };
-    pollers.set(key, poller);
-    // A workflow's first look (its baseline) is taken even with polling off; after that, only polling reads.
-    const baseline = pollers === this.#workflowPollers;
-    if (this.#intervalMs > 0 || baseline) this.#schedule(poller, poll, baseline);
-    return poller;
-  }
-
-  #schedule(poller: Poller, poll: () => Promise<boolean>, immediately: boolean): void {
-    const delay = immediately ? 0 : this.#intervalMs * poller.backoff;
-    poller.timer = setTimeout(async () => {
-      if (poller.stopped) return;
-      try {
-        const changed = await poll();
-        poller.backoff = changed ? 1 : Math.min(MAX_BACKOFF, poller.backoff * 2);
-      } catch (error) {
-        poller.backoff = Math.min(MAX_BACKOFF, poller.backoff * 2);
-        this.#logger?.warn({ reason: (error as Error).message }, 'live updates: a poll failed; backing off');
-      }
-      if (!poller.stopped && this.#intervalMs > 0) this.#schedule(poller, poll, false);
-    }, delay);
-    poller.timer.unref();
-  }
-
-  #release(pollers: Map<string, Poller>, key: string, poller: Poller): void {
-    poller.subscribers -= 1;
-    if (poller.subscribers <= 0 && pollers.get(key) === poller) this.#stop(pollers, key);
-  }
-
-  #stop(pollers: Map<string, Poller>, key: string): void {
-    const poller = pollers.get(key);
-    if (!poller) return;
-    poller.stopped = true;
-    clearTimeout(poller.timer);
-    // A finished run keeps its subscribers (they end themselves); only polling stops.
-    if (poller.subscribers <= 0) pollers.delete(key);
   }
 }
 
 function workflowKey(watch: WorkflowWatch): string {
   return `${watch.workflowId}|${watch.batchJobId ?? ''}`;
+}
+
+function remember(states: Map<string, ExecutionState>, runId: string, state: ExecutionState): void {
+  states.delete(runId);
+  states.set(runId, state);
+  if (states.size > REMEMBERED_RUNS_PER_WATCH) states.delete(states.keys().next().value as string);
 }
 
 /** What a subscriber sees change: the run's state and each task's state and end. */

@@ -17,9 +17,9 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
 import type { Caller } from '../plugins/caller-auth.js';
+import { SUBSCRIPTION_LIMIT } from '../plugins/subscription-limit.js';
 import type { Gateway } from '../server.js';
 
-export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
 /** Headers a client may send in `connectionParams` in place of HTTP headers (browsers cannot set them). */
 const CREDENTIAL_PARAMS = ['authorization', 'x-router-secret'] as const;
 
@@ -111,6 +111,8 @@ export function serveGraphQLOverWebSocket(
         const controller = new AbortController();
         const { schema, execute, subscribe, contextFactory, parse, validate } = gateway.getEnveloped({
           request: new Request(`http://websocket${options.path}`, { headers: state.headers }),
+          // The upgrade request, where a request's own would be: its client address tells callers apart.
+          req: ctx.extra.request,
           socket: { caller: state.caller, signal: controller.signal },
           params,
         });

@@ -72,3 +72,28 @@ export function useCiCallbacks(options: CiCallbackOptions): Plugin {
     },
   };
 }
+
+/**
+ * Tells whether a callback URL configured in CI leads here: this gateway's public base URL (its origin and any
+ * path prefix a proxy strips), then `/ci/callback/`, then the token. Undefined when that cannot be told: no public
+ * base URL or no token configured.
+ */
+export function callbackUrlCheck(
+  publicBaseUrl: () => string | undefined,
+  token: string | undefined,
+): (configured: string) => boolean | undefined {
+  const matches = token === undefined ? undefined : secretMatcher(token);
+  return (configured) => {
+    const base = publicBaseUrl();
+    if (base === undefined || matches === undefined) return undefined;
+    if (!URL.canParse(configured)) return false;
+    const target = new URL(configured);
+    const own = new URL(base);
+    const prefix = `${own.pathname.replace(/\/+$/, '')}${CALLBACK_PATH_PREFIX}`;
+    return (
+      target.origin === own.origin &&
+      target.pathname.startsWith(prefix) &&
+      matches(decodeURIComponent(target.pathname.slice(prefix.length)))
+    );
+  };
+}

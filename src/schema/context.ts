@@ -30,6 +30,8 @@ export interface GatewayServices {
   readonly jobIdsPerLookup: number;
   /** The shared watchers behind subscriptions. */
   readonly live: LiveUpdates;
+  /** Whether a callback URL configured in CI leads to this gateway; undefined when it cannot be told. */
+  readonly callbacksReachGateway?: ((url: string) => boolean | undefined) | undefined;
 }
 
 /** What the caller may do, decided from its verified token before the request runs. */

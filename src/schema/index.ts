@@ -5,6 +5,7 @@ import { accessRules, createBuilder, type SchemaOptions } from './builder.js';
 import { addConsoleActions } from './console-actions.js';
 import { addLiveTypes } from './live.js';
 import { addMediaJobTypes } from './media-job.js';
+import { addNotifyConfigTypes } from './notify-config.js';
 import { addWorkflowTypes } from './workflow.js';
 import { addWorkflowExecutionTypes } from './workflow-execution.js';
 
@@ -15,6 +16,7 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
   const access = accessRules(options);
   const executions = addWorkflowExecutionTypes(builder, access);
   const workflows = addWorkflowTypes(builder, executions, access);
+  addNotifyConfigTypes(builder, workflows);
   const jobs = addMediaJobTypes(builder, executions);
   const batchTriggers = addBatchTriggerTypes(builder, executions, workflows, jobs, access);
   addConsoleActions(builder, executions, workflows, batchTriggers, access);

@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ReadCache } from '../../src/ci/read-cache.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { manualClock, triggerRun } from '../support/console.js';
@@ -233,5 +234,44 @@ describe('POST /ci/callback/<token>', () => {
     await expect
       .poll(() => fixture.emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`).length)
       .toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('Workflow.notifyConfig and callbacksReachGateway', () => {
+  it('show where CI sends a workflow’s callbacks, token masked, and whether they lead to this gateway', async () => {
+    const base = 'https://ci-gateway.example.com';
+    const fixture = track(
+      await startGateway({
+        publicCallbackBaseUrl: base,
+        gateway: { callbackToken: TOKEN },
+        // Each look must ask CI, not remember the workflow for 30 s.
+        client: { cache: new ReadCache({ workflowTtlMs: 0 }) },
+      }),
+    );
+    const query = `{ workflow(workflowId: "${LARGE}") {
+      notifyConfig { enabled type url events resultFormat } callbacksReachGateway } }`;
+    expect((await fixture.query(query)).data).toEqual({
+      workflow: { notifyConfig: null, callbacksReachGateway: false },
+    });
+
+    fixture.emulator.sendCallbacksTo(`${base}/ci/callback/${TOKEN}`);
+    const here = await fixture.query(query);
+    expect(here.data).toEqual({
+      workflow: {
+        notifyConfig: {
+          enabled: true,
+          type: 'Url',
+          url: `${base}/ci/callback/****`,
+          events: ['TaskFinish', 'WorkflowFinish'],
+          resultFormat: 'XML',
+        },
+        callbacksReachGateway: true,
+      },
+    });
+    expect(JSON.stringify(here)).not.toContain(TOKEN);
+
+    fixture.emulator.sendCallbacksTo(`${base}/ci/callback/an-old-token-0123456789abcdef0123`);
+    expect((await fixture.query(query)).data?.['workflow']).toMatchObject({ callbacksReachGateway: false });
+    fixture.emulator.sendCallbacksTo(undefined);
   });
 });

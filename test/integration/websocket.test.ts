@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
 import { createLogger } from '../../src/logger.js';
@@ -173,6 +174,54 @@ describe('graphql-ws on /graphql', () => {
         expect(expired?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       } finally {
         await sse.close();
+      }
+    });
+
+    it('limits one caller’s open subscriptions across connections and transports, and no one else’s', async () => {
+      const { fixture, url } = await startSocketGateway({
+        gateway: {
+          auth: { jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE } },
+          maxSubscriptionsPerCaller: 2,
+        },
+      });
+      const EVENTS = `subscription { workflowExecutionEvents(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }) { kind } }`;
+      const alice = `Bearer ${await token(key, { claims: { sub: 'alice' } })}`;
+      const bob = `Bearer ${await token(key, { claims: { sub: 'bob' } })}`;
+      const overSocket = collect(client(url, { authorization: alice }), EVENTS, {});
+      const overSse = await subscribe(fixture.gateway.fetch, EVENTS, {}, { authorization: alice });
+      try {
+        await expect.poll(() => fixture.emulator.requests.length).toBeGreaterThanOrEqual(1);
+        // Alice's third, on a new connection, is refused before it reaches CI.
+        const third = collect(client(url, { authorization: alice }), EVENTS, {});
+        // graphql-ws delivers a refusal decided after validation as the subscription's only result.
+        expect(JSON.stringify([(await third.done).error, third.results])).toContain('SUBSCRIPTION_LIMIT');
+        const thirdOverSse = await subscribe<{ errors?: Array<{ extensions?: { code?: string } }> }>(
+          fixture.gateway.fetch,
+          EVENTS,
+          {},
+          { authorization: alice },
+        );
+        expect((await thirdOverSse.next())?.errors?.[0]?.extensions?.code).toBe('SUBSCRIPTION_LIMIT');
+        await thirdOverSse.close();
+        // Bob is another caller.
+        const bobs = collect(client(url, { authorization: bob }), EVENTS, {});
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(bobs.results).toEqual([]);
+        bobs.stop();
+        // When one of Alice's ends, she may open another.
+        overSocket.stop();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const again = await subscribe<{ errors?: unknown }>(
+          fixture.gateway.fetch,
+          EVENTS,
+          {},
+          { authorization: alice },
+        );
+        await expect(again.next(300)).rejects.toThrow('no event');
+        await again.close();
+      } finally {
+        overSocket.stop();
+        await overSse.close();
       }
     });
 

@@ -3,19 +3,18 @@
  * fresh folder, start the compiled entry as the image's CMD does (NODE_ENV=production, real credentials, the CI
  * endpoint pointed at the emulator), query it, and stop it with SIGTERM while a request is in flight.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { expectedRunIds } from '../support/oracle.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
+import { freePort, type RunningGateway, spawnGateway } from '../support/processes.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -45,40 +44,9 @@ function upstreamEnv(): Record<string, string> {
 const ROUTER_SECRET = 'router-secret-for-the-image-test';
 const fromRouter = { 'content-type': 'application/json', 'x-router-secret': ROUTER_SECRET };
 
-interface RunningGateway {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly lines: Array<Record<string, unknown>>;
-  readonly exited: Promise<number | null>;
-}
-
 async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
   const [command, ...args] = await imageCommand();
-  const child = spawn(command as string, args, {
-    cwd: folder,
-    // Nothing inherited but PATH: the gateway sees only what an operator would set.
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry['msg'] === 'gateway listening') resolve(`http://127.0.0.1:${entry['port']}`);
-    });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening`)));
-  });
-  return { child, url: await listening, lines, exited };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return spawnGateway(command as string, args, { cwd: folder, env: { NODE_ENV: 'production', ...env } });
 }
 
 beforeAll(async () => {

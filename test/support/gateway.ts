@@ -4,6 +4,7 @@ import type { CiClientOptions } from '../../src/ci/client.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
 import { createLogger } from '../../src/logger.js';
+import { callbackUrlCheck } from '../../src/plugins/ci-callbacks.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { PageTokenKnowledge } from '../../src/schema/pagination.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
@@ -30,11 +31,14 @@ export interface GatewayFixtureOptions {
   readonly corsOrigins?: '*' | readonly string[];
   readonly isReady?: () => Promise<boolean>;
   readonly relayNodeQueries?: boolean;
+  /** This gateway's public base URL, to tell whether workflows' callbacks lead to it. */
+  readonly publicCallbackBaseUrl?: string;
   readonly gateway?: Partial<
     Pick<
       GatewayOptions,
       | 'auth'
       | 'rateLimitPerMinute'
+      | 'maxSubscriptionsPerCaller'
       | 'introspection'
       | 'graphiql'
       | 'allowedHosts'
@@ -86,6 +90,10 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
         pageTokens: new PageTokenKnowledge(),
         jobIdsPerLookup: 10,
         live: new LiveUpdates({ ci, pollIntervalMs: options.pollIntervalMs ?? 0 }),
+        callbacksReachGateway: callbackUrlCheck(
+          () => options.publicCallbackBaseUrl,
+          options.gateway?.callbackToken,
+        ),
       },
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,

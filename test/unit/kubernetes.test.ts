@@ -166,7 +166,7 @@ describe('deploy/kubernetes', () => {
     expect(labels).toMatchObject(service.spec.selector);
   });
 
-  it('admits only the router namespace to GraphQL, and only monitoring to metrics', () => {
+  it('admits only the router and the ingress controller (CI’s callbacks) to GraphQL, and only monitoring to metrics', () => {
     const policy = one<{
       spec: {
         podSelector: { matchLabels: Record<string, string> };
@@ -187,7 +187,7 @@ describe('deploy/kubernetes', () => {
         rule.ports.map((port) => port.port),
       ]),
     ).toEqual([
-      [['router'], ['http']],
+      [['router', 'ingress-nginx'], ['http']],
       [['monitoring'], ['metrics']],
     ]);
   });

@@ -1,0 +1,128 @@
+/**
+ * Live updates across replicas, through Redis: events on Redis pub/sub (yoga's own `@graphql-yoga/redis-event-target`,
+ * on `ioredis`), so a callback taken by one replica reaches subscribers on every other, and poll leases as Redis
+ * keys, so each watched key is polled by one replica at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { Redis } from 'ioredis';
+import type { PollLeases } from './poller.js';
+
+/** Keys this gateway writes; its channels are named by live updates' topics. */
+const LEASE_PREFIX = 'ci-gateway:poll-lease:';
+/** Longest wait for Redis on one command: a lease nobody can confirm is treated as held (see KeyPoller). */
+const COMMAND_TIMEOUT_MS = 2_000;
+
+/** Takes the lease when free, renews it when ours; one round trip, no race between the check and the write. */
+const HOLD = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+/** Deletes the lease only if it is still ours: it may have run out and been taken meanwhile. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * JSON that keeps dates: live updates carry runs whose times are `Date`s, and every replica must see the same
+ * values the publishing one did.
+ */
+export const DATE_PRESERVING_JSON = {
+  stringify(value: unknown): string {
+    return JSON.stringify(value, function (this: Record<string, unknown>, key, plain) {
+      const original = this[key];
+      return original instanceof Date ? { $date: original.getTime() } : plain;
+    });
+  },
+  parse(text: string): unknown {
+    return JSON.parse(text, (_key, value) =>
+      value !== null &&
+      typeof value === 'object' &&
+      typeof value.$date === 'number' &&
+      Object.keys(value).length === 1
+        ? new Date(value.$date)
+        : value,
+    );
+  },
+};
+
+export interface RedisLive {
+  readonly eventTarget: ReturnType<typeof createRedisEventTarget>;
+  readonly leases: PollLeases;
+  /** This process's name on its leases: host, pid and a random tag. */
+  readonly replicaId: string;
+  close(): Promise<void>;
+}
+
+export interface RedisLiveOptions {
+  readonly logger: { warn(fields: object, message: string): void };
+  /** How long to wait for Redis at start before giving up. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Connects two clients (pub/sub needs one of its own) and resolves once Redis answers. */
+export async function connectRedisLive(url: string, options: RedisLiveOptions): Promise<RedisLive> {
+  const replicaId = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  const clientOptions = {
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    maxRetriesPerRequest: 1,
+  };
+  const publishClient = new Redis(url, clientOptions);
+  const subscribeClient = new Redis(url, clientOptions);
+  // ioredis reconnects by itself; say so once per outage rather than at every attempt.
+  for (const [role, client] of [
+    ['publish', publishClient],
+    ['subscribe', subscribeClient],
+  ] as const) {
+    let down = false;
+    client.on('error', (error: Error) => {
+      if (down) return;
+      down = true;
+      options.logger.warn({ role, reason: error.message }, 'redis: connection lost; reconnecting');
+    });
+    client.on('ready', () => {
+      down = false;
+    });
+  }
+  const close = async () => {
+    await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+  };
+  try {
+    await Promise.all([publishClient.ping(), subscribeClient.ping()]);
+  } catch (error) {
+    publishClient.disconnect();
+    subscribeClient.disconnect();
+    throw error;
+  }
+
+  const leases: PollLeases = {
+    shared: true,
+    async hold(key, ttlMs) {
+      const held = await publishClient.eval(HOLD, 1, LEASE_PREFIX + key, replicaId, String(Math.ceil(ttlMs)));
+      return held === 1;
+    },
+    async release(key) {
+      await publishClient.eval(RELEASE, 1, LEASE_PREFIX + key, replicaId);
+    },
+  };
+  const eventTarget = createRedisEventTarget({
+    publishClient,
+    subscribeClient,
+    serializer: DATE_PRESERVING_JSON,
+  });
+  return { eventTarget, leases, replicaId, close };
+}
+
+/** The Redis key of a watched key's lease, for operators (and tests) who want to see who polls what. */
+export const leaseKey = (key: string) => LEASE_PREFIX + key;

@@ -1,0 +1,65 @@
+/**
+ * At most `perCaller` subscriptions open at once per caller, over every transport (SSE, WebSocket, a router's
+ * callbacks), so one client cannot hold the replica's pollers and connections for everyone. Over the limit a
+ * subscription is refused before it starts any upstream work, with `SUBSCRIPTION_LIMIT`.
+ *
+ * A subscription counts from the moment it is accepted until its stream ends: completed, failed, or left by its
+ * client.
+ */
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
+
+export interface SubscriptionLimitOptions {
+  readonly perCaller: number;
+  /** Who the subscriber is, from the GraphQL context (a token's subject, else an address). */
+  readonly callerKey: (context: object) => string;
+}
+
+export interface SubscriptionLimit {
+  readonly plugin: Plugin;
+  /** Subscriptions open now, by caller: for tests and metrics. */
+  openFor(callerKey: string): number;
+}
+
+export function useSubscriptionLimit(options: SubscriptionLimitOptions): SubscriptionLimit {
+  const open = new Map<string, number>();
+  const plugin: Plugin = {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const key = options.callerKey(args.contextValue as object);
+      const count = open.get(key) ?? 0;
+      if (count >= options.perCaller) {
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError(`At most ${options.perCaller} subscriptions at once per caller.`, {
+              extensions: { code: SUBSCRIPTION_LIMIT },
+            }),
+          ],
+        });
+        return;
+      }
+      open.set(key, count + 1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        const left = (open.get(key) ?? 1) - 1;
+        if (left > 0) open.set(key, left);
+        else open.delete(key);
+      };
+      return {
+        onSubscribeResult({ result }) {
+          // Refused (bad arguments, no scope): never opened.
+          if (!(Symbol.asyncIterator in result)) {
+            release();
+            return;
+          }
+          return { onEnd: release };
+        },
+        onSubscribeError: release,
+      };
+    },
+  };
+  return { plugin, openFor: (key) => open.get(key) ?? 0 };
+}

@@ -1,0 +1,185 @@
+/**
+ * Two gateway processes sharing a real `redis-server`, as replicas behind a load balancer: a callback taken by one
+ * reaches a subscriber on the other, and a watched key is polled by one replica at a time, moving to the other
+ * when its holder dies.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { leaseKey } from '../../src/live/redis.js';
+import { CALLBACK_PATH_PREFIX } from '../../src/plugins/ci-callbacks.js';
+import { manualClock } from '../support/console.js';
+import {
+  type RunningGateway,
+  type RunningRedis,
+  redisServerAvailable,
+  spawnGateway,
+  startRedis,
+} from '../support/processes.js';
+import { type SseSubscription, subscribe } from '../support/sse.js';
+
+// CI installs Redis and sets this, so a missing server fails there instead of skipping.
+const required = process.env['REDIS_TESTS'] === 'required';
+const available = redisServerAvailable();
+if (!available && required) throw new Error('REDIS_TESTS=required but redis-server cannot be started');
+
+const root = new URL('../..', import.meta.url).pathname;
+const CALLBACK_TOKEN = 'replica-callback-token-0123456789abcdef';
+const WORKFLOW = DEMO_WORKFLOW_IDS.large;
+
+let redis: RunningRedis;
+let emulator: CiEmulator;
+const clock = manualClock();
+const running: RunningGateway[] = [];
+const subscriptions: Array<SseSubscription<unknown>> = [];
+
+/** A replica: the source entry point in its own process, pointed at the test's emulator and Redis. */
+async function startReplica(env: Record<string, string>): Promise<RunningGateway> {
+  const gateway = await spawnGateway(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    cwd: root,
+    env: {
+      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+      CI_ENDPOINT: emulator.url,
+      REDIS_URL: redis.url,
+      CI_CALLBACK_TOKEN: CALLBACK_TOKEN,
+      CURSOR_SECRET: 'replicas-share-this-cursor-secret-0123456789',
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+  });
+  running.push(gateway);
+  return gateway;
+}
+
+const fetchFrom = (gateway: RunningGateway) => (input: string, init: RequestInit) =>
+  fetch(input.replace('http://gateway', gateway.url), init);
+
+async function graphql<T>(gateway: RunningGateway, query: string): Promise<T> {
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown };
+  if (!body.data) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+async function eventually<T>(read: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe.skipIf(!available)('replicas sharing Redis', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+    emulator = createCiEmulator({ now: clock.now });
+    await emulator.listen(0);
+  });
+
+  afterEach(async () => {
+    await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
+    emulator.sendCallbacksTo(undefined);
+    for (const gateway of running.splice(0)) {
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+    }
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    await redis?.stop();
+  });
+
+  it('delivers a callback taken by one replica to a subscriber on the other', async () => {
+    // No polling anywhere: only the callback, through Redis, can tell replica B that the run finished.
+    const [a, b] = await Promise.all([
+      startReplica({ POLL_INTERVAL_MS: '0' }),
+      startReplica({ POLL_INTERVAL_MS: '0' }),
+    ]);
+    if (!a || !b) throw new Error('replicas did not start');
+    const { triggerWorkflow } = await graphql<{ triggerWorkflow: { runId: string } }>(
+      a,
+      `mutation { triggerWorkflow(input: { workflowId: "${WORKFLOW}", objectKey: "replicas/clip.mp4" }) { runId } }`,
+    );
+    const runId = triggerWorkflow.runId;
+    const subscription = await subscribe<{ data: { workflowExecutionUpdated: { state: string } } }>(
+      fetchFrom(b),
+      'subscription ($runId: ID!) { workflowExecutionUpdated(runId: $runId) { state } }',
+      { runId },
+    );
+    subscriptions.push(subscription);
+    expect((await subscription.next())?.data.workflowExecutionUpdated.state).toBe('RUNNING');
+
+    emulator.clearRequests();
+    clock.advance(120);
+    emulator.sendCallbacksTo(`${a.url}${CALLBACK_PATH_PREFIX}${CALLBACK_TOKEN}`);
+    const states: string[] = [];
+    for (;;) {
+      const event = await subscription.next(10_000);
+      if (!event) break;
+      states.push(event.data.workflowExecutionUpdated.state);
+    }
+    expect(states.at(-1)).toBe('SUCCESS');
+    // The news came from replica A's re-reads of the run, the answers to its callbacks: B polls nothing and was
+    // sent no callback.
+    const reads = emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`);
+    expect(reads.length).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
+  it('polls a watched workflow from one replica, and from the other within two intervals of its death', async () => {
+    const intervalMs = 600;
+    const [a, b] = await Promise.all([
+      startReplica({ POLL_INTERVAL_MS: String(intervalMs) }),
+      startReplica({ POLL_INTERVAL_MS: String(intervalMs) }),
+    ]);
+    if (!a || !b) throw new Error('replicas did not start');
+    const query = `subscription { workflowExecutionEvents(filter: { workflowId: "${WORKFLOW}" }) { kind } }`;
+    for (const replica of [a, b]) {
+      const subscription = await subscribe(fetchFrom(replica), query);
+      subscriptions.push(subscription);
+    }
+    const key = `workflow:${WORKFLOW}|`;
+    const polls = (gateway: RunningGateway) =>
+      gateway.lines.filter(
+        (line) => line['key'] === key && line['msg'] === 'live updates: this replica polls the key',
+      );
+
+    // Exactly one of them takes the lease, and Redis names it.
+
+    const holder = await eventually(() => [a, b].find((replica) => polls(replica).length > 0));
+    const other = holder === a ? b : a;
+    const client = new Redis(redis.url);
+    try {
+      const leaseHolder = await client.get(leaseKey(key));
+      expect(leaseHolder?.split('/')[1]).toBe(String(holder.child.pid));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs * 3));
+      expect(polls(other)).toHaveLength(0);
+
+      const listPath = '/workflowexecution';
+      emulator.clearRequests();
+      holder.child.kill('SIGKILL');
+      const diedAt = Date.now();
+      await holder.exited;
+      await eventually(() => (polls(other).length > 0 ? true : undefined), intervalMs * 4);
+      await eventually(
+        () => (emulator.requests.some((r) => r.path === listPath) ? true : undefined),
+        intervalMs * 4,
+      );
+      const movedAfterMs = Date.now() - diedAt;
+      // The lease runs out one interval after its last renewal (half an interval before the death at most), the
+      // survivor tries every half interval and polls as soon as it holds it.
+      expect(movedAfterMs).toBeLessThanOrEqual(2 * intervalMs);
+      expect((await client.get(leaseKey(key)))?.split('/')[1]).toBe(String(other.child.pid));
+    } finally {
+      client.disconnect();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,99 @@
+/**
+ * Gateways and services as separate processes, for tests of what crosses a process: the image's entry, replicas
+ * sharing Redis. Each is started on a free loopback port and must be stopped by the test that started it.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export interface RunningGateway {
+  readonly child: ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Every log line, parsed. */
+  readonly lines: Array<Record<string, unknown>>;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts a gateway process (PORT=0) and resolves once it logs that it listens. */
+export async function spawnGateway(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: Record<string, string> },
+): Promise<RunningGateway> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    // Nothing inherited but PATH: the gateway sees only what an operator would set.
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      lines.push(entry);
+      if (entry['msg'] === 'gateway listening') resolve(`http://127.0.0.1:${entry['port']}`);
+    });
+    void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening: ${stderr}`)));
+  });
+  return { child, url: await listening, lines, exited };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const REDIS_SERVER = process.env['REDIS_SERVER_PATH'] ?? 'redis-server';
+
+/** Whether Debian's `redis-server` (or REDIS_SERVER_PATH) can be started here. */
+export const redisServerAvailable = (): boolean =>
+  spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0;
+
+export interface RunningRedis {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** A throwaway `redis-server` on a free loopback port: nothing saved, nothing shared with other tests. */
+export async function startRedis(): Promise<RunningRedis> {
+  const port = await freePort();
+  const child = spawn(
+    REDIS_SERVER,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (line.includes('Ready to accept connections')) resolve();
+    });
+    void exited.then(() => reject(new Error('redis-server exited before it was ready')));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -108,6 +108,23 @@ describe('graphql-ws on /graphql', () => {
     ).toEqual(['RUNNING', 'SUCCESS']);
   });
 
+  it('finds the finish by polling when no callback comes, and completes', async () => {
+    const { fixture, url, advance } = await startSocketGateway({ pollIntervalMs: 100 });
+    const runId = await triggerRun(fixture, 'ws/polled.mp4');
+    const subscription = collect(client(url), RUN, { runId });
+    await expect.poll(() => subscription.results.length).toBe(1);
+    advance(2 * TASK_SECONDS + 1);
+    expect(await subscription.done).toEqual({ completed: true });
+    expect(
+      subscription.results.map(
+        (result) => (result.data?.['workflowExecutionUpdated'] as { state: string } | undefined)?.state,
+      ),
+    ).toEqual(['RUNNING', 'SUCCESS']);
+    // Nobody posted a callback: the news came from the run's poller, reading it after the first look.
+    const reads = fixture.emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`);
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('refuses more subscriptions on one connection than allowed', async () => {
     const { fixture, url } = await startSocketGateway({ maxSubscriptions: 1 });
     const runId = await triggerRun(fixture, 'ws/clip.mp4');

@@ -129,6 +129,15 @@ const redis = config.redisUrl
 /** As CI reaches the gateway; in demo mode, the emulator reaches it on loopback once it listens. */
 let publicCallbackBaseUrl = config.publicCallbackBaseUrl;
 
+const live = new LiveUpdates({
+  ci,
+  pollIntervalMs: config.pollIntervalMs,
+  eventTarget: redis?.eventTarget,
+  leases: redis?.leases,
+  logger: logger.child({ component: 'live-updates' }),
+});
+metrics.watchLiveUpdates(live);
+
 let draining = false;
 const shutdown = new AbortController();
 const gateway = createGateway({
@@ -140,13 +149,7 @@ const gateway = createGateway({
     upstreamConcurrency: config.upstreamConcurrency,
     maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
     jobIdsPerLookup: config.jobIdsPerLookup,
-    live: new LiveUpdates({
-      ci,
-      pollIntervalMs: config.pollIntervalMs,
-      eventTarget: redis?.eventTarget,
-      leases: redis?.leases,
-      logger: logger.child({ component: 'live-updates' }),
-    }),
+    live,
     pageTokens: new PageTokenKnowledge(),
     callbacksReachGateway: callbackUrlCheck(() => publicCallbackBaseUrl, callbackToken),
   },

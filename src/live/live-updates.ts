@@ -191,8 +191,24 @@ export class LiveUpdates {
   }
 
   /** Keys watched by this replica's subscribers. */
-  get watchedKeys(): number {
-    return this.#runs.size + this.#workflows.size;
+  get watchedKeys(): { readonly run: number; readonly workflow: number } {
+    return { run: this.#runs.size, workflow: this.#workflows.size };
+  }
+
+  /** Subscriptions open on this replica. */
+  get subscribers(): number {
+    let count = 0;
+    for (const watch of [...this.#runs.values(), ...this.#workflows.values()]) count += watch.subscribers;
+    return count;
+  }
+
+  /** Watched keys this replica polls: all of them alone, those it holds the lease for when sharing. */
+  get polledKeys(): number {
+    let count = 0;
+    for (const watch of [...this.#runs.values(), ...this.#workflows.values()]) {
+      if (watch.poller?.polling) count += 1;
+    }
+    return count;
   }
 
   #retainRun(runId: RunId): RunWatch {

@@ -59,6 +59,11 @@ export class KeyPoller {
     this.#schedule(options.intervalMs);
   }
 
+  /** Whether this replica polls the key now. */
+  get polling(): boolean {
+    return this.#holding && !this.#stopped;
+  }
+
   /** Something happened to the key (a callback, a change seen elsewhere): poll at the plain interval again. */
   resetBackoff(): void {
     if (this.#backoff === 1) return;

@@ -37,8 +37,17 @@ export interface Metrics {
   plugin(options: { readonly servePath: boolean }): Plugin;
   /** Reports the cache's hits and misses at every scrape. */
   watchReadCache(cache: ReadCache): void;
+  /** Reports live updates' subscribers, watched keys and the keys this replica polls at every scrape. */
+  watchLiveUpdates(live: LiveUpdatesCounts): void;
   /** Serves `/metrics` alone on its own port (METRICS_PORT), away from the GraphQL listener. */
   listen(port: number, host?: string): Promise<Server>;
+}
+
+/** What live updates report about themselves (see `LiveUpdates`). */
+export interface LiveUpdatesCounts {
+  readonly subscribers: number;
+  readonly watchedKeys: { readonly run: number; readonly workflow: number };
+  readonly polledKeys: number;
 }
 
 /** Bounds the distinct operation names that become label values. */
@@ -102,6 +111,42 @@ export function createMetrics(): Metrics {
         this.inc({ cache, result: 'hit' }, counts.hits);
         this.inc({ cache, result: 'miss' }, counts.misses);
       }
+    },
+  });
+
+  const liveSources: LiveUpdatesCounts[] = [];
+  const sum = (read: (live: LiveUpdatesCounts) => number) =>
+    liveSources.reduce((total, live) => total + read(live), 0);
+  new Gauge({
+    name: 'live_subscribers',
+    help: 'Subscriptions open on this replica, over every transport.',
+    registers: [registry],
+    collect() {
+      this.set(sum((live) => live.subscribers));
+    },
+  });
+  new Gauge({
+    name: 'live_watched_keys',
+    help: 'Runs and workflows watched by this replica’s subscribers.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.set(
+        { kind: 'run' },
+        sum((live) => live.watchedKeys.run),
+      );
+      this.set(
+        { kind: 'workflow' },
+        sum((live) => live.watchedKeys.workflow),
+      );
+    },
+  });
+  new Gauge({
+    name: 'live_polled_keys',
+    help: 'Watched keys this replica polls (holds the lease for, when replicas share Redis).',
+    registers: [registry],
+    collect() {
+      this.set(sum((live) => live.polledKeys));
     },
   });
 
@@ -213,6 +258,9 @@ export function createMetrics(): Metrics {
         { cache: 'detail', counts: cache.detailCounts },
         { cache: 'workflow', counts: cache.workflowCounts },
       );
+    },
+    watchLiveUpdates(live) {
+      liveSources.push(live);
     },
     listen(port, host) {
       const server = createServer((request, response) => {

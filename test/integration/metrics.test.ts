@@ -8,6 +8,7 @@ import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { createMetrics, MAX_OPERATION_NAMES, OperationNameLabels } from '../../src/telemetry/metrics.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
+import { subscribe } from '../support/sse.js';
 
 const track = closeAfterEach();
 
@@ -52,6 +53,23 @@ const LIST_WITH_TASKS = `query Runs($first: Int!) {
 }`;
 
 describe('GET /metrics', () => {
+  it('reports open subscriptions, the keys they watch and the keys this replica polls', async () => {
+    const { fixture, scrape } = await startMeasuredGateway({ pollIntervalMs: 60_000 });
+    const events = `subscription { workflowExecutionEvents(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }) { kind } }`;
+    const subscriptions = await Promise.all([1, 2, 3].map(() => subscribe(fixture.gateway.fetch, events)));
+    try {
+      await expect.poll(async () => sample(await scrape(), 'live_subscribers')).toBe(3);
+      const text = await scrape();
+      expect(sample(text, 'live_watched_keys', { kind: 'workflow' })).toBe(1);
+      expect(sample(text, 'live_watched_keys', { kind: 'run' })).toBe(0);
+      expect(sample(text, 'live_polled_keys')).toBe(1);
+    } finally {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+    }
+    await expect.poll(async () => sample(await scrape(), 'live_subscribers')).toBe(0);
+    expect(sample(await scrape(), 'live_polled_keys')).toBe(0);
+  });
+
   it('counts exactly the upstream requests the emulator received, by operation and outcome', async () => {
     const { fixture, scrape } = await startMeasuredGateway();
     fixture.emulator.clearRequests();

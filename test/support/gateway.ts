@@ -79,6 +79,11 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       },
     }),
   );
+  // With metrics, the gateway's live updates report to them, as in the entry point.
+  const watchedLive = (live: LiveUpdates) => {
+    options.gateway?.metrics?.metrics.watchLiveUpdates(live);
+    return live;
+  };
   const make = (cursorSecret: string, ci = fixture.client(options.client)) =>
     createGateway({
       services: {
@@ -89,7 +94,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
         maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest ?? 500,
         pageTokens: new PageTokenKnowledge(),
         jobIdsPerLookup: 10,
-        live: new LiveUpdates({ ci, pollIntervalMs: options.pollIntervalMs ?? 0 }),
+        live: watchedLive(new LiveUpdates({ ci, pollIntervalMs: options.pollIntervalMs ?? 0 })),
         callbacksReachGateway: callbackUrlCheck(
           () => options.publicCallbackBaseUrl,
           options.gateway?.callbackToken,

@@ -38,9 +38,11 @@ describe('LiveUpdates', () => {
     const watch = live.watchWorkflow({ workflowId: WORKFLOW });
     const pending = watch.next();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(live.watchedKeys).toBe(1);
+    expect(live.watchedKeys).toEqual({ run: 0, workflow: 1 });
+    expect(live.subscribers).toBe(1);
     await watch.return(undefined);
-    expect(live.watchedKeys).toBe(0);
+    expect(live.watchedKeys).toEqual({ run: 0, workflow: 0 });
+    expect(live.subscribers).toBe(0);
     expect(await pending).toEqual({ done: true, value: undefined });
   });
 
@@ -52,10 +54,11 @@ describe('LiveUpdates', () => {
     expect((await second.next()).value?.state).toBe('Running');
     expect(reads()).toBe(1);
     const waiting = [first.next(), second.next()];
+    expect(live.subscribers).toBe(2);
     await first.return(undefined);
-    expect(live.watchedKeys).toBe(1);
+    expect(live.watchedKeys).toEqual({ run: 1, workflow: 0 });
     await second.return(undefined);
-    expect(live.watchedKeys).toBe(0);
+    expect(live.watchedKeys).toEqual({ run: 0, workflow: 0 });
     await Promise.all(waiting);
   });
 });

@@ -11,7 +11,6 @@ import { loadConfig, type UpstreamConfig } from './config.js';
 import { drain } from './drain.js';
 import { createHttpServer } from './http-server.js';
 import { LiveUpdates } from './live/live-updates.js';
-import { connectRedisLive } from './live/redis.js';
 import { serveGraphQLOverWebSocket } from './live/websocket.js';
 import { createLogger } from './logger.js';
 import { CALLBACK_PATH_PREFIX, callbackUrlCheck } from './plugins/ci-callbacks.js';
@@ -119,11 +118,14 @@ const manifest = persistedDocumentsFile
 const callbackToken =
   config.callbackToken ?? (sendDemoCallbacksTo ? randomBytes(24).toString('base64url') : undefined);
 
-// Replicas share live updates through Redis; alone, a replica keeps them in the process.
-const redis = config.redisUrl
-  ? await connectRedisLive(config.redisUrl, { logger: logger.child({ component: 'redis' }) }).catch(
-      (error: unknown) => fail('REDIS_URL is set but Redis does not answer', error),
-    )
+// Replicas share live updates through Redis; alone, a replica keeps them in the process (and never loads ioredis).
+const redisUrl = config.redisUrl;
+const redis = redisUrl
+  ? await import('./live/redis.js')
+      .then(({ connectRedisLive }) =>
+        connectRedisLive(redisUrl, { logger: logger.child({ component: 'redis' }) }),
+      )
+      .catch((error: unknown) => fail('REDIS_URL is set but Redis does not answer', error))
   : undefined;
 
 /** As CI reaches the gateway; in demo mode, the emulator reaches it on loopback once it listens. */

@@ -9,6 +9,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { readCallback, UnreadableCallback } from '../ci/callbacks.js';
 import { assume, type RunId, runIdRule } from '../ci/inputs.js';
 import type { Logger } from '../logger.js';
+import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from '../request-context.js';
 import { secretMatcher } from '../secret-match.js';
 
 export const CALLBACK_PATH_PREFIX = '/ci/callback/';
@@ -26,20 +27,28 @@ export interface CiCallbackOptions {
 export function useCiCallbacks(options: CiCallbackOptions): Plugin {
   const matches = secretMatcher(options.token);
   const limiter = new RateLimiterMemory({ points: options.hintsPerSecond ?? 50, duration: 1 });
-  const plain = (status: number, text = '') =>
-    new Response(text, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  const plain = (status: number, requestId: string, text = '') =>
+    new Response(text, {
+      status,
+      headers: { 'content-type': 'text/plain; charset=utf-8', [REQUEST_ID_HEADER]: requestId },
+    });
   return {
     async onRequest({ request, url, endResponse }) {
       if (!url.pathname.startsWith(CALLBACK_PATH_PREFIX)) return;
+      // Refusals are logged and answered with the same id, so CI's delivery log and ours can be matched.
+      const requestId = currentRequestId() ?? chooseRequestId(request.headers.get(REQUEST_ID_HEADER));
       const offered = decodeURIComponent(url.pathname.slice(CALLBACK_PATH_PREFIX.length));
       if (request.method !== 'POST' || !matches(offered)) {
-        options.logger.warn({ method: request.method }, 'CI callback with a wrong token or method: refused');
-        endResponse(plain(404, 'Not found\n'));
+        options.logger.warn(
+          { method: request.method, requestId },
+          'CI callback with a wrong token or method: refused',
+        );
+        endResponse(plain(404, requestId, 'Not found\n'));
         return;
       }
       const declared = Number(request.headers.get('content-length') ?? 0);
       if (declared > MAX_CALLBACK_BYTES) {
-        endResponse(plain(413, 'Callback body too large\n'));
+        endResponse(plain(413, requestId, 'Callback body too large\n'));
         return;
       }
       const body = await request.text();
@@ -51,8 +60,11 @@ export function useCiCallbacks(options: CiCallbackOptions): Plugin {
         event = hint.event;
       } catch (error) {
         const reason = error instanceof UnreadableCallback ? error.message : 'unreadable';
-        options.logger.warn({ reason, bytes: body.length }, 'CI callback body unreadable: nothing published');
-        endResponse(plain(400, `Not a CI callback: ${reason}\n`));
+        options.logger.warn(
+          { reason, bytes: body.length, requestId },
+          'CI callback body unreadable: nothing published',
+        );
+        endResponse(plain(400, requestId, `Not a CI callback: ${reason}\n`));
         return;
       }
       endResponse(new Response(null, { status: 204 }));

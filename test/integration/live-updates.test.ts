@@ -202,6 +202,21 @@ describe('POST /ci/callback/<token>', () => {
     expect(
       fixture.logLines.some((line) => line['msg'] === 'CI callback with a wrong token or method: refused'),
     ).toBe(true);
+    // A refused body is logged with the request id it was answered with.
+    const refused = await fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', 'x-request-id': 'ci-delivery-42' },
+      body: 'not a callback',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('x-request-id')).toBe('ci-delivery-42');
+    expect(
+      fixture.logLines.find(
+        (line) =>
+          line['msg'] === 'CI callback body unreadable: nothing published' &&
+          line['requestId'] === 'ci-delivery-42',
+      ),
+    ).toBeDefined();
   });
 
   it('treats a forged callback for an unchanged run as a hint: one read, nothing new published', async () => {

@@ -1,20 +1,15 @@
 # syntax=docker/dockerfile:1
-# The gateway as a stateless production image: compiled JavaScript, production dependencies only, a non-root
-# user, tini as PID 1 so SIGTERM reaches Node (which drains in-flight requests before exiting).
+# The gateway as a stateless production image: one bundle of minified JavaScript with its dependencies inside (no
+# node_modules), a non-root user, tini as PID 1 so SIGTERM reaches Node (which drains in-flight requests first).
 ARG NODE_VERSION=24
 
-# Production dependencies alone, installed from the lockfile.
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-
-# Everything needed to compile, then the compiled output.
+# Everything needed to type-check and bundle, then the bundle (scripts/build.ts).
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
 RUN npm run build
 
@@ -25,8 +20,8 @@ RUN apt-get update \
 ENV NODE_ENV=production \
     PORT=4000
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# For "type": "module": the bundle is ES modules.
 COPY package.json ./
 USER node
 EXPOSE 4000

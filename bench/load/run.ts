@@ -221,9 +221,10 @@ async function benchmark(): Promise<void> {
   };
   const targets = [
     await startTarget('proxy', 'dist-bench/bench/load/minimal-proxy.js', upstreamEnv),
-    await startTarget('gateway', 'dist-bench/src/index.js', gatewayEnv),
+    // The bundle the image ships (`scripts/build.ts`), not the compiled sources.
+    await startTarget('gateway', 'dist-bench/gateway/index.js', gatewayEnv),
     // The same gateway without its cache of finished runs: the same upstream work as the proxy, call for call.
-    await startTarget('gateway, no cache', 'dist-bench/src/index.js', {
+    await startTarget('gateway, no cache', 'dist-bench/gateway/index.js', {
       ...gatewayEnv,
       DETAIL_CACHE_ENTRIES: '0',
     }),

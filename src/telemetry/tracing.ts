@@ -42,27 +42,21 @@ export interface Tracing {
 
 /** Registers the SDK with a batching OTLP/HTTP exporter. Call once, before serving. */
 export async function startTracing(setup: TracingSetup): Promise<Tracing> {
-  const [{ NodeTracerProvider }, { BatchSpanProcessor }, resources, exporterModule] = await Promise.all([
-    import('@opentelemetry/sdk-trace-node'),
-    import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/resources'),
-    setup.protocol === 'http/json'
-      ? import('@opentelemetry/exporter-trace-otlp-http')
-      : import('@opentelemetry/exporter-trace-otlp-proto'),
-  ]);
-  const resource = resources
+  const sdk = await import('./otel-sdk.js');
+  const resource = sdk
     .defaultResource()
     .merge(
-      resources.resourceFromAttributes({
+      sdk.resourceFromAttributes({
         'service.name': DEFAULT_SERVICE_NAME,
         ...(setup.serviceVersion ? { 'service.version': setup.serviceVersion } : {}),
       }),
     )
     // Last, so the standard variables win.
-    .merge(resources.detectResources({ detectors: [resources.envDetector] }));
-  const provider = new NodeTracerProvider({
+    .merge(sdk.detectResources({ detectors: [sdk.envDetector] }));
+  const Exporter = setup.protocol === 'http/json' ? sdk.OtlpJsonTraceExporter : sdk.OtlpProtobufTraceExporter;
+  const provider = new sdk.NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new exporterModule.OTLPTraceExporter())],
+    spanProcessors: [new sdk.BatchSpanProcessor(new Exporter())],
   });
   // Installs the async-context manager and the W3C trace-context propagator.
   provider.register();

@@ -1,5 +1,8 @@
-/** The Node version that ships is the one named everywhere: the image, `.nvmrc`, CI's second run, `engines`. */
-import { readFile } from 'node:fs/promises';
+/**
+ * The Node version that ships is the one named everywhere (the image, `.nvmrc`, CI's second run, `engines`), and the
+ * image can be built from what the build context holds.
+ */
+import { access, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 
 const read = (path: string) => readFile(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -14,5 +17,35 @@ describe('runtimes', () => {
     const minimum = /^>=(\d+)\.(\d+)$/.exec(engines);
     expect(minimum, engines).not.toBeNull();
     expect(Number(minimum?.[1])).toBeLessThanOrEqual(Number(image));
+  });
+});
+
+describe('the Dockerfile’s build context', () => {
+  it('holds every file the Dockerfile copies from it: none is left out by .dockerignore', async () => {
+    const rules = (await read('.dockerignore'))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    // The last matching rule wins; `!` brings a path back.
+    const ignored = (path: string) => {
+      let excluded = false;
+      for (const rule of rules) {
+        const negated = rule.startsWith('!');
+        const pattern = negated ? rule.slice(1) : rule;
+        const regex = new RegExp(
+          `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/.*)?$`,
+        );
+        if (regex.test(path)) excluded = !negated;
+      }
+      return excluded;
+    };
+    const copied = [...(await read('Dockerfile')).matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((match) =>
+      (match[1] as string).split(/\s+/).slice(0, -1),
+    );
+    expect(copied).toContain('scripts/build.ts');
+    for (const path of copied) {
+      expect(ignored(path), path).toBe(false);
+      await expect(access(new URL(`../../${path}`, import.meta.url)), path).resolves.toBeUndefined();
+    }
   });
 });

@@ -13,6 +13,7 @@
  *   at once) and marks the observation, so every poller of that run or its workflow, on any replica, returns from
  *   its back-off.
  */
+import { setMaxListeners } from 'node:events';
 import { Repeater } from 'graphql-yoga';
 import type { CallOptions } from '../ci/client.js';
 import type { BatchJobId, RunId, WorkflowId } from '../ci/inputs.js';
@@ -112,8 +113,16 @@ interface WorkflowWatchState extends Watch<WorkflowEvent> {
 
 export class RunNotFound extends Error {}
 
-const runChannel = (runId: string) => `live:run:${runId}`;
-const workflowChannel = (workflowId: string) => `live:workflow:${workflowId}`;
+/** Channel names, prefixed like the lease keys: a Redis shared with other services sees whose they are. */
+const runChannel = (runId: string) => `ci-gateway:live:run:${runId}`;
+const workflowChannel = (workflowId: string) => `ci-gateway:live:workflow:${workflowId}`;
+
+/** In-process events: one listener per watched key, so a busy workflow may have many (no leak warning). */
+function localEvents(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
 
 export class LiveUpdates {
   readonly #ci: LiveCi;
@@ -133,7 +142,7 @@ export class LiveUpdates {
   constructor(options: LiveUpdatesOptions) {
     this.#ci = options.ci;
     this.#intervalMs = options.pollIntervalMs;
-    this.#events = options.eventTarget ?? new EventTarget();
+    this.#events = options.eventTarget ?? localEvents();
     this.#leases = options.leases ?? LOCAL_LEASES;
     this.#now = options.now ?? (() => new Date());
     this.#logger = options.logger;

@@ -1,6 +1,6 @@
 /** Live updates' bookkeeping: a key is released the moment its last subscriber leaves, however quiet it is. */
 import { describe, expect, it } from 'vitest';
-import { assume, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
+import { assume, batchJobIdRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
 import type { WorkflowExecutionDetail } from '../../src/ci/types.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
 
@@ -60,5 +60,25 @@ describe('LiveUpdates', () => {
     await second.return(undefined);
     expect(live.watchedKeys).toEqual({ run: 0, workflow: 0 });
     await Promise.all(waiting);
+  });
+
+  it('watches many keys of one workflow without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const { live } = quietLive();
+    const watches = Array.from({ length: 25 }, (_, i) =>
+      live.watchWorkflow({
+        workflowId: WORKFLOW,
+        batchJobId: assume(batchJobIdRule, `b${i.toString(16).padStart(32, '0')}`),
+      }),
+    );
+    const pending = watches.map((watch) => watch.next());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(live.watchedKeys.workflow).toBe(25);
+    await Promise.all(watches.map((watch) => watch.return(undefined)));
+    await Promise.all(pending);
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 });

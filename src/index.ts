@@ -249,6 +249,8 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   });
   // Subscribers reconnect to another replica.
   await websocket.close();
+  // Leases handed back before Redis is let go: another replica polls the keys at once.
+  await live.close();
   await redis?.close();
   await ci.close();
   await stopEmulator?.();

@@ -199,6 +199,22 @@ export class LiveUpdates {
     await this.#read(runId, { hinted: true });
   }
 
+  /**
+   * Stops every poller and hands their leases back, so another replica takes the keys at once rather than when
+   * the leases run out: the end of a drain, after the subscribers have been told to go elsewhere.
+   */
+  async close(): Promise<void> {
+    const watches = [...this.#runs.values(), ...this.#workflows.values()];
+    this.#runs.clear();
+    this.#workflows.clear();
+    await Promise.all(
+      watches.map((watch) => {
+        watch.close();
+        return watch.poller?.stop();
+      }),
+    );
+  }
+
   /** Keys watched by this replica's subscribers. */
   get watchedKeys(): { readonly run: number; readonly workflow: number } {
     return { run: this.#runs.size, workflow: this.#workflows.size };
@@ -273,7 +289,7 @@ export class LiveUpdates {
     watch.subscribers -= 1;
     if (watch.subscribers > 0 || watches.get(key) !== watch) return;
     watches.delete(key);
-    watch.poller?.stop();
+    void watch.poller?.stop();
     watch.close();
   }
 
@@ -347,7 +363,7 @@ export class LiveUpdates {
     watch.latest = detail;
     if (isFinished(detail.state)) {
       // A finished run changes no more: its poller stops; its subscribers end after this last state.
-      watch.poller?.stop();
+      void watch.poller?.stop();
       watch.poller = undefined;
     }
     for (const sink of [...watch.sinks]) sink(detail);

@@ -72,14 +72,14 @@ export class KeyPoller {
     if (this.#holding && !this.#polling && !this.#stopped) this.#schedule(this.#options.intervalMs);
   }
 
-  stop(): void {
-    if (this.#stopped) return;
+  /** Stops polling; resolves once the lease, if held, is given up (callers that do not wait need not). */
+  stop(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     this.#stopped = true;
     clearTimeout(this.#pollTimer);
     clearInterval(this.#leaseTimer);
-    if (this.#holding && this.#options.leases.shared) {
-      void this.#options.leases.release(this.#options.key).catch(this.#options.onError);
-    }
+    if (!this.#holding || !this.#options.leases.shared) return Promise.resolve();
+    return this.#options.leases.release(this.#options.key).catch(this.#options.onError);
   }
 
   async #renew(): Promise<void> {

@@ -57,7 +57,7 @@ describe('KeyPoller', () => {
     const hintedAt = Date.now();
     await vi.advanceTimersByTimeAsync(INTERVAL);
     expect(polls).toEqual([hintedAt + INTERVAL]);
-    poller.stop();
+    await poller.stop();
     await vi.advanceTimersByTimeAsync(20 * INTERVAL);
     expect(polls).toHaveLength(1);
   });
@@ -85,7 +85,7 @@ describe('KeyPoller', () => {
     expect(polls.length).toBeGreaterThanOrEqual(9);
     expect(polls.length).toBeLessThanOrEqual(11);
 
-    a.stop();
+    await a.stop();
     const diedAt = Date.now();
     polls.length = 0;
     await vi.advanceTimersByTimeAsync(3 * INTERVAL);
@@ -93,7 +93,38 @@ describe('KeyPoller', () => {
     expect(firstOfB?.startsWith('b@')).toBe(true);
     expect(Number(firstOfB?.split('@')[1]) - diedAt).toBeLessThanOrEqual(2 * INTERVAL);
     expect(polls.every((poll) => poll.startsWith('b@'))).toBe(true);
-    b.stop();
+    await b.stop();
+  });
+});
+
+describe('KeyPoller stopping on a drain', () => {
+  it('hands its lease back, so another replica polls within half an interval instead of waiting for it to run out', async () => {
+    vi.useFakeTimers();
+    const leasesOf = sharedLeases(() => Date.now());
+    const polls: string[] = [];
+    const start = (replica: string) =>
+      new KeyPoller({
+        key: 'k',
+        intervalMs: INTERVAL,
+        leases: leasesOf(replica),
+        poll: async () => {
+          polls.push(`${replica}@${Date.now()}`);
+          return true;
+        },
+        onError: () => {},
+      });
+    const a = start('a');
+    const b = start('b');
+    await vi.advanceTimersByTimeAsync(3 * INTERVAL);
+    expect(polls.every((poll) => poll.startsWith('a@'))).toBe(true);
+    await a.stop();
+    const stoppedAt = Date.now();
+    polls.length = 0;
+    await vi.advanceTimersByTimeAsync(INTERVAL);
+    expect(polls[0]?.startsWith('b@')).toBe(true);
+    // At b's next renewal (every half interval), then a poll at once (a timer's 1 ms).
+    expect(Number(polls[0]?.split('@')[1]) - stoppedAt).toBeLessThanOrEqual(INTERVAL / 2 + 1);
+    await b.stop();
   });
 });
 

@@ -14,6 +14,7 @@ import {
   EXECUTION_STATES,
   JOB_STATES,
   type JobLookup,
+  type JobStatus,
   type MediaInfoSummary,
   type MediaJob,
   type MediaJobLookup,
@@ -260,17 +261,31 @@ const outputObjects = optionalRecord({
   return (Array.isArray(objects) ? objects : [objects]).filter((key) => key !== '');
 });
 
+/** The status every CI job answer carries, a media job's or a batch trigger's, and what it becomes. */
+const jobStatusFields = {
+  State: z.enum(JOB_STATES),
+  Progress: optionalNumber,
+  Code: optionalText,
+  Message: optionalText,
+  CreationTime: optionalCiTime,
+  StartTime: optionalCiTime,
+  EndTime: optionalCiTime,
+};
+const toJobStatus = (job: z.output<z.ZodObject<typeof jobStatusFields>>): JobStatus => ({
+  state: job.State,
+  progress: job.Progress,
+  code: job.Code,
+  message: job.Message,
+  createdAt: job.CreationTime,
+  startedAt: job.StartTime,
+  endedAt: job.EndTime,
+});
+
 const mediaJob = z
   .object({
     JobId: requiredText,
     Tag: requiredText,
-    State: z.enum(JOB_STATES),
-    Progress: optionalNumber,
-    Code: optionalText,
-    Message: optionalText,
-    CreationTime: optionalCiTime,
-    StartTime: optionalCiTime,
-    EndTime: optionalCiTime,
+    ...jobStatusFields,
     QueueId: optionalText,
     Input: optionalRecord({ Object: optionalText }),
     Operation: optionalRecord({ Output: outputObjects, MediaInfo: mediaInfo }),
@@ -280,13 +295,7 @@ const mediaJob = z
     (job): MediaJob => ({
       jobId: job.JobId,
       tag: job.Tag,
-      state: job.State,
-      progress: job.Progress,
-      code: job.Code,
-      message: job.Message,
-      createdAt: job.CreationTime,
-      startedAt: job.StartTime,
-      endedAt: job.EndTime,
+      ...toJobStatus(job),
       queueId: job.QueueId,
       inputObject: job.Input?.Object,
       outputObjects: job.Operation?.Output ?? [],
@@ -345,13 +354,7 @@ const batchTrigger = z
   .object({
     JobId: requiredText,
     Name: optionalText,
-    State: z.enum(JOB_STATES),
-    Progress: optionalNumber,
-    Code: optionalText,
-    Message: optionalText,
-    CreationTime: optionalCiTime,
-    StartTime: optionalCiTime,
-    EndTime: optionalCiTime,
+    ...jobStatusFields,
     Input: batchTriggerSource,
     Operation: optionalRecord({
       WorkflowIds: z.preprocess(
@@ -365,13 +368,7 @@ const batchTrigger = z
     (job): BatchTrigger => ({
       jobId: job.JobId,
       name: job.Name,
-      state: job.State,
-      progress: job.Progress,
-      code: job.Code,
-      message: job.Message,
-      createdAt: job.CreationTime,
-      startedAt: job.StartTime,
-      endedAt: job.EndTime,
+      ...toJobStatus(job),
       source: job.Input,
       workflowIds: job.Operation?.WorkflowIds ?? [],
       createdAfter: job.Operation?.TimeInterval?.Start,

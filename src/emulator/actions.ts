@@ -212,9 +212,7 @@ function describeMediaJobs(context: ActionContext, idList: string): string {
           Tag: task.type,
           Progress: String(job.progress),
           State: job.state,
-          CreationTime: compactOffsetTime(task.createdAt),
-          StartTime: task.startedAt ? compactOffsetTime(task.startedAt) : '',
-          EndTime: task.endedAt ? compactOffsetTime(task.endedAt) : '',
+          ...jobTimes(task),
           QueueId: 'p2242ab62c7c94486915508540933a2c6',
           Input: { Object: execution.objectKey },
           Operation: {
@@ -253,6 +251,19 @@ function describeMediaJobs(context: ActionContext, idList: string): string {
   });
 }
 
+/** The times every job answer carries, in CI's format; a job not yet started or ended has them empty. */
+function jobTimes(times: {
+  readonly createdAt: Date;
+  readonly startedAt?: Date | undefined;
+  readonly endedAt?: Date | undefined;
+}) {
+  return {
+    CreationTime: compactOffsetTime(times.createdAt),
+    StartTime: times.startedAt ? compactOffsetTime(times.startedAt) : '',
+    EndTime: times.endedAt ? compactOffsetTime(times.endedAt) : '',
+  };
+}
+
 function batchJobXml(job: BatchJobView) {
   return {
     Code: job.state === 'Success' ? 'Success' : '',
@@ -263,9 +274,7 @@ function batchJobXml(job: BatchJobView) {
     Tag: 'Workflow',
     Progress: String(job.progress),
     State: job.state,
-    CreationTime: compactOffsetTime(job.createdAt),
-    StartTime: job.startedAt ? compactOffsetTime(job.startedAt) : '',
-    EndTime: job.endedAt ? compactOffsetTime(job.endedAt) : '',
+    ...jobTimes(job),
     QueueId: 'p2242ab62c7c94486915508540933a2c6',
     Input: encodeBatchTriggerInput(job.source),
     Operation: {

@@ -88,10 +88,22 @@ async function startProcess(script: string, env: Record<string, string>, ready: 
   return child;
 }
 
-async function startTarget(name: string, script: string, env: Record<string, string>): Promise<Target> {
+/** The Node flags of the image's CMD (between `node` and the script), so the gateway runs here as it runs there. */
+function imageNodeFlags(): string[] {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(`${root}Dockerfile`, 'utf8'))?.[1];
+  if (!cmd) throw new Error('Dockerfile has no exec-form CMD');
+  return (JSON.parse(cmd) as string[]).slice(1, -1);
+}
+
+async function startTarget(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): Promise<Target> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/graphql`;
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeFlags, script], {
     cwd: root,
     env: { PATH: process.env['PATH'] ?? '', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -222,12 +234,14 @@ async function benchmark(): Promise<void> {
   const targets = [
     await startTarget('proxy', 'dist-bench/bench/load/minimal-proxy.js', upstreamEnv),
     // The bundle the image ships (`scripts/build.ts`), not the compiled sources.
-    await startTarget('gateway', 'dist-bench/gateway/index.js', gatewayEnv),
+    await startTarget('gateway', 'dist-bench/gateway/index.js', gatewayEnv, imageNodeFlags()),
     // The same gateway without its cache of finished runs: the same upstream work as the proxy, call for call.
-    await startTarget('gateway, no cache', 'dist-bench/gateway/index.js', {
-      ...gatewayEnv,
-      DETAIL_CACHE_ENTRIES: '0',
-    }),
+    await startTarget(
+      'gateway, no cache',
+      'dist-bench/gateway/index.js',
+      { ...gatewayEnv, DETAIL_CACHE_ENTRIES: '0' },
+      imageNodeFlags(),
+    ),
   ];
   const samples = new Map<string, Sample[]>();
   try {

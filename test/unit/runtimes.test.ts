@@ -2,6 +2,7 @@
  * The Node version that ships is the one named everywhere (the image, `.nvmrc`, CI's second run, `engines`), and the
  * image can be built from what the build context holds.
  */
+import { spawnSync } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 
@@ -17,6 +18,18 @@ describe('runtimes', () => {
     const minimum = /^>=(\d+)\.(\d+)$/.exec(engines);
     expect(minimum, engines).not.toBeNull();
     expect(Number(minimum?.[1])).toBeLessThanOrEqual(Number(image));
+  });
+});
+
+describe('the image’s command', () => {
+  it('passes Node only flags this Node accepts (CI runs this on Node 20 and on the image’s Node)', async () => {
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(await read('Dockerfile'))?.[1] ?? '[]') as string[];
+    expect(cmd[0]).toBe('node');
+    expect(cmd.at(-1)).toBe('dist/index.js');
+    const flags = cmd.slice(1, -1);
+    const result = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 });
 

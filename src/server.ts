@@ -159,10 +159,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     shutdownSignal: options.shutdownSignal,
   });
   const auth = useCallerAuth(options.auth ?? {});
+  /** A WebSocket subscription's caller was verified when its connection opened; a request's, by the auth plugin. */
+  const callerOf = (request: Request, serverContext: unknown) =>
+    (serverContext as { socket?: SocketBinding } | undefined)?.socket?.caller ?? auth.callerOf(request);
   /** Callers are told apart by their token's subject, else by their address (a router on its secret is one). */
   const callerKey = (request: Request, serverContext: unknown) => {
-    const socket = (serverContext as { socket?: SocketBinding } | undefined)?.socket;
-    const subject = (socket?.caller ?? auth.callerOf(request)).subject;
+    const subject = callerOf(request, serverContext).subject;
     return subject === undefined ? `address:${clientAddress(serverContext)}` : `subject:${subject}`;
   };
   const rateLimit = options.rateLimitPerMinute
@@ -208,7 +210,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         signal: socket?.signal ?? lifetimes.signalFor(request),
         onAttempt: (attempt) => record?.upstream.push(attempt),
         chargeAttempt: rateLimit?.chargeFor(request),
-        caller: rightsOf(socket?.caller ?? auth.callerOf(request)),
+        caller: rightsOf(callerOf(request, initial)),
       });
     },
     plugins: [
@@ -241,7 +243,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       useCsrfCheck(),
       auth.plugin,
       rateLimit?.plugin ?? {},
-      subscriptionLimit?.plugin ?? {},
+      subscriptionLimit ?? {},
       usePersistedQueries(options.persistedQueries ?? {}),
       useSubscriptionCallbacks({
         allowedOrigins: options.subscriptionCallbackOrigins ?? [],

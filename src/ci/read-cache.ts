@@ -10,7 +10,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { RunId, WorkflowId } from './inputs.js';
-import type { ExecutionState, Workflow, WorkflowExecutionDetail } from './types.js';
+import { isFinishedState, type Workflow, type WorkflowExecutionDetail } from './types.js';
 
 export interface ReadCacheOptions {
   /** Finished runs kept; 0 keeps none. @default 10_000 */
@@ -26,7 +26,6 @@ export interface CacheCounts {
   misses: number;
 }
 
-const FINISHED: ReadonlySet<ExecutionState> = new Set(['Success', 'Failed', 'Cancel']);
 const MAX_WORKFLOWS = 10_000;
 
 export class ReadCache {
@@ -57,7 +56,7 @@ export class ReadCache {
 
   /** Keeps the detail only if the run has finished: nothing about it can change any more. */
   rememberDetail(detail: WorkflowExecutionDetail): void {
-    if (FINISHED.has(detail.state)) this.#details?.set(detail.runId as RunId, detail);
+    if (isFinishedState(detail.state)) this.#details?.set(detail.runId as RunId, detail);
   }
 
   /** The cached workflows among `ids`, and the ids still to ask for. */

@@ -90,6 +90,10 @@ export interface TriggeredRun {
 export const JOB_STATES = ['Submitted', 'Running', 'Success', 'Failed', 'Pause', 'Cancel'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+const FINISHED_STATES: ReadonlySet<ExecutionState | JobState> = new Set(['Success', 'Failed', 'Cancel']);
+/** A run or job in one of these changes no more: its answers may be cached, its watchers may stop. */
+export const isFinishedState = (state: ExecutionState | JobState): boolean => FINISHED_STATES.has(state);
+
 /** What a media job's output looked like, where CI says (the job's `MediaInfo`). */
 export interface MediaInfoSummary {
   readonly durationSeconds: number | undefined;

@@ -5,7 +5,13 @@
  * sees a run go from Running to Success (or Failed) without anything ticking in the background.
  */
 import { createHash } from 'node:crypto';
-import type { BatchTriggerSource, ExecutionState, JobState, WorkflowState } from '../ci/types.js';
+import {
+  type BatchTriggerSource,
+  type ExecutionState,
+  isFinishedState,
+  type JobState,
+  type WorkflowState,
+} from '../ci/types.js';
 import {
   type Dataset,
   DEMO_BATCH_JOBS,
@@ -319,10 +325,6 @@ function materialise(run: StartedRun, workflowName: string, now: Date): DemoExec
     batchJobId: run.batchJobId,
     tasks,
   };
-}
-
-function isFinishedState(state: ExecutionState): boolean {
-  return state === 'Success' || state === 'Failed' || state === 'Cancel';
 }
 
 function view(job: BatchJob, now: Date): BatchJobView {

@@ -17,11 +17,12 @@ import { setMaxListeners } from 'node:events';
 import { Repeater } from 'graphql-yoga';
 import type { CallOptions } from '../ci/client.js';
 import type { BatchJobId, RunId, WorkflowId } from '../ci/inputs.js';
-import type {
-  ExecutionState,
-  WorkflowExecutionDetail,
-  WorkflowExecutionPage,
-  WorkflowExecutionSummary,
+import {
+  type ExecutionState,
+  isFinishedState,
+  type WorkflowExecutionDetail,
+  type WorkflowExecutionPage,
+  type WorkflowExecutionSummary,
 } from '../ci/types.js';
 import { KeyPoller, LOCAL_LEASES, type PollLeases } from './poller.js';
 
@@ -29,9 +30,6 @@ import { KeyPoller, LOCAL_LEASES, type PollLeases } from './poller.js';
 export const WORKFLOW_POLL_PAGE_SIZE = 20;
 /** Runs whose last state a workflow watch remembers; the oldest are forgotten first. */
 const REMEMBERED_RUNS_PER_WATCH = 1_000;
-
-const FINISHED: ReadonlySet<ExecutionState> = new Set(['Success', 'Failed', 'Cancel']);
-export const isFinished = (state: ExecutionState) => FINISHED.has(state);
 
 /** The reads live updates make: the CI client, or a test double. */
 export interface LiveCi {
@@ -158,7 +156,7 @@ export class LiveUpdates {
       const watch = this.#retainRun(runId);
       const sink = (detail: WorkflowExecutionDetail) => {
         void push(detail);
-        if (isFinished(detail.state)) stop();
+        if (isFinishedState(detail.state)) stop();
       };
       try {
         if (!watch.latest) {
@@ -169,7 +167,7 @@ export class LiveUpdates {
         }
         // No await between the first state and joining the sinks: nothing can slip in between.
         sink(watch.latest);
-        if (!isFinished(watch.latest.state)) watch.sinks.add(sink);
+        if (!isFinishedState(watch.latest.state)) watch.sinks.add(sink);
         await stop;
       } finally {
         watch.sinks.delete(sink);
@@ -359,9 +357,9 @@ export class LiveUpdates {
     const previous = watch.latest;
     if (previous && fingerprint(previous) === fingerprint(detail)) return;
     // A read that started before the run finished may arrive after one that saw it finish.
-    if (previous && isFinished(previous.state) && !isFinished(detail.state)) return;
+    if (previous && isFinishedState(previous.state) && !isFinishedState(detail.state)) return;
     watch.latest = detail;
-    if (isFinished(detail.state)) {
+    if (isFinishedState(detail.state)) {
       // A finished run changes no more: its poller stops; its subscribers end after this last state.
       void watch.poller?.stop();
       watch.poller = undefined;
@@ -378,10 +376,11 @@ export class LiveUpdates {
       const member =
         state.watch.batchJobId === undefined || batchJobId === state.watch.batchJobId || known.has(run.runId);
       const previous = known.get(run.runId);
-      if (!member || previous === run.state || (previous !== undefined && isFinished(previous))) continue;
+      if (!member || previous === run.state || (previous !== undefined && isFinishedState(previous)))
+        continue;
       remember(known, run.runId, run.state);
       const kind: WorkflowEventKind =
-        previous === undefined ? 'STARTED' : isFinished(run.state) ? 'FINISHED' : 'UPDATED';
+        previous === undefined ? 'STARTED' : isFinishedState(run.state) ? 'FINISHED' : 'UPDATED';
       const event: WorkflowEvent = { kind, execution: run, at: this.#now() };
       for (const sink of [...state.sinks]) sink(event);
     }
@@ -393,23 +392,24 @@ export class LiveUpdates {
     return detail !== null && (!before || fingerprint(before) !== fingerprint(detail));
   }
 
-  /** The newest runs of the watched workflow (or batch trigger), published oldest first. */
-  async #readWorkflow(watch: WorkflowWatch): Promise<WorkflowObservation> {
+  /** The newest runs of the watched workflow (or batch trigger), oldest first, as an observation to publish. */
+  async #listWorkflow(watch: WorkflowWatch): Promise<WorkflowObservation> {
     const page = await this.#ci.listWorkflowExecutions({
       workflowId: watch.workflowId,
       batchJobId: watch.batchJobId,
       size: WORKFLOW_POLL_PAGE_SIZE,
       order: 'Desc',
     });
-    const observation = { runs: [...page.executions].reverse(), batchJobId: watch.batchJobId, hinted: false };
-    this.#publish(workflowChannel(watch.workflowId), observation);
-    return observation;
+    return { runs: [...page.executions].reverse(), batchJobId: watch.batchJobId, hinted: false };
   }
 
   async #pollWorkflow(state: WorkflowWatchState): Promise<boolean> {
-    const known = state.states === undefined ? undefined : new Map(state.states);
-    const { runs } = await this.#readWorkflow(state.watch);
-    return known !== undefined && runs.some((run) => known.get(run.runId) !== run.state);
+    const observation = await this.#listWorkflow(state.watch);
+    // Decided before publishing: in-process, publishing updates the states at once.
+    const known = state.states;
+    const changed = known !== undefined && observation.runs.some((run) => known.get(run.runId) !== run.state);
+    this.#publish(workflowChannel(state.watch.workflowId), observation);
+    return changed;
   }
 
   /**
@@ -418,10 +418,14 @@ export class LiveUpdates {
    */
   async #takeBaseline(state: WorkflowWatchState): Promise<void> {
     try {
-      const { runs } = await this.#readWorkflow(state.watch);
+      const observation = await this.#listWorkflow(state.watch);
       if (this.#workflows.get(workflowKey(state.watch)) !== state) return;
       state.states ??= new Map();
-      for (const run of runs) if (!state.states.has(run.runId)) remember(state.states, run.runId, run.state);
+      for (const run of observation.runs) {
+        if (!state.states.has(run.runId)) remember(state.states, run.runId, run.state);
+      }
+      // Other replicas watching the workflow learn from it too; here it is the baseline, so nothing is news.
+      this.#publish(workflowChannel(state.watch.workflowId), observation);
     } catch (error) {
       if (this.#workflows.get(workflowKey(state.watch)) !== state) return;
       this.#logger?.warn({ reason: (error as Error).message }, 'live updates: a first look failed; retrying');

@@ -120,6 +120,7 @@ export class KeyPoller {
         this.#polling = false;
       }
     }
-    if (!this.#stopped) this.#schedule(this.#options.intervalMs * (this.#holding ? this.#backoff : 1));
+    // Another replica polls meanwhile; taking the lease back (`#renew`) schedules a poll at once.
+    if (!this.#stopped && this.#holding) this.#schedule(this.#options.intervalMs * this.#backoff);
   }
 }

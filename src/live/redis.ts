@@ -109,11 +109,11 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
   const leases: PollLeases = {
     shared: true,
     async hold(key, ttlMs) {
-      const held = await publishClient.eval(HOLD, 1, LEASE_PREFIX + key, replicaId, String(Math.ceil(ttlMs)));
+      const held = await publishClient.eval(HOLD, 1, leaseKey(key), replicaId, String(Math.ceil(ttlMs)));
       return held === 1;
     },
     async release(key) {
-      await publishClient.eval(RELEASE, 1, LEASE_PREFIX + key, replicaId);
+      await publishClient.eval(RELEASE, 1, leaseKey(key), replicaId);
     },
   };
   const eventTarget = createRedisEventTarget({

@@ -10,7 +10,7 @@
  * `SUBSCRIPTION_CALLBACK_ORIGINS` (the routers') are accepted; without the list the protocol is refused.
  */
 import { type ExecutionResult, GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 
 export const SUBSCRIPTION_CALLBACK_REFUSED = 'SUBSCRIPTION_CALLBACK_REFUSED';
@@ -31,6 +31,9 @@ interface CallbackRequest {
   readonly verifier: string;
   readonly heartbeatIntervalMs: number;
 }
+
+/** A subscription's results, which the gateway stops (`return`) when the router drops it. */
+type ResultStream = AsyncIterable<ExecutionResult> & { return?(): unknown };
 
 type Message =
   | { readonly action: 'check' }
@@ -66,7 +69,7 @@ export function useSubscriptionCallbacks(options: SubscriptionCallbackOptions): 
   };
 
   /** Streams the subscription's results to the router until it ends, fails, or the router drops it. */
-  const relay = async (request: CallbackRequest, results: AsyncIterableIterator<ExecutionResult>) => {
+  const relay = async (request: CallbackRequest, results: ResultStream) => {
     let heartbeat: NodeJS.Timeout | undefined;
     let dropped = false;
     const stop = () => {
@@ -119,7 +122,7 @@ export function useSubscriptionCallbacks(options: SubscriptionCallbackOptions): 
           return { errors: [refused('The router did not answer the callback check.')] };
         }
         const results = await subscribeFn(subscribeArgs);
-        if (!isAsyncIterable(results)) return results;
+        if (!isAsyncIterable<ExecutionResult>(results)) return results;
         void relay(request, results);
         // The router's answer: accepted; results follow at the callback URL.
         return { data: null };
@@ -149,8 +152,4 @@ function parseRequest(value: unknown, allowed: ReadonlySet<string>): CallbackReq
 
 function refused(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: SUBSCRIPTION_CALLBACK_REFUSED } });
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterableIterator<ExecutionResult> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }

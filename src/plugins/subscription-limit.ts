@@ -7,7 +7,7 @@
  * client.
  */
 import { GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
 
@@ -17,15 +17,9 @@ export interface SubscriptionLimitOptions {
   readonly callerKey: (context: object) => string;
 }
 
-export interface SubscriptionLimit {
-  readonly plugin: Plugin;
-  /** Subscriptions open now, by caller: for tests and metrics. */
-  openFor(callerKey: string): number;
-}
-
-export function useSubscriptionLimit(options: SubscriptionLimitOptions): SubscriptionLimit {
+export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin {
   const open = new Map<string, number>();
-  const plugin: Plugin = {
+  return {
     onSubscribe({ args, setResultAndStopExecution }) {
       const key = options.callerKey(args.contextValue as object);
       const count = open.get(key) ?? 0;
@@ -51,7 +45,7 @@ export function useSubscriptionLimit(options: SubscriptionLimitOptions): Subscri
       return {
         onSubscribeResult({ result }) {
           // Refused (bad arguments, no scope): never opened.
-          if (!(Symbol.asyncIterator in result)) {
+          if (!isAsyncIterable(result)) {
             release();
             return;
           }
@@ -61,5 +55,4 @@ export function useSubscriptionLimit(options: SubscriptionLimitOptions): Subscri
       };
     },
   };
-  return { plugin, openFor: (key) => open.get(key) ?? 0 };
 }

@@ -2,7 +2,7 @@
  * How long what a request read stays true, gathered while it runs: every read says how long its answer may be
  * reused, and the response may be reused for the shortest of them. The HTTP layer turns that into `Cache-Control`.
  */
-import type { ExecutionState, JobState } from '../ci/types.js';
+import { type ExecutionState, isFinishedState, type JobState } from '../ci/types.js';
 
 /** Seconds each kind of answer may be reused. */
 export const CACHE_SECONDS = {
@@ -18,8 +18,6 @@ export const CACHE_SECONDS = {
   workflow: 30,
 } as const;
 
-const FINISHED: ReadonlySet<ExecutionState | JobState> = new Set(['Success', 'Failed', 'Cancel']);
-
 export class CacheHints {
   #maxAge: number | undefined;
 
@@ -34,7 +32,7 @@ export class CacheHints {
    */
   read(state: ExecutionState | JobState | undefined): void {
     if (state === undefined) this.limit(CACHE_SECONDS.notFound);
-    else this.limit(FINISHED.has(state) ? CACHE_SECONDS.finishedRun : CACHE_SECONDS.unfinishedRun);
+    else this.limit(isFinishedState(state) ? CACHE_SECONDS.finishedRun : CACHE_SECONDS.unfinishedRun);
   }
 
   /** Seconds the whole response may be reused; undefined when nothing it read said (nothing to cache, then). */

@@ -8,12 +8,13 @@ import {
   type WorkflowId,
   workflowIdRule,
 } from '../ci/inputs.js';
-import type {
-  ExecutionState,
-  SortOrder,
-  WorkflowExecutionDetail,
-  WorkflowExecutionSummary,
-  WorkflowTask,
+import {
+  type ExecutionState,
+  isFinishedState,
+  type SortOrder,
+  type WorkflowExecutionDetail,
+  type WorkflowExecutionSummary,
+  type WorkflowTask,
 } from '../ci/types.js';
 import type { AccessRules, Builder, BuilderTypes } from './builder.js';
 import type { GraphQLContext } from './context.js';
@@ -29,8 +30,6 @@ import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './p
 export type ExecutionParent = (WorkflowExecutionSummary | WorkflowExecutionDetail) & {
   readonly startedBy?: BatchJobId | undefined;
 };
-
-const FINISHED_STATES: ReadonlySet<ExecutionState> = new Set(['Success', 'Failed', 'Cancel']);
 
 export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules) {
   const WorkflowExecutionState = builder.enumType('WorkflowExecutionState', {
@@ -259,7 +258,7 @@ export function toExecutionFilter(
 
 /** The end of the last task of a finished run; null while it runs or is paused, or without a detail. */
 function finishedAt(detail: WorkflowExecutionDetail | null): Date | null {
-  if (!detail || !FINISHED_STATES.has(detail.state)) return null;
+  if (!detail || !isFinishedState(detail.state)) return null;
   const ends = detail.tasks.flatMap((task) => (task.endedAt ? [task.endedAt.getTime()] : []));
   return ends.length > 0 ? new Date(Math.max(...ends)) : null;
 }

@@ -1,20 +1,22 @@
 /**
- * `npm run bench:load`: the gateway against a minimal hand-written proxy, side by side in one run, on one static
- * upstream. Each target is its own process (compiled the same way); the load comes from autocannon in this one.
- * Rounds interleave the targets, so a slow minute of the machine hurts both alike; figures are medians over rounds.
+ * `npm run bench:load`: the gateway against two baselines, side by side in one run, on one static upstream: a
+ * minimal hand-written proxy (no GraphQL at all) and a bare graphql-yoga server doing the same upstream work. Each
+ * target is its own process, run by the Node that runs this script; the load comes from autocannon in this one.
+ * Rounds interleave the targets, so a slow minute of the machine hurts all alike; figures are medians over rounds.
  *
- * Prints, per workload: throughput and p50/p99 latency with the gateway / proxy ratios, upstream calls per request,
- * and each target's RSS idle after start and at its peak.
+ * Prints, per workload: throughput and p50/p99 latency with the ratios to each baseline, upstream calls per
+ * request, and each target's RSS idle after start and at its peak.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
-import { LOAD_WORKFLOW_ID } from './static-upstream.js';
+import { loadRequestBody } from './load-query.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['SECONDS_PER_RUN'] ?? 5);
@@ -36,13 +38,6 @@ const WORKLOADS: readonly Workload[] = [
   { name: '100 executions, c=1', first: 100, withTasks: false, connections: 1 },
   { name: '1000 executions, c=1', first: 1000, withTasks: false, connections: 1 },
 ];
-
-const QUERY = `query Executions($workflowId: ID!, $first: Int!, $withTasks: Boolean!) {
-  workflowExecutions(filter: { workflowId: $workflowId }, first: $first) {
-    edges { cursor node { runId objectKey state createdAt tasks @include(if: $withTasks) { type state } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
 
 interface Target {
   readonly name: string;
@@ -126,11 +121,7 @@ async function upstreamRequests(upstreamUrl: string): Promise<number> {
   return Number(await (await fetch(`${upstreamUrl}/__requests`)).text());
 }
 
-const bodyOf = (workload: Workload) =>
-  JSON.stringify({
-    query: QUERY,
-    variables: { workflowId: LOAD_WORKFLOW_ID, first: workload.first, withTasks: workload.withTasks },
-  });
+const bodyOf = (workload: Workload) => loadRequestBody(workload.first, workload.withTasks);
 
 async function run(
   target: Target,
@@ -233,6 +224,7 @@ async function benchmark(): Promise<void> {
   };
   const targets = [
     await startTarget('proxy', 'dist-bench/bench/load/minimal-proxy.js', upstreamEnv),
+    await startTarget('bare yoga', 'dist-bench/bench/load/bare-yoga.js', upstreamEnv),
     // The bundle the image ships (`scripts/build.ts`), not the compiled sources.
     await startTarget('gateway', 'dist-bench/gateway/index.js', gatewayEnv, imageNodeFlags()),
     // The same gateway without its cache of finished runs: the same upstream work as the proxy, call for call.
@@ -274,19 +266,23 @@ function report(targets: readonly Target[], samples: Map<string, Sample[]>, peak
   const lines: string[] = [];
   const of = (workload: Workload, target: string, pick: (sample: Sample) => number) =>
     median((samples.get(`${workload.name}\u0000${target}`) ?? []).map(pick));
-  lines.push(`\n${ROUNDS} interleaved rounds of ${SECONDS} s per run; medians.`);
   lines.push(
-    '| workload | target | req/s | p50 ms | p99 ms | upstream calls / request | failures | req/s vs proxy | p50 vs proxy |',
+    `\nNode ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; ${ROUNDS} interleaved rounds of ${SECONDS} s per run; medians.`,
   );
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push(
+    '| workload | target | req/s | p50 ms | p99 ms | upstream calls / request | failures | req/s vs proxy | p50 vs proxy | req/s vs bare yoga | p50 vs bare yoga |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const workload of WORKLOADS) {
     for (const target of targets) {
       const rps = of(workload, target.name, (sample) => sample.requestsPerSecond);
       const p50 = of(workload, target.name, (sample) => sample.p50);
-      const proxyRps = of(workload, 'proxy', (sample) => sample.requestsPerSecond);
-      const proxyP50 = of(workload, 'proxy', (sample) => sample.p50);
+      const ratios = ['proxy', 'bare yoga'].flatMap((baseline) => [
+        (rps / of(workload, baseline, (sample) => sample.requestsPerSecond)).toFixed(2),
+        (p50 / of(workload, baseline, (sample) => sample.p50)).toFixed(2),
+      ]);
       lines.push(
-        `| ${workload.name} | ${target.name} | ${rps.toFixed(0)} | ${p50.toFixed(2)} | ${of(workload, target.name, (sample) => sample.p99).toFixed(2)} | ${of(workload, target.name, (sample) => sample.upstreamCallsPerRequest).toFixed(2)} | ${of(workload, target.name, (sample) => sample.failures)} | ${(rps / proxyRps).toFixed(2)} | ${(p50 / proxyP50).toFixed(2)} |`,
+        `| ${workload.name} | ${target.name} | ${rps.toFixed(0)} | ${p50.toFixed(2)} | ${of(workload, target.name, (sample) => sample.p99).toFixed(2)} | ${of(workload, target.name, (sample) => sample.upstreamCallsPerRequest).toFixed(2)} | ${of(workload, target.name, (sample) => sample.failures)} | ${ratios.join(' | ')} |`,
       );
     }
   }

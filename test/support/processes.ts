@@ -15,12 +15,20 @@ export interface RunningGateway {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts a gateway process (PORT=0) and resolves once it logs that it listens. */
+/**
+ * Starts a gateway process (PORT=0) and resolves once it logs that it listens: a JSON line with `msg` (by default
+ * the gateway's `gateway listening`) and `port`.
+ */
 export async function spawnGateway(
   command: string,
   args: readonly string[],
-  options: { readonly cwd: string; readonly env: Record<string, string> },
+  options: {
+    readonly cwd: string;
+    readonly env: Record<string, string>;
+    readonly listeningMessage?: string;
+  },
 ): Promise<RunningGateway> {
+  const listeningMessage = options.listeningMessage ?? 'gateway listening';
   const child = spawn(command, args, {
     cwd: options.cwd,
     // Nothing inherited but PATH: the gateway sees only what an operator would set.
@@ -37,7 +45,7 @@ export async function spawnGateway(
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const entry = JSON.parse(line) as Record<string, unknown>;
       lines.push(entry);
-      if (entry['msg'] === 'gateway listening') resolve(`http://127.0.0.1:${entry['port']}`);
+      if (entry['msg'] === listeningMessage) resolve(`http://127.0.0.1:${entry['port']}`);
     });
     void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening: ${stderr}`)));
   });

@@ -3,7 +3,7 @@
  * and media jobs. Each answers in CI's shapes; what they change lives in {@link EmulatorWorld}.
  */
 import { encodeBatchTriggerInput } from '../ci/responses.js';
-import type { BatchTriggerSource } from '../ci/types.js';
+import { type BatchTriggerSource, JOB_STATES } from '../ci/types.js';
 import { parseXml } from '../ci/xml.js';
 import type { PageTokens } from './page-tokens.js';
 import { HttpError, invalid, parseSize, parseTime } from './params.js';
@@ -13,7 +13,6 @@ import { compactOffsetTime, xmlDocument } from './xml-writer.js';
 /** The most media job ids one `GET /jobs/…` takes here (CI documents none). */
 export const MAX_JOB_IDS = 50;
 const MAX_NAME_LENGTH = 128;
-const JOB_STATES = ['Submitted', 'Running', 'Success', 'Failed', 'Pause', 'Cancel'];
 
 export interface ActionContext {
   readonly world: EmulatorWorld;
@@ -140,7 +139,7 @@ function listBatchJobs(context: ActionContext, query: URLSearchParams): string {
   if (order !== 'Asc' && order !== 'Desc') throw invalid('orderByTime must be Asc or Desc');
   const states = query.get('states')?.split(',');
   for (const state of states ?? [])
-    if (!JOB_STATES.includes(state)) throw invalid(`unknown state "${state}"`);
+    if (!(JOB_STATES as readonly string[]).includes(state)) throw invalid(`unknown state "${state}"`);
   const after = parseTime(query.get('startCreationTime'), 'startCreationTime');
   const before = parseTime(query.get('endCreationTime'), 'endCreationTime');
   const workflowId = query.get('workflowId') ?? undefined;

@@ -160,12 +160,10 @@ const origin = z
   .string()
   .refine(isOrigin, { message: 'must be an http(s) origin (scheme, host, optional port; no path)' });
 
-const httpUrl = z
-  .string()
-  .refine(
-    (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
-    'must be an http(s) URL',
-  );
+/** A URL whose scheme `protocol` matches (with its colon, as `URL.protocol` gives it). */
+const urlWithProtocol = (protocol: RegExp, message: string) =>
+  z.string().refine((value) => protocol.test(URL.parse(value)?.protocol ?? ''), message);
+const httpUrl = urlWithProtocol(/^https?:$/, 'must be an http(s) URL');
 const otlpProtocol = optionalText.pipe(
   z
     .enum(
@@ -255,13 +253,7 @@ const environment = z.object({
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 1_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION),
   MAX_SUBSCRIPTIONS_PER_CALLER: integer(1, 100_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CALLER),
   REDIS_URL: optionalText.pipe(
-    z
-      .string()
-      .refine(
-        (value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol),
-        'must be a redis:// or rediss:// URL',
-      )
-      .optional(),
+    urlWithProtocol(/^rediss?:$/, 'must be a redis:// or rediss:// URL').optional(),
   ),
   PUBLIC_CALLBACK_BASE_URL: optionalText.pipe(httpUrl.optional()),
   PERSISTED_DOCUMENTS_FILE: optionalText,

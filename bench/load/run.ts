@@ -9,13 +9,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { freePort, imageCommand } from '../../test/support/processes.js';
 import { loadRequestBody } from './load-query.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
@@ -54,14 +54,6 @@ interface Sample {
   readonly failures: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
@@ -84,11 +76,7 @@ async function startProcess(script: string, env: Record<string, string>, ready: 
 }
 
 /** The Node flags of the image's CMD (between `node` and the script), so the gateway runs here as it runs there. */
-function imageNodeFlags(): string[] {
-  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(`${root}Dockerfile`, 'utf8'))?.[1];
-  if (!cmd) throw new Error('Dockerfile has no exec-form CMD');
-  return (JSON.parse(cmd) as string[]).slice(1, -1);
-}
+const imageNodeFlags = () => imageCommand(root).slice(1, -1);
 
 async function startTarget(
   name: string,

@@ -202,7 +202,7 @@ export class LiveUpdates {
    * the leases run out: the end of a drain, after the subscribers have been told to go elsewhere.
    */
   async close(): Promise<void> {
-    const watches = [...this.#runs.values(), ...this.#workflows.values()];
+    const watches = [...this.#watches()];
     this.#runs.clear();
     this.#workflows.clear();
     await Promise.all(
@@ -221,17 +221,21 @@ export class LiveUpdates {
   /** Subscriptions open on this replica. */
   get subscribers(): number {
     let count = 0;
-    for (const watch of [...this.#runs.values(), ...this.#workflows.values()]) count += watch.subscribers;
+    for (const watch of this.#watches()) count += watch.subscribers;
     return count;
   }
 
   /** Watched keys this replica polls: all of them alone, those it holds the lease for when sharing. */
   get polledKeys(): number {
     let count = 0;
-    for (const watch of [...this.#runs.values(), ...this.#workflows.values()]) {
-      if (watch.poller?.polling) count += 1;
-    }
+    for (const watch of this.#watches()) if (watch.poller?.polling) count += 1;
     return count;
+  }
+
+  /** Every key this replica watches, runs and workflows alike. */
+  *#watches(): Iterable<Retained> {
+    yield* this.#runs.values();
+    yield* this.#workflows.values();
   }
 
   #retainRun(runId: RunId): RunWatch {

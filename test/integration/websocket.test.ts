@@ -208,10 +208,16 @@ describe('graphql-ws on /graphql', () => {
       const overSse = await subscribe(fixture.gateway.fetch, EVENTS, {}, { authorization: alice });
       try {
         await expect.poll(() => fixture.emulator.requests.length).toBeGreaterThanOrEqual(1);
-        // Alice's third, on a new connection, is refused before it reaches CI.
-        const third = collect(client(url, { authorization: alice }), EVENTS, {});
+        // Alice's third, on a new connection and to a workflow nobody watches yet, is refused before it reaches CI.
+        const unwatched = DEMO_WORKFLOW_IDS.single;
+        const third = collect(
+          client(url, { authorization: alice }),
+          `subscription { workflowExecutionEvents(filter: { workflowId: "${unwatched}" }) { kind } }`,
+          {},
+        );
         // graphql-ws delivers a refusal decided after validation as the subscription's only result.
         expect(JSON.stringify([(await third.done).error, third.results])).toContain('SUBSCRIPTION_LIMIT');
+        expect(fixture.emulator.requests.filter((r) => r.params['workflowId'] === unwatched)).toEqual([]);
         const thirdOverSse = await subscribe<{ errors?: Array<{ extensions?: { code?: string } }> }>(
           fixture.gateway.fetch,
           EVENTS,

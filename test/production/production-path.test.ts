@@ -17,21 +17,13 @@ import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { expectedRunIds } from '../support/oracle.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
-import { freePort, type RunningGateway, spawnGateway } from '../support/processes.js';
+import { freePort, imageCommand, type RunningGateway, spawnGateway } from '../support/processes.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 
 let folder: string;
 let emulator: CiEmulator;
-
-/** The CMD of the Dockerfile's final stage, so this test starts exactly what the image starts. */
-async function imageCommand(): Promise<string[]> {
-  const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
-  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
-  if (!cmd) throw new Error('Dockerfile has no exec-form CMD');
-  return JSON.parse(cmd) as string[];
-}
 
 /** What an operator sets to point the gateway at the test's emulator. */
 function upstreamEnv(): Record<string, string> {
@@ -48,7 +40,7 @@ const ROUTER_SECRET = 'router-secret-for-the-image-test';
 const fromRouter = { 'content-type': 'application/json', 'x-router-secret': ROUTER_SECRET };
 
 async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
-  const [command, ...args] = await imageCommand();
+  const [command, ...args] = imageCommand(root);
   return spawnGateway(command as string, args, { cwd: folder, env: { NODE_ENV: 'production', ...env } });
 }
 
@@ -84,7 +76,7 @@ describe('the production image path', () => {
   });
 
   it('refuses to start in production without configuration, instead of serving demo data', async () => {
-    const [command, ...args] = await imageCommand();
+    const [command, ...args] = imageCommand(root);
     const result = await run(command as string, args, {
       cwd: folder,
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
@@ -243,7 +235,7 @@ describe('the production image path', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
     try {
-      const [command, ...args] = await imageCommand();
+      const [command, ...args] = imageCommand(root);
       const result = await run(command as string, args, {
         cwd: folder,
         env: {

@@ -3,8 +3,20 @@
  * sharing Redis. Each is started on a free loopback port and must be stopped by the test that started it.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+
+/**
+ * The exec-form `CMD` of the Dockerfile in `root` (`node`, its flags, the script), so what starts the gateway
+ * here starts exactly what the image starts.
+ */
+export function imageCommand(root: string): string[] {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+  if (!cmd) throw new Error('Dockerfile has no exec-form CMD');
+  return JSON.parse(cmd) as string[];
+}
 
 export interface RunningGateway {
   readonly child: ChildProcess;

@@ -163,20 +163,22 @@ describe('decodeWorkflowLookup', () => {
   });
 
   it('reads the Start node’s NotifyConfig, whatever the other nodes hold, and none where there is none', () => {
-    const withTopology = (topology: string) =>
-      workflow('w1').replace('<Topology/>', `<Topology>${topology}</Topology>`);
+    /** The NotifyConfig decoded from a workflow with this topology. */
+    const notifyOf = (topology: string) =>
+      decodeWorkflowLookup(
+        `<Response>${workflow('w1').replace('<Topology/>', `<Topology>${topology}</Topology>`)}</Response>`,
+      ).workflows[0]?.notifyConfig;
     const notify =
       '<NotifyConfig><Type>Url</Type><Url>https://hooks.example.com/ci?key=s3cret</Url>' +
       '<Event>TaskFinish,WorkflowFinish</Event><ResultFormat>JSON</ResultFormat><State>On</State></NotifyConfig>';
-    const configured = decodeWorkflowLookup(
-      `<Response>${withTopology(
+    expect(
+      notifyOf(
         '<Dependencies><Start>Transcode_1</Start><Transcode_1>End</Transcode_1></Dependencies><Nodes>' +
           `<Start><Type>Start</Type><Input><QueueId>p1</QueueId><ObjectPrefix>in/</ObjectPrefix>${notify}</Input></Start>` +
           '<Transcode_1><Type>Transcode</Type><Operation><TemplateId>t1</TemplateId></Operation></Transcode_1>' +
           '</Nodes>',
-      )}</Response>`,
-    );
-    expect(configured.workflows[0]?.notifyConfig).toEqual({
+      ),
+    ).toEqual({
       enabled: true,
       type: 'Url',
       url: 'https://hooks.example.com/ci?key=s3cret',
@@ -184,21 +186,19 @@ describe('decodeWorkflowLookup', () => {
       resultFormat: 'JSON',
       queueName: undefined,
     });
-    const off = decodeWorkflowLookup(
-      `<Response>${withTopology(
+    expect(
+      notifyOf(
         '<Nodes><Begin><Type>Start</Type><Input><NotifyConfig><Type>TDMQ</Type><MqName>topic-1</MqName>' +
           '<State>Off</State></NotifyConfig></Input></Begin></Nodes>',
-      )}</Response>`,
-    );
-    expect(off.workflows[0]?.notifyConfig).toMatchObject({
+      ),
+    ).toMatchObject({
       enabled: false,
       type: 'TDMQ',
       queueName: 'topic-1',
     });
-    const none = decodeWorkflowLookup(
-      `<Response>${withTopology('<Nodes><Start><Type>Start</Type><Input><QueueId>p1</QueueId></Input></Start></Nodes>')}</Response>`,
-    );
-    expect(none.workflows[0]?.notifyConfig).toBeUndefined();
+    expect(
+      notifyOf('<Nodes><Start><Type>Start</Type><Input><QueueId>p1</QueueId></Input></Start></Nodes>'),
+    ).toBeUndefined();
     expect(
       decodeWorkflowLookup(`<Response>${workflow('w1')}</Response>`).workflows[0]?.notifyConfig,
     ).toBeUndefined();

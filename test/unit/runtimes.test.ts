@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { imageCommand } from '../support/processes.js';
 
 const read = (path: string) => readFile(new URL(`../../${path}`, import.meta.url), 'utf8');
 
@@ -23,7 +24,7 @@ describe('runtimes', () => {
 
 describe('the image’s command', () => {
   it('passes Node only flags this Node accepts (CI runs this on Node 20 and on the image’s Node)', async () => {
-    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(await read('Dockerfile'))?.[1] ?? '[]') as string[];
+    const cmd = imageCommand(new URL('../..', import.meta.url).pathname);
     expect(cmd[0]).toBe('node');
     expect(cmd.at(-1)).toBe('dist/index.js');
     const flags = cmd.slice(1, -1);

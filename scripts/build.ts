@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { graphqlAsOneModuleGraph, oneCopyPerVersion } from './bundle-plugins.js';
 
 /** ws's optional native speed-ups, `require`d in a try: absent, it uses its JavaScript paths. */
 export const OPTIONAL_PACKAGES = ['bufferutil', 'utf-8-validate'] as const;
@@ -42,6 +43,8 @@ export async function buildGateway(outdir: string): Promise<number> {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
     logLevel: 'warning',
+    // One copy of each package: graphql's deep imports to its ES module files, identical nested copies to one.
+    plugins: [graphqlAsOneModuleGraph, oneCopyPerVersion(process.cwd())],
   });
   // What went into each chunk and what each imports from outside: the image's bill of materials.
   await writeFile(`${outdir}/meta.json`, JSON.stringify(result.metafile));

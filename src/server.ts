@@ -28,6 +28,7 @@ import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persi
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
 import { useSubscriptionCallbacks } from './plugins/subscription-callbacks.js';
+import { useSubscriptionEvents } from './plugins/subscription-events.js';
 import { useSubscriptionLimit } from './plugins/subscription-limit.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
@@ -87,6 +88,8 @@ export interface GatewayOptions {
   readonly maxRequestBytes: number;
   /** Aborts every request's upstream work: the end of a drain. */
   readonly shutdownSignal?: AbortSignal | undefined;
+  /** Ends every open subscription (its stream completes): the start of a drain. */
+  readonly subscriptionsEndSignal?: AbortSignal | undefined;
   /** Who may call: a verified JWT, the router's secret, both, or (absent) anyone who reaches the port. */
   readonly auth?:
     | (CallerAuthOptions & { readonly readScope?: string; readonly writeScope?: string })
@@ -157,6 +160,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const lifetimes = useRequestLifetime({
     timeoutMs: options.requestTimeoutMs,
     shutdownSignal: options.shutdownSignal,
+  });
+  const subscriptionEvents = useSubscriptionEvents({
+    eventTimeoutMs: options.requestTimeoutMs,
+    endSignal: options.subscriptionsEndSignal,
   });
   const auth = useCallerAuth(options.auth ?? {});
   /** A WebSocket subscription's caller was verified when its connection opened; a request's, by the auth plugin. */
@@ -245,6 +252,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       rateLimit?.plugin ?? {},
       subscriptionLimit ?? {},
       usePersistedQueries(options.persistedQueries ?? {}),
+      // Before the callback protocol, which relays whatever stream this makes.
+      subscriptionEvents.plugin,
       useSubscriptionCallbacks({
         allowedOrigins: options.subscriptionCallbackOrigins ?? [],
         logger: options.logger,

@@ -70,8 +70,8 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
         lifetimes.set(request, { controller, timer, unlink });
       },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
-      // call) is work nobody will read. (Every response today is a single result; a streamed one, such as a
-      // subscription, would end its lifetime when its stream ends instead.)
+      // call) is work nobody will read. A streamed answer (a subscription) is sent when its stream opens: its
+      // events run under lifetimes of their own (`subscription-events.ts`), not this one.
       onResponse({ request }) {
         end(request, RESPONSE_SENT);
       },

@@ -56,6 +56,11 @@ export interface GraphQLContext {
   readonly batchTriggers: DataLoader<BatchJobId, BatchTrigger | null>;
   /** How long the answer may be reused, from everything read for it. */
   readonly cacheHints: CacheHints;
+  /**
+   * This context's sibling for one subscription event: the same services, caller and bindings, with fresh
+   * loaders, budget and cache hints, bound to the event's own lifetime.
+   */
+  renewed(signal: AbortSignal): GraphQLContext;
 }
 
 export interface RequestBinding {
@@ -123,6 +128,7 @@ export function createGraphQLContext(
       ),
     ),
     cacheHints,
+    renewed: (signal) => createGraphQLContext(services, { ...binding, signal }),
   };
 }
 

@@ -109,11 +109,16 @@ export const batchTriggerNotFound = (jobId: string) =>
 
 /**
  * A failed call that must not run twice, as clients see it: if CI may have acted (a timeout, a reset, a 5xx after
- * the request was written), `UPSTREAM_OUTCOME_UNKNOWN`; otherwise the usual mapping.
+ * the request was written, an answer that cannot be read), `UPSTREAM_OUTCOME_UNKNOWN`; otherwise the usual mapping.
  */
 export function asActionGraphQLError(error: unknown): unknown {
   if (!(error instanceof CiError)) return error;
-  const unanswered = error.kind === 'timeout' || error.kind === 'unavailable' || error.kind === 'cancelled';
+  // No answer that says what CI did: none came, or one came that cannot be read (a 200 means CI acted).
+  const unanswered =
+    error.kind === 'timeout' ||
+    error.kind === 'unavailable' ||
+    error.kind === 'cancelled' ||
+    error.kind === 'unreadable_response';
   if (!unanswered || !mayHaveActed(error)) return upstreamGraphQLError(error);
   const upstream: Record<string, string | number> = {};
   if (error.requestId !== undefined) upstream['requestId'] = error.requestId;

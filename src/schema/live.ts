@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { batchJobIdRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
 import { RunNotFound, type WorkflowEvent, type WorkflowEventKind } from '../live/live-updates.js';
+import { afterDelay } from '../timers.js';
 import type { AccessRules, Builder } from './builder.js';
 import { executionNotFound, UNAUTHENTICATED } from './errors.js';
 import { parseArgument, parseOptionalArgument } from './inputs.js';
@@ -31,11 +32,7 @@ export function addLiveTypes(builder: Builder, executions: ExecutionTypes, acces
       kind: t.field({ type: EventKind, resolve: (event) => event.kind }),
       execution: t.field({
         type: executions.WorkflowExecutionRef,
-        resolve: (event, _args, context) => {
-          // This subscription's loader must not answer a later event with an earlier detail.
-          context.executionDetails.clearAll();
-          return event.execution;
-        },
+        resolve: (event) => event.execution,
       }),
       at: t.field({
         type: 'DateTime',
@@ -111,16 +108,14 @@ function relay<T>(
 ): Repeater<T> {
   return new Repeater(async (push, stop) => {
     // A subscription lasts no longer than the token it was opened with.
-    const expiry =
+    const cancelExpiry =
       expiresAt &&
-      setTimeout(
-        () =>
-          stop(
-            new GraphQLError('The caller’s token has expired; subscribe again with a fresh one.', {
-              extensions: { code: UNAUTHENTICATED },
-            }),
-          ),
-        Math.max(0, expiresAt.getTime() - Date.now()),
+      afterDelay(expiresAt.getTime() - Date.now(), () =>
+        stop(
+          new GraphQLError('The caller’s token has expired; subscribe again with a fresh one.', {
+            extensions: { code: UNAUTHENTICATED },
+          }),
+        ),
       );
     void (async () => {
       try {
@@ -131,7 +126,7 @@ function relay<T>(
       }
     })();
     await stop;
-    clearTimeout(expiry);
+    cancelExpiry?.();
     await source.return?.();
   });
 }

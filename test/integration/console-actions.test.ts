@@ -124,6 +124,8 @@ describe('triggerWorkflow', () => {
   it.each([
     ['a 5xx answer', faults.internalError()],
     ['an answer that never comes', faults.hang()],
+    // CI acted (200) but its answer cannot be read: a retry would start the run twice.
+    ['a 200 answer that cannot be read', faults.malformed()],
   ])('is sent once and answers UPSTREAM_OUTCOME_UNKNOWN after %s', async (_name, fault) => {
     const { fixture } = await startConsole({ client: { timeoutMs: 300 } });
     fixture.emulator.script(fault, 5, '/triggerworkflow');

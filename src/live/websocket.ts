@@ -19,6 +19,7 @@ import type { Logger } from '../logger.js';
 import type { Caller } from '../plugins/caller-auth.js';
 import { SUBSCRIPTION_LIMIT } from '../plugins/subscription-limit.js';
 import type { Gateway } from '../server.js';
+import { afterDelay } from '../timers.js';
 
 /** Headers a client may send in `connectionParams` in place of HTTP headers (browsers cannot set them). */
 const CREDENTIAL_PARAMS = ['authorization', 'x-router-secret'] as const;
@@ -34,7 +35,7 @@ export interface WebSocketOptions {
 interface ConnectionState {
   caller?: Caller;
   headers?: Headers;
-  expiry?: NodeJS.Timeout;
+  cancelExpiry?: () => void;
   readonly subscriptions: Map<string, AbortController>;
 }
 
@@ -84,9 +85,9 @@ export function serveGraphQLOverWebSocket(
           state.caller = caller;
           state.headers = headers;
           if (caller.expiresAt) {
-            const ms = Math.max(0, caller.expiresAt.getTime() - Date.now());
-            state.expiry = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'), ms);
-            state.expiry.unref();
+            state.cancelExpiry = afterDelay(caller.expiresAt.getTime() - Date.now(), () =>
+              ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'),
+            );
           }
           return true;
         } catch (error) {
@@ -144,7 +145,7 @@ export function serveGraphQLOverWebSocket(
       },
       onClose: (ctx) => {
         const state = stateOf(ctx.extra);
-        clearTimeout(state.expiry);
+        state.cancelExpiry?.();
         for (const controller of state.subscriptions.values()) controller.abort();
         state.subscriptions.clear();
       },

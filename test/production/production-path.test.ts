@@ -5,6 +5,7 @@
  * in flight.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
@@ -38,6 +39,18 @@ function upstreamEnv(): Record<string, string> {
 /** Production requires caller authentication; these tests stand in for the router. */
 const ROUTER_SECRET = 'router-secret-for-the-image-test';
 const fromRouter = { 'content-type': 'application/json', 'x-router-secret': ROUTER_SECRET };
+
+/** Package name → the folders (relative to the root) the bundle took its files from. */
+function bundledCopies(inputs: readonly string[]): Map<string, Set<string>> {
+  const copies = new Map<string, Set<string>>();
+  for (const input of inputs) {
+    const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input);
+    if (!match) continue;
+    const [, folder, name] = match as unknown as [string, string, string];
+    copies.set(name, (copies.get(name) ?? new Set()).add(folder));
+  }
+  return copies;
+}
 
 async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
   const [command, ...args] = imageCommand(root);
@@ -73,6 +86,48 @@ describe('the production image path', () => {
       )
       .map((imported) => imported.path);
     expect(new Set(outside)).toEqual(new Set(OPTIONAL_PACKAGES));
+  });
+
+  it('holds one copy of each package: one graphql, one @graphql-tools/utils, no identical copies side by side', async () => {
+    const meta = JSON.parse(await readFile(join(folder, 'dist', 'meta.json'), 'utf8')) as {
+      inputs: Record<string, unknown>;
+    };
+    const copies = bundledCopies(Object.keys(meta.inputs));
+    expect(copies.get('graphql')?.size).toBe(1);
+    expect(copies.get('@graphql-tools/utils')?.size).toBe(1);
+    const versions = (name: string) =>
+      [...(copies.get(name) ?? [])].map(
+        (folder) =>
+          (JSON.parse(readFileSync(join(root, folder, 'package.json'), 'utf8')) as { version: string })
+            .version,
+      );
+    const doubled = [...copies.keys()].filter(
+      (name) => new Set(versions(name)).size !== versions(name).length,
+    );
+    expect(doubled).toEqual([]);
+    // Different major versions are what npm needs where parents disagree; nothing else may be there twice.
+    const majors = (name: string) => versions(name).map((version) => version.split('.')[0]);
+    const sameMajorTwice = [...copies.keys()].filter(
+      (name) => new Set(majors(name)).size !== majors(name).length,
+    );
+    expect(sameMajorTwice).toEqual([]);
+  });
+
+  it('answers a syntax error as GRAPHQL_PARSE_FAILED (400), not as an internal error', async () => {
+    const gateway = await startGateway({ ...upstreamEnv(), SHUTDOWN_DELAY_MS: '0' });
+    try {
+      const response = await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { ...fromRouter, accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query: '{ __typename' }),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect(body.errors[0]?.extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+      expect(gateway.lines.some((line) => line['level'] === 'error')).toBe(false);
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
   });
 
   it('refuses to start in production without configuration, instead of serving demo data', async () => {

@@ -20,6 +20,7 @@ export const DEFAULT_UPSTREAM_CONCURRENCY_PER_REQUEST = 8;
 export const DEFAULT_MAX_UPSTREAM_CALLS_PER_REQUEST = 500;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DOCUMENT_BYTES = 32 * 1024;
 /** How long a draining replica keeps serving after SIGTERM, in production, while load balancers notice. */
 export const DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS = 5_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -64,6 +65,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Larger request bodies are refused with 413. */
   readonly maxRequestBytes: number;
+  /** Larger GraphQL documents are refused before they are parsed. */
+  readonly maxDocumentBytes: number;
   /** After SIGTERM: how long to keep serving while `/ready` says 503. */
   readonly shutdownDelayMs: number;
   /** Then: how long in-flight requests may take before their upstream calls are aborted. */
@@ -198,6 +201,7 @@ const environment = z.object({
   JOB_IDS_PER_LOOKUP: integer(1, 100, DEFAULT_JOB_IDS_PER_LOOKUP),
   REQUEST_TIMEOUT_MS: integer(100, 600_000, DEFAULT_REQUEST_TIMEOUT_MS),
   MAX_REQUEST_BYTES: integer(1024, 100 * 1024 * 1024, DEFAULT_MAX_REQUEST_BYTES),
+  MAX_DOCUMENT_BYTES: integer(1024, 1024 * 1024, DEFAULT_MAX_DOCUMENT_BYTES),
   // No fixed default: it depends on NODE_ENV.
   SHUTDOWN_DELAY_MS: optionalInteger(0, 300_000),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, DEFAULT_SHUTDOWN_TIMEOUT_MS),
@@ -312,6 +316,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       jobIdsPerLookup: e.JOB_IDS_PER_LOOKUP,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       maxRequestBytes: e.MAX_REQUEST_BYTES,
+      maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
       // Only production sits behind load balancers that need time to notice; a laptop stops at once.
       shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : 0),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

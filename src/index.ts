@@ -14,6 +14,7 @@ import { LiveUpdates } from './live/live-updates.js';
 import { serveGraphQLOverWebSocket } from './live/websocket.js';
 import { createLogger } from './logger.js';
 import { CALLBACK_PATH_PREFIX, callbackUrlCheck } from './plugins/ci-callbacks.js';
+import { exceedsDocumentLimit } from './plugins/document-limit.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
 import { createReadinessProbe } from './readiness.js';
 import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context.js';
@@ -113,6 +114,16 @@ const manifest = persistedDocumentsFile
         fail(`PERSISTED_DOCUMENTS_FILE ${persistedDocumentsFile} cannot be read`, error),
       )
   : undefined;
+// A manifest is trusted, but held to the same bound as any document: one rule, decided at start.
+const oversized = [...(manifest ?? new Map<string, string>())]
+  .filter(([, document]) => exceedsDocumentLimit(document, config.maxDocumentBytes))
+  .map(([id]) => id);
+if (oversized.length > 0) {
+  fail(
+    `PERSISTED_DOCUMENTS_FILE has documents over MAX_DOCUMENT_BYTES (${config.maxDocumentBytes})`,
+    new Error(`ids: ${oversized.join(', ')}`),
+  );
+}
 
 // Demo mode takes the emulator's callbacks whether or not a token was configured: the URL never leaves the machine.
 const callbackToken =
@@ -160,6 +171,7 @@ const gateway = createGateway({
   relayNodeQueries: config.relayNodeQueries,
   requestTimeoutMs: config.requestTimeoutMs,
   maxRequestBytes: config.maxRequestBytes,
+  maxDocumentBytes: config.maxDocumentBytes,
   shutdownSignal: shutdown.signal,
   auth: {
     jwt: config.auth.jwksUrl

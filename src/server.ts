@@ -22,6 +22,7 @@ import { useCacheControl } from './plugins/cache-control.js';
 import { type Caller, type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
 import { useCiCallbacks } from './plugins/ci-callbacks.js';
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
+import { documentCaches, useDocumentLimit } from './plugins/document-limit.js';
 import { useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
 import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persisted-queries.js';
@@ -47,6 +48,8 @@ export const READY_PATH = '/ready';
  * crafted document cannot spend the server's CPU on parsing and validation.
  */
 export const DOCUMENT_LIMITS = { maxTokens: 5_000, maxDepth: 15, maxAliases: 30 } as const;
+/** What yoga's parse and validation caches may hold, in bytes of the documents they key on. */
+const PARSE_CACHE_BYTES = 16 * 1024 * 1024;
 
 export const EXAMPLE_QUERY = `# The large demo workflow's latest runs. Run with the ▶ button and pick an operation; for the next page, put
 # pageInfo.endCursor into the Variables pane below: { "after": "v2.…" }
@@ -86,6 +89,8 @@ export interface GatewayOptions {
   readonly requestTimeoutMs: number;
   /** Larger request bodies are refused with 413. */
   readonly maxRequestBytes: number;
+  /** Larger GraphQL documents are refused before they are parsed. */
+  readonly maxDocumentBytes: number;
   /** Aborts every request's upstream work: the end of a drain. */
   readonly shutdownSignal?: AbortSignal | undefined;
   /** Ends every open subscription (its stream completes): the start of a drain. */
@@ -165,6 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     eventTimeoutMs: options.requestTimeoutMs,
     endSignal: options.subscriptionsEndSignal,
   });
+  const documentLimit = useDocumentLimit(options.maxDocumentBytes);
   const auth = useCallerAuth(options.auth ?? {});
   /** A WebSocket subscription's caller was verified when its connection opened; a request's, by the auth plugin. */
   const callerOf = (request: Request, serverContext: unknown) =>
@@ -207,6 +213,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     maskedErrors: { isDev: false },
     // Checked by useBodyLimit instead, without a counting stream around every body.
     maxRequestBodySize: false,
+    // Bounded by bytes as well as entries: a thousand distinct large documents must not fill the heap.
+    parserAndValidationCache: documentCaches(PARSE_CACHE_BYTES),
     logging: options.logger,
     context: (initial) => {
       const { request } = initial;
@@ -251,6 +259,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       auth.plugin,
       rateLimit?.plugin ?? {},
       subscriptionLimit ?? {},
+      // Before automatic persisted queries keep a document's text.
+      documentLimit.plugin,
       usePersistedQueries(options.persistedQueries ?? {}),
       // Before the callback protocol, which relays whatever stream this makes.
       subscriptionEvents.plugin,

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
@@ -115,6 +116,7 @@ describe('upstream failures', () => {
       },
       requestTimeoutMs: 30_000,
       maxRequestBytes: 1024 * 1024,
+      maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
       logger: createLogger(
         'info',
         new Writable({ write: (chunk, _e, done) => done(void lines.push(String(chunk))) }),

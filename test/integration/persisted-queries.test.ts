@@ -207,3 +207,47 @@ describe('registered documents', () => {
     expect((await send(documents[2] as string, false)).errors).toBeUndefined();
   });
 });
+
+/** A JSON POST straight to the gateway: its status, body and error codes. */
+async function postJson(fixture: GatewayFixture, body: Record<string, unknown>) {
+  const response = await fixture.gateway.fetch('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+  return {
+    status: response.status,
+    body: answer,
+    codes: (answer.errors ?? []).map((error) => error.extensions?.code),
+  };
+}
+
+describe('the document size limit', () => {
+  /** `{__typename}` and one long comment: a few tokens, any number of bytes. */
+  const padded = (bytes: number, tag: string) => `{ __typename }\n#${tag}${'x'.repeat(bytes)}\n`;
+
+  it('refuses a document over MAX_DOCUMENT_BYTES before parsing it, whatever its few tokens', async () => {
+    const fixture = track(await startGateway({ maxDocumentBytes: 4096 }));
+    const within = await postJson(fixture, { query: padded(3000, 'a') });
+    expect(within.body).toEqual({ data: { __typename: 'Query' } });
+    const over = await postJson(fixture, { query: padded(5000, 'b') });
+    expect(over.status).toBe(413);
+    expect(over.codes).toEqual(['DOCUMENT_TOO_LARGE']);
+  });
+
+  it('refuses to register an oversized document as an automatic persisted query', async () => {
+    const fixture = track(await startGateway({ maxDocumentBytes: 4096 }));
+    const document = padded(5000, 'c');
+    const hash = sha256(document);
+    const registering = await postJson(fixture, {
+      query: document,
+      extensions: { persistedQuery: { version: 1, sha256Hash: hash } },
+    });
+    expect(registering.codes).toEqual(['DOCUMENT_TOO_LARGE']);
+    const byHash = await postJson(fixture, {
+      extensions: { persistedQuery: { version: 1, sha256Hash: hash } },
+    });
+    expect(byHash.codes).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+});

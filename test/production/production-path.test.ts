@@ -40,6 +40,12 @@ function upstreamEnv(): Record<string, string> {
 const ROUTER_SECRET = 'router-secret-for-the-image-test';
 const fromRouter = { 'content-type': 'application/json', 'x-router-secret': ROUTER_SECRET };
 
+/** The process's resident set, as Linux reports it. */
+function residentBytes(gateway: RunningGateway): number {
+  const status = readFileSync(`/proc/${gateway.child.pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;
+}
+
 /** Package name → the folders (relative to the root) the bundle took its files from. */
 function bundledCopies(inputs: readonly string[]): Map<string, Set<string>> {
   const copies = new Map<string, Set<string>>();
@@ -125,6 +131,34 @@ describe('the production image path', () => {
       const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
       expect(body.errors[0]?.extensions.code).toBe('GRAPHQL_PARSE_FAILED');
       expect(gateway.lines.some((line) => line['level'] === 'error')).toBe(false);
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
+  });
+
+  it('keeps its memory bounded against distinct megabyte documents of one comment each', async () => {
+    const gateway = await startGateway({ ...upstreamEnv(), SHUTDOWN_DELAY_MS: '0' });
+    try {
+      const post = (body: string) =>
+        fetch(`${gateway.url}/graphql`, { method: 'POST', headers: fromRouter, body }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        });
+      // Warm: the schema, the parser and the request path have run once.
+      expect(await post(JSON.stringify({ query: '{ __typename }' }))).toBe(200);
+      const idle = residentBytes(gateway);
+      const filler = 'x'.repeat(1_000_000);
+      const statuses = new Map<number, number>();
+      for (let round = 0; round < 100; round += 1) {
+        const answers = await Promise.all(
+          Array.from({ length: 4 }, (_, i) =>
+            post(JSON.stringify({ query: `{ __typename }\n# ${round}-${i} ${filler}` })),
+          ),
+        );
+        for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+      expect(statuses).toEqual(new Map([[413, 400]]));
+      expect(residentBytes(gateway) / idle).toBeLessThan(1.5);
     } finally {
       gateway.child.kill('SIGKILL');
     }

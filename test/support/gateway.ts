@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
 import { createLogger } from '../../src/logger.js';
@@ -23,6 +24,7 @@ export interface GatewayFixtureOptions {
   readonly upstreamConcurrency?: number;
   readonly requestTimeoutMs?: number;
   readonly maxRequestBytes?: number;
+  readonly maxDocumentBytes?: number;
   readonly shutdownSignal?: AbortSignal;
   readonly maxUpstreamCallsPerRequest?: number;
   readonly client?: Partial<CiClientOptions>;
@@ -102,6 +104,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       },
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
+      maxDocumentBytes: options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
       shutdownSignal: options.shutdownSignal,
       ...options.gateway,
       logger,

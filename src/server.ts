@@ -235,6 +235,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             token: options.callbackToken,
             hint: (runId) => options.services.live.hint(runId),
             logger: options.logger,
+            clientKey: clientAddress,
           })
         : {},
       options.tracing ? useTracing({ graphqlPath: GRAPHQL_PATH }) : {},

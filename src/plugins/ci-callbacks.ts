@@ -1,11 +1,14 @@
 /**
  * `POST /ci/callback/<token>`: where CI's workflow callbacks land. The token (compared in constant time) is the
- * only secret: CI signs nothing. A wrong token is 404 and logged; a body that is not a callback is 400 and
- * logged; anything else is answered 204 at once and handed to live updates, which re-read the run with a signed
- * call before publishing anything. Hints are rate limited, so forged callbacks cost at most that many reads.
+ * only secret: CI signs nothing. A wrong token (or a path that is not one) is 404; a client that keeps guessing is
+ * answered 429 without a look at its guesses, and its refusals are logged once per window rather than one line
+ * each. A body is read up to its cap and no further (413), whether or not it declares a length; a body that is not
+ * a callback is 400 and logged; anything else is answered 204 at once and handed to live updates, which re-read
+ * the run with a signed call before publishing anything. Hints are rate limited, so forged callbacks cost at most
+ * that many reads.
  */
 import type { Plugin } from 'graphql-yoga';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { readCallback, UnreadableCallback } from '../ci/callbacks.js';
 import { assume, type RunId, runIdRule } from '../ci/inputs.js';
 import type { Logger } from '../logger.js';
@@ -13,8 +16,10 @@ import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from '../request
 import { secretMatcher } from '../secret-match.js';
 
 export const CALLBACK_PATH_PREFIX = '/ci/callback/';
-/** Callback bodies are small; a larger one is refused unread. */
-const MAX_CALLBACK_BYTES = 256 * 1024;
+/** Callback bodies are small; a larger one is refused unread, or as soon as it passes this. */
+export const MAX_CALLBACK_BYTES = 256 * 1024;
+/** Wrong tokens one client may try per minute before it is answered 429 unheard. */
+const GUESSES_PER_MINUTE = 10;
 
 export interface CiCallbackOptions {
   readonly token: string;
@@ -22,6 +27,8 @@ export interface CiCallbackOptions {
   readonly logger: Logger;
   /** Re-reads callbacks may cause per second, gateway-wide. @default 50 */
   readonly hintsPerSecond?: number;
+  /** Who is posting: the same key for the same client (its address). */
+  readonly clientKey: (serverContext: unknown) => string;
 }
 
 export function useCiCallbacks(options: CiCallbackOptions): Plugin {
@@ -32,26 +39,56 @@ export function useCiCallbacks(options: CiCallbackOptions): Plugin {
       status,
       headers: { 'content-type': 'text/plain; charset=utf-8', [REQUEST_ID_HEADER]: requestId },
     });
+  const guesses = new RateLimiterMemory({ points: GUESSES_PER_MINUTE, duration: 60 });
+  /** Clients told 429 this window, with how many guesses were refused unheard: one log line per window each. */
+  const throttled = new Map<string, number>();
+  const refuseGuess = async (client: string, method: string, requestId: string): Promise<Response> => {
+    try {
+      await guesses.consume(client);
+      options.logger.warn({ method, requestId, client }, 'CI callback with a wrong token or path: refused');
+      return plain(404, requestId, 'Not found\n');
+    } catch (rejection) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((rejection as RateLimiterRes).msBeforeNext / 1000));
+      const refusedUnheard = (throttled.get(client) ?? 0) + 1;
+      throttled.set(client, refusedUnheard);
+      if (refusedUnheard === 1) {
+        options.logger.warn(
+          { client, requestId, retryAfterSeconds },
+          `CI callback: more than ${GUESSES_PER_MINUTE} wrong tokens a minute from one client; refusing it unheard`,
+        );
+        setTimeout(() => {
+          const count = throttled.get(client) ?? 0;
+          throttled.delete(client);
+          if (count > 1)
+            options.logger.warn(
+              { client, refused: count },
+              'CI callback: wrong-token guesses refused unheard',
+            );
+        }, retryAfterSeconds * 1000).unref();
+      }
+      const response = plain(429, requestId, 'Too many requests\n');
+      response.headers.set('retry-after', String(retryAfterSeconds));
+      return response;
+    }
+  };
   return {
-    async onRequest({ request, url, endResponse }) {
+    async onRequest({ request, url, endResponse, serverContext }) {
       if (!url.pathname.startsWith(CALLBACK_PATH_PREFIX)) return;
       // Refusals are logged and answered with the same id, so CI's delivery log and ours can be matched.
       const requestId = currentRequestId() ?? chooseRequestId(request.headers.get(REQUEST_ID_HEADER));
-      const offered = decodeURIComponent(url.pathname.slice(CALLBACK_PATH_PREFIX.length));
-      if (request.method !== 'POST' || !matches(offered)) {
-        options.logger.warn(
-          { method: request.method, requestId },
-          'CI callback with a wrong token or method: refused',
-        );
-        endResponse(plain(404, requestId, 'Not found\n'));
+      const client = options.clientKey(serverContext);
+      const offered = decodePathSegment(url.pathname.slice(CALLBACK_PATH_PREFIX.length));
+      if (request.method !== 'POST' || offered === undefined || !matches(offered)) {
+        endResponse(await refuseGuess(client, request.method, requestId));
         return;
       }
       const declared = Number(request.headers.get('content-length') ?? 0);
-      if (declared > MAX_CALLBACK_BYTES) {
+      const body = declared > MAX_CALLBACK_BYTES ? undefined : await readAtMost(request, MAX_CALLBACK_BYTES);
+      if (body === undefined) {
+        options.logger.warn({ requestId, declared }, 'CI callback body over its cap: refused');
         endResponse(plain(413, requestId, 'Callback body too large\n'));
         return;
       }
-      const body = await request.text();
       let runId: RunId;
       let event: string;
       try {
@@ -85,6 +122,34 @@ export function useCiCallbacks(options: CiCallbackOptions): Plugin {
   };
 }
 
+/** A path segment's text, or undefined when its percent-escapes are malformed (no token can match it). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The body as text, read until `maxBytes` and no further: undefined (and the rest left unread) when it is longer. */
+async function readAtMost(request: Request, maxBytes: number): Promise<string | undefined> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Tells whether a callback URL configured in CI leads here: this gateway's public base URL (its origin and any
  * path prefix a proxy strips), then `/ci/callback/`, then the token. Undefined when that cannot be told: no public
@@ -105,7 +170,7 @@ export function callbackUrlCheck(
     return (
       target.origin === own.origin &&
       target.pathname.startsWith(prefix) &&
-      matches(decodeURIComponent(target.pathname.slice(prefix.length)))
+      matches(decodePathSegment(target.pathname.slice(prefix.length)) ?? '')
     );
   };
 }

@@ -200,7 +200,7 @@ describe('POST /ci/callback/<token>', () => {
     );
     expect(fixture.emulator.requests).toHaveLength(0);
     expect(
-      fixture.logLines.some((line) => line['msg'] === 'CI callback with a wrong token or method: refused'),
+      fixture.logLines.some((line) => line['msg'] === 'CI callback with a wrong token or path: refused'),
     ).toBe(true);
     // A refused body is logged with the request id it was answered with.
     const refused = await fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
@@ -217,6 +217,54 @@ describe('POST /ci/callback/<token>', () => {
           line['requestId'] === 'ci-delivery-42',
       ),
     ).toBeDefined();
+  });
+
+  it('reads a body without a declared length only up to the cap, then answers 413', async () => {
+    const { fixture } = await startLive();
+    let pulled = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    // `duplex` is required for a streamed body, and missing from the type declarations.
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: endless,
+      duplex: 'half',
+    };
+    const response = await fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, init as RequestInit);
+    expect(response.status).toBe(413);
+    // Stopped at the cap (256 KiB), give or take what the stream had queued: not the endless body.
+    expect(pulled).toBeLessThan(1024 * 1024);
+  });
+
+  it('answers 404 to a malformed escape in the path, logs it, and shows no stack', async () => {
+    const { fixture } = await startLive();
+    const response = await fixture.gateway.fetch('http://gateway/ci/callback/%E0%A4%A', { method: 'POST' });
+    expect(response.status).toBe(404);
+    const text = await response.text();
+    expect(text).not.toMatch(/\bat |URIError|\.ts:|\.js:/);
+    expect(
+      fixture.logLines.some((line) => line['msg'] === 'CI callback with a wrong token or path: refused'),
+    ).toBe(true);
+  });
+
+  it('throttles one client’s wrong-token guesses and logs them once per window, not once each', async () => {
+    const { fixture } = await startLive();
+    const statuses: number[] = [];
+    for (let guess = 0; guess < 40; guess += 1) {
+      statuses.push(await postCallback(fixture, 'x', `wrong-${guess}-0123456789abcdef0123456789`));
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(404));
+    expect(statuses.slice(10)).toEqual(Array(30).fill(429));
+    const lines = fixture.logLines.filter((line) => String(line['msg']).startsWith('CI callback'));
+    expect(lines.length).toBeLessThanOrEqual(11);
+    // The right token still gets through: only wrong guesses are refused unheard.
+    expect(await postCallback(fixture, 'not a callback')).toBe(400);
   });
 
   it('treats a forged callback for an unchanged run as a hint: one read, nothing new published', async () => {

@@ -87,7 +87,7 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
         expiresAt: payload.exp === undefined ? undefined : new Date(payload.exp * 1000),
       };
     } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+      if (isIssuerFailure(error)) {
         // The issuer's keys could not be fetched: the caller is not at fault, and nothing is let through.
         throw new GraphQLError('Tokens cannot be verified right now; retry later.', {
           extensions: { code: AUTH_UNAVAILABLE, http: { status: 503, headers: { 'retry-after': '5' } } },
@@ -124,6 +124,21 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
             },
           },
   };
+}
+
+/**
+ * Whether verification failed because the issuer's key set could not be had, rather than because of the token:
+ * no answer in time, an answer other than 200, a body that is not JSON or not a key set, or a network failure.
+ * jose reports the non-200 and non-JSON cases as its generic error (`ERR_JOSE_GENERIC`), a token's own faults as
+ * specific ones.
+ */
+function isIssuerFailure(error: unknown): boolean {
+  if (!(error instanceof joseErrors.JOSEError)) return true;
+  return (
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    error.code === joseErrors.JOSEError.code
+  );
 }
 
 /** `scope` (space-separated, RFC 8693) or `scp` (an array, as Azure AD and Okta send). */

@@ -168,6 +168,32 @@ describe('JWT callers', () => {
     expect(codeOf(answer)).toBe('AUTH_UNAVAILABLE');
     expect(fixture.emulator.requests).toHaveLength(0);
   });
+
+  it.each([
+    ['answers 500', { status: 500, body: '<html>Internal Server Error</html>' }],
+    ['answers a body that is not JSON', { status: 200, body: '<html>maintenance</html>' }],
+    ['answers JSON that is not a key set', { status: 200, body: '{"keys": "none"}' }],
+  ])('answers 503 with Retry-After, not 401, to a valid token when the issuer %s', async (_case, failure) => {
+    const provider = await startIdentityProvider([rsa]);
+    provider.failure = failure;
+    try {
+      const fixture = await gateway({
+        gateway: { auth: { jwt: { jwksUrl: provider.jwksUrl, issuer: ISSUER, audience: AUDIENCE } } },
+      });
+      const response = await fixture.gateway.fetch('http://gateway/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(await token(rsa)) },
+        body: JSON.stringify({ query: LIST }),
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect(body.errors[0]?.extensions.code).toBe('AUTH_UNAVAILABLE');
+      expect(fixture.emulator.requests).toHaveLength(0);
+    } finally {
+      await provider.close();
+    }
+  });
 });
 
 describe('the router secret', () => {

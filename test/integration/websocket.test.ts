@@ -194,6 +194,44 @@ describe('graphql-ws on /graphql', () => {
       }
     });
 
+    it('keeps the subscriptions of a token valid for 30 days open, over WebSocket and SSE', async () => {
+      const { fixture, url, advance } = await startSocketGateway({
+        gateway: { auth: { jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE } } },
+      });
+      const monthLong = `Bearer ${await token(key, {
+        claims: { scope: 'ci.workflows.read ci.workflows.write' },
+        expiresIn: 30 * 24 * 3600,
+      })}`;
+      const runId = await triggerRun(fixture, 'ws/long-lived.mp4', { authorization: monthLong });
+      const overSocket = collect(client(url, { authorization: monthLong }), RUN, { runId });
+      const overSse = await subscribe<{ data?: unknown; errors?: unknown[] }>(
+        fixture.gateway.fetch,
+        RUN,
+        { runId },
+        { authorization: monthLong },
+      );
+      try {
+        await expect.poll(() => overSocket.results.length).toBe(1);
+        expect((await overSse.next())?.data).toEqual({
+          workflowExecutionUpdated: { runId, state: 'RUNNING' },
+        });
+        // A timer past 2^31 ms fires at once: give it time to, then see both still open and delivering.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        advance(2 * TASK_SECONDS + 1);
+        await fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ EventName: 'WorkflowFinish', WorkflowExecution: { RunId: runId } }),
+        });
+        expect(await overSocket.done).toEqual({ completed: true });
+        expect((await overSse.next())?.data).toEqual({
+          workflowExecutionUpdated: { runId, state: 'SUCCESS' },
+        });
+      } finally {
+        await overSse.close();
+      }
+    });
+
     it('limits one caller’s open subscriptions across connections and transports, and no one else’s', async () => {
       const { fixture, url } = await startSocketGateway({
         gateway: {

@@ -24,6 +24,8 @@ export interface IdentityProvider {
   published: SigningKey[];
   /** How many times the JWKS was fetched. */
   readonly fetches: number;
+  /** Set to answer this instead of the key set: the issuer failing. */
+  failure: { readonly status: number; readonly body: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -35,10 +37,15 @@ export async function startIdentityProvider(keys: SigningKey[]): Promise<Identit
     get fetches() {
       return fetches;
     },
+    failure: undefined as IdentityProvider['failure'],
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   const server = createServer((_request, response) => {
     fetches += 1;
+    if (provider.failure) {
+      response.writeHead(provider.failure.status, { 'content-type': 'text/html' }).end(provider.failure.body);
+      return;
+    }
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ keys: provider.published.map((key) => key.jwk) }));
   });

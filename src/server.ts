@@ -259,12 +259,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       useCsrfCheck(),
       auth.plugin,
       rateLimit?.plugin ?? {},
+      // Subscriptions: each event run afresh, counted per caller while their streams last, then relayed.
+      subscriptionEvents.plugin,
       subscriptionLimit ?? {},
       // Before automatic persisted queries keep a document's text.
       documentLimit.plugin,
       usePersistedQueries(options.persistedQueries ?? {}),
-      // Before the callback protocol, which relays whatever stream this makes.
-      subscriptionEvents.plugin,
       useSubscriptionCallbacks({
         allowedOrigins: options.subscriptionCallbackOrigins ?? [],
         logger: options.logger,

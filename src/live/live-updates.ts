@@ -111,6 +111,14 @@ interface WorkflowWatchState extends Watch<WorkflowEvent> {
 
 export class RunNotFound extends Error {}
 
+/** A read of a run in flight, which concurrent subscribers, polls and hints share. */
+interface Reading {
+  promise: Promise<WorkflowExecutionDetail | null>;
+  readonly hinted: boolean;
+  /** The read a hint asked for while this one was in flight. */
+  followUp: Promise<WorkflowExecutionDetail | null> | undefined;
+}
+
 /** Channel names, prefixed like the lease keys: a Redis shared with other services sees whose they are. */
 const runChannel = (runId: string) => `ci-gateway:live:run:${runId}`;
 const workflowChannel = (workflowId: string) => `ci-gateway:live:workflow:${workflowId}`;
@@ -132,10 +140,7 @@ export class LiveUpdates {
   readonly #runs = new Map<string, RunWatch>();
   readonly #workflows = new Map<string, WorkflowWatchState>();
   /** Reads in flight, by run: concurrent subscribers, polls and hints share one. */
-  readonly #reading = new Map<
-    string,
-    { promise: Promise<WorkflowExecutionDetail | null>; hinted: boolean }
-  >();
+  readonly #reading = new Map<string, Reading>();
 
   constructor(options: LiveUpdatesOptions) {
     this.#ci = options.ci;
@@ -331,13 +336,18 @@ export class LiveUpdates {
   #read(runId: RunId, options: { hinted?: boolean } = {}): Promise<WorkflowExecutionDetail | null> {
     const inFlight = this.#reading.get(runId);
     if (inFlight) {
-      // A hint joining a poll's read still counts as a hint when the read is published.
-      if (options.hinted) inFlight.hinted = true;
-      return inFlight.promise;
+      if (!options.hinted) return inFlight.promise;
+      // A hint says the run changed, perhaps after the read in flight was sent: read once more after it (one
+      // follow-up however many hints arrive meanwhile), so the change is not lost in a stale answer.
+      inFlight.followUp ??= inFlight.promise
+        .catch(() => null)
+        .then(() => this.#read(runId, { hinted: true }));
+      return inFlight.followUp;
     }
-    const reading = {
+    const reading: Reading = {
       hinted: options.hinted === true,
       promise: Promise.resolve<WorkflowExecutionDetail | null>(null),
+      followUp: undefined,
     };
     reading.promise = (async () => {
       try {

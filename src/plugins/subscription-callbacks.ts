@@ -7,7 +7,10 @@
  * from the router means it dropped the subscription: the gateway stops it and its upstream work.
  *
  * The gateway makes requests to the callback URL it is given, so only origins listed in
- * `SUBSCRIPTION_CALLBACK_ORIGINS` (the routers') are accepted; without the list the protocol is refused.
+ * `SUBSCRIPTION_CALLBACK_ORIGINS` (the routers') are accepted; without the list the protocol is refused. Redirects
+ * are never followed (an allowed origin must not be able to send subscription data on to another), and a
+ * heartbeat interval is 0 (none) or within {@link HEARTBEAT_RANGE_MS}: a router asking for checks every
+ * millisecond would have them, and one past Node's longest timer would have them at once, continually.
  */
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
@@ -16,6 +19,8 @@ import type { Logger } from '../logger.js';
 export const SUBSCRIPTION_CALLBACK_REFUSED = 'SUBSCRIPTION_CALLBACK_REFUSED';
 const PROTOCOL_HEADER = 'subscription-protocol';
 const PROTOCOL = 'callback/1.0';
+/** Heartbeat intervals accepted, in ms (Apollo Router's default is 5 s); 0 asks for none. */
+export const HEARTBEAT_RANGE_MS = { min: 1_000, max: 300_000 } as const;
 
 export interface SubscriptionCallbackOptions {
   /** Origins (scheme, host, port) callbacks may go to; empty refuses the protocol. */
@@ -56,6 +61,7 @@ export function useSubscriptionCallbacks(options: SubscriptionCallbackOptions): 
         ...message,
       }),
       signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
     });
     await response.body?.cancel();
     if (response.status === 404) return false;
@@ -143,6 +149,11 @@ function parseRequest(value: unknown, allowed: ReadonlySet<string>): CallbackReq
     !URL.canParse(callbackUrl)
   ) {
     throw refused('extensions.subscription needs callbackUrl, subscriptionId and verifier.');
+  }
+  if (heartbeat !== 0 && !(heartbeat >= HEARTBEAT_RANGE_MS.min && heartbeat <= HEARTBEAT_RANGE_MS.max)) {
+    throw refused(
+      `heartbeatIntervalMs must be 0 or between ${HEARTBEAT_RANGE_MS.min} and ${HEARTBEAT_RANGE_MS.max}.`,
+    );
   }
   if (!allowed.has(new URL(callbackUrl).origin)) {
     throw refused('Callbacks to this origin are not allowed here (SUBSCRIPTION_CALLBACK_ORIGINS).');

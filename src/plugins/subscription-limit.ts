@@ -4,10 +4,12 @@
  * subscription is refused before it starts any upstream work, with `SUBSCRIPTION_LIMIT`.
  *
  * A subscription counts from the moment it is accepted until its stream ends: completed, failed, or left by its
- * client.
+ * client. That is the stream's end, not the response's: a router's callback subscription is answered at once and
+ * streams for hours. (So this plugin must come after any that replaces the subscribe function, and before any that
+ * relays its stream elsewhere.)
  */
 import { GraphQLError } from 'graphql';
-import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { finalAsyncIterator, isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
 
@@ -20,7 +22,7 @@ export interface SubscriptionLimitOptions {
 export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin {
   const open = new Map<string, number>();
   return {
-    onSubscribe({ args, setResultAndStopExecution }) {
+    onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
       const key = options.callerKey(args.contextValue as object);
       const count = open.get(key) ?? 0;
       if (count >= options.perCaller) {
@@ -42,17 +44,16 @@ export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin 
         if (left > 0) open.set(key, left);
         else open.delete(key);
       };
-      return {
-        onSubscribeResult({ result }) {
-          // Refused (bad arguments, no scope): never opened.
-          if (!isAsyncIterable(result)) {
-            release();
-            return;
-          }
-          return { onEnd: release };
-        },
-        onSubscribeError: release,
-      };
+      setSubscribeFn(async (subscribeArgs) => {
+        const result = await subscribeFn(subscribeArgs);
+        // Refused (bad arguments, no scope): never opened.
+        if (!isAsyncIterable(result)) {
+          release();
+          return result;
+        }
+        return finalAsyncIterator(result, release);
+      });
+      return { onSubscribeError: release };
     },
   };
 }

@@ -24,7 +24,7 @@ interface RouterMessage {
 /** A router's callback endpoint: records messages, checks their envelope, answers as told. */
 async function startFakeRouter() {
   const messages: RouterMessage[] = [];
-  const router = { messages, status: 204, url: '' };
+  const router = { messages, status: 204, url: '', redirectTo: undefined as string | undefined };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -34,6 +34,10 @@ async function startFakeRouter() {
       expect(request.headers['subscription-protocol']).toBe('callback/1.0');
       expect(message).toMatchObject({ kind: 'subscription', id: 'sub-1', verifier: 'verifier-1' });
       messages.push(message);
+      if (router.redirectTo) {
+        response.writeHead(307, { location: router.redirectTo }).end();
+        return;
+      }
       response.writeHead(router.status, { 'subscription-protocol': 'callback/1.0' }).end();
     });
   });
@@ -111,20 +115,81 @@ describe('the subscription callback protocol', () => {
   it('sends heartbeats, and stops the subscription when the router answers 404', async () => {
     const { fixture, router, advance } = await startWithRouter();
     const runId = await triggerRun(fixture, 'router/clip.mp4');
-    await subscribeAsRouter(fixture, router.url, runId, 50);
+    // The shortest interval accepted: the check before the answer, then one a second.
+    await subscribeAsRouter(fixture, router.url, runId, 1_000);
     await expect
-      .poll(() => router.messages.filter((message) => message.action === 'check').length)
-      .toBeGreaterThanOrEqual(3);
+      .poll(() => router.messages.filter((message) => message.action === 'check').length, { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(2);
     // The router forgets the subscription: the next heartbeat gets 404.
     router.status = 404;
     const dropped = router.messages.length;
-    await expect.poll(() => router.messages.length).toBeGreaterThan(dropped);
+    await expect.poll(() => router.messages.length, { timeout: 5_000 }).toBeGreaterThan(dropped);
     const afterDrop = router.messages.length;
     // The run finishes and CI says so: a live subscription would post it; a stopped one posts nothing more.
     advance(2 * TASK_SECONDS + 1);
     expect((await finish(fixture, runId)).status).toBe(204);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(router.messages.slice(afterDrop)).toEqual([]);
+  });
+
+  it('never follows a redirect from the router’s origin to another', async () => {
+    const internal: string[] = [];
+    const elsewhere = createServer((request, response) => {
+      internal.push(`${request.method} ${request.url}`);
+      response.writeHead(204, { 'subscription-protocol': 'callback/1.0' }).end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    track({ close: () => new Promise((resolve) => elsewhere.close(resolve)) });
+    const { fixture, router } = await startWithRouter();
+    router.redirectTo = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/internal`;
+    const runId = await triggerRun(fixture, 'router/redirect.mp4');
+    const answer = await subscribeAsRouter(fixture, router.url, runId);
+    expect(JSON.stringify(answer.body)).toContain('SUBSCRIPTION_CALLBACK_REFUSED');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(internal).toEqual([]);
+  });
+
+  it.each([1, 999, 3e9, -5])('refuses a heartbeat interval of %d ms, before any call', async (interval) => {
+    const { fixture, router } = await startWithRouter();
+    fixture.emulator.clearRequests();
+    const answer = await subscribeAsRouter(fixture, router.url, `i${'a'.repeat(32)}`, interval);
+    expect(JSON.stringify(answer.body)).toContain('SUBSCRIPTION_CALLBACK_REFUSED');
+    expect(router.messages).toHaveLength(0);
+    expect(fixture.emulator.requests).toHaveLength(0);
+  });
+
+  it('counts callback subscriptions against the caller’s limit while they stream, not while they are answered', async () => {
+    const router = await startFakeRouter();
+    const clock = manualClock();
+    const fixture = track(
+      await startGateway({
+        emulator: { now: clock.now },
+        gateway: {
+          callbackToken: TOKEN,
+          subscriptionCallbackOrigins: [router.url],
+          maxSubscriptionsPerCaller: 2,
+        },
+      }),
+    );
+    const runId = await triggerRun(fixture, 'router/limited.mp4');
+    const answers = [];
+    for (let i = 0; i < 3; i += 1) answers.push(await subscribeAsRouter(fixture, router.url, runId));
+    expect(answers.slice(0, 2)).toEqual([
+      { status: 200, body: { data: null } },
+      { status: 200, body: { data: null } },
+    ]);
+    expect(JSON.stringify(answers[2]?.body)).toContain('SUBSCRIPTION_LIMIT');
+    await expect.poll(() => router.messages.filter((message) => message.action === 'next').length).toBe(2);
+    // The run finishes: both streams complete, and the caller may subscribe again.
+    clock.advance(2 * TASK_SECONDS + 1);
+    await finish(fixture, runId);
+    await expect
+      .poll(() => router.messages.filter((message) => message.action === 'complete').length)
+      .toBe(2);
+    expect(await subscribeAsRouter(fixture, router.url, runId)).toEqual({
+      status: 200,
+      body: { data: null },
+    });
   });
 
   it('refuses callback URLs outside the allowed origins, before any upstream call', async () => {

@@ -81,4 +81,36 @@ describe('LiveUpdates', () => {
     process.off('warning', onWarning);
     expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
+
+  it('reads a run again when a hint arrives while an earlier read is in flight, so the change is not lost', async () => {
+    /** CI's answers, in order: the first read is slow and sees the run before it finished. */
+    const answers = [running, { ...running, state: 'Success' as const }];
+    let release: () => void = () => {};
+    const firstAnswered = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reads = 0;
+    const live = new LiveUpdates({
+      pollIntervalMs: 0,
+      ci: {
+        getWorkflowExecution: async () => {
+          reads += 1;
+          if (reads === 1) await firstAnswered;
+          return answers[Math.min(reads, answers.length) - 1] as WorkflowExecutionDetail;
+        },
+        listWorkflowExecutions: async () => ({ requestId: undefined, executions: [], nextToken: null }),
+      },
+    });
+    const watch = live.watchRun(RUN);
+    const first = watch.next();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The callback lands while the subscriber's first read is still on its way.
+    const hinted = live.hint(RUN);
+    release();
+    expect((await first).value?.state).toBe('Running');
+    await hinted;
+    expect((await watch.next()).value?.state).toBe('Success');
+    expect(reads).toBe(2);
+    await watch.return(undefined);
+  });
 });

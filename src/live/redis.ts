@@ -80,21 +80,27 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
   };
   const publishClient = new Redis(url, clientOptions);
   const subscribeClient = new Redis(url, clientOptions);
-  // ioredis reconnects by itself; say so once per outage rather than at every attempt.
-  for (const [role, client] of [
-    ['publish', publishClient],
-    ['subscribe', subscribeClient],
-  ] as const) {
+  /**
+   * Redis going away is an outage to ride out, not a bug: ioredis reconnects (and resubscribes) by itself, and a
+   * command that fails meanwhile (a publish, a subscribe) is lost. Each client says so once per outage, whether it
+   * noticed by its connection or by a command.
+   */
+  const outageOf = (role: 'publish' | 'subscribe', client: Redis) => {
     let down = false;
-    client.on('error', (error: Error) => {
+    const lost = (error: Error) => {
       if (down) return;
       down = true;
       options.logger.warn({ role, reason: error.message }, 'redis: connection lost; reconnecting');
-    });
+    };
+    client.on('error', lost);
     client.on('ready', () => {
+      if (down) options.logger.warn({ role }, 'redis: connection back');
       down = false;
     });
-  }
+    return lost;
+  };
+  const publishLost = outageOf('publish', publishClient);
+  const subscribeLost = outageOf('subscribe', subscribeClient);
   const close = async () => {
     await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
   };
@@ -109,19 +115,48 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
   const leases: PollLeases = {
     shared: true,
     async hold(key, ttlMs) {
-      const held = await publishClient.eval(HOLD, 1, leaseKey(key), replicaId, String(Math.ceil(ttlMs)));
-      return held === 1;
+      try {
+        const held = await publishClient.eval(HOLD, 1, leaseKey(key), replicaId, String(Math.ceil(ttlMs)));
+        return held === 1;
+      } catch (error) {
+        // Nobody can confirm the lease: poll rather than leave the key unwatched (a duplicate read is harmless,
+        // silence is not). Said once per outage, not once per key and renewal.
+        publishLost(error as Error);
+        return true;
+      }
     },
     async release(key) {
-      await publishClient.eval(RELEASE, 1, leaseKey(key), replicaId);
+      await publishClient.eval(RELEASE, 1, leaseKey(key), replicaId).catch(publishLost);
     },
   };
+  // yoga's event target fires its publish and (un)subscribe commands without waiting on them: their failures are
+  // handled here, or each one would be an unhandled rejection.
   const eventTarget = createRedisEventTarget({
-    publishClient,
-    subscribeClient,
+    publishClient: withHandledCommands(publishClient, ['publish'], publishLost),
+    subscribeClient: withHandledCommands(subscribeClient, ['subscribe', 'unsubscribe'], subscribeLost),
     serializer: DATE_PRESERVING_JSON,
   });
   return { eventTarget, leases, replicaId, close };
+}
+
+/** The client, with these commands' failures passed to `onFailure` as well as to whoever awaits them. */
+function withHandledCommands(
+  client: Redis,
+  commands: readonly string[],
+  onFailure: (error: Error) => void,
+): Redis {
+  const handled = new Set(commands);
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof property !== 'string' || !handled.has(property) || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        if (result instanceof Promise) result.catch(onFailure);
+        return result;
+      };
+    },
+  });
 }
 
 /** The Redis key of a watched key's lease, for operators (and tests) who want to see who polls what. */

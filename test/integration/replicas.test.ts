@@ -182,4 +182,74 @@ describe.skipIf(!available)('replicas sharing Redis', () => {
       client.disconnect();
     }
   }, 30_000);
+
+  it('rides out a Redis outage: nothing unhandled, queries served, subscribers hear again once it is back', async () => {
+    const own = await startRedis();
+    let restarted: RunningRedis | undefined;
+    try {
+      const replica = (env: Record<string, string>) => startReplica({ REDIS_URL: own.url, ...env });
+      const [a, b] = await Promise.all([
+        replica({ POLL_INTERVAL_MS: '0' }),
+        replica({ POLL_INTERVAL_MS: '0' }),
+      ]);
+      if (!a || !b) throw new Error('replicas did not start');
+      const trigger = (objectKey: string) =>
+        graphql<{ triggerWorkflow: { runId: string } }>(
+          a,
+          `mutation { triggerWorkflow(input: { workflowId: "${WORKFLOW}", objectKey: "${objectKey}" }) { runId } }`,
+        ).then((data) => data.triggerWorkflow.runId);
+      const runId = await trigger('replicas/outage.mp4');
+      const subscription = await subscribe<{ data: { workflowExecutionUpdated: { state: string } } }>(
+        fetchFrom(a),
+        'subscription ($runId: ID!) { workflowExecutionUpdated(runId: $runId) { state } }',
+        { runId },
+      );
+      subscriptions.push(subscription);
+      expect((await subscription.next())?.data.workflowExecutionUpdated.state).toBe('RUNNING');
+
+      await own.stop();
+      // Callbacks to B during the outage: its re-reads publish into a Redis that is not there.
+      const callback = () =>
+        fetch(`${b.url}${CALLBACK_PATH_PREFIX}${CALLBACK_TOKEN}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ EventName: 'WorkflowFinish', WorkflowExecution: { RunId: runId } }),
+        });
+      for (let i = 0; i < 5; i += 1) expect((await callback()).status).toBe(204);
+      // Queries need only CI: still served, by both.
+      expect(await trigger('replicas/during-outage.mp4')).toMatch(/^i/);
+      expect((await fetch(`${b.url}/ready`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const unhandled = (gateway: RunningGateway) =>
+        gateway.lines.filter((line) => line['msg'] === 'unhandled promise rejection');
+      expect([...unhandled(a), ...unhandled(b)]).toEqual([]);
+
+      restarted = await startRedis(own.port);
+      await eventually(
+        () =>
+          [a, b].every((gateway) => gateway.lines.some((line) => line['msg'] === 'redis: connection back'))
+            ? true
+            : undefined,
+        10_000,
+      );
+      clock.advance(120);
+      expect((await callback()).status).toBe(204);
+      const states: string[] = [];
+      for (;;) {
+        const event = await subscription.next(10_000);
+        if (!event) break;
+        states.push(event.data.workflowExecutionUpdated.state);
+      }
+      expect(states.at(-1)).toBe('SUCCESS');
+      for (const gateway of [a, b]) {
+        expect(unhandled(gateway)).toEqual([]);
+        // Once per client per outage, however many commands failed.
+        expect(
+          gateway.lines.filter((line) => line['msg'] === 'redis: connection lost; reconnecting').length,
+        ).toBeLessThanOrEqual(2);
+      }
+    } finally {
+      await restarted?.stop();
+    }
+  }, 60_000);
 });

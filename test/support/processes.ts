@@ -80,12 +80,16 @@ export const redisServerAvailable = (): boolean =>
 
 export interface RunningRedis {
   readonly url: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
-/** A throwaway `redis-server` on a free loopback port: nothing saved, nothing shared with other tests. */
-export async function startRedis(): Promise<RunningRedis> {
-  const port = await freePort();
+/**
+ * A throwaway `redis-server` on a free loopback port (or the one given, to restart it where clients expect it):
+ * nothing saved, nothing shared with other tests.
+ */
+export async function startRedis(port?: number): Promise<RunningRedis> {
+  port ??= await freePort();
   const child = spawn(
     REDIS_SERVER,
     [
@@ -111,6 +115,7 @@ export async function startRedis(): Promise<RunningRedis> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     async stop() {
       child.kill('SIGKILL');
       await exited;

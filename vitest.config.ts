@@ -26,7 +26,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'production', include: ['test/production/**/*.test.ts'], testTimeout: 60_000 },
+        test: {
+          name: 'production',
+          include: ['test/production/**/*.test.ts'],
+          globalSetup: ['test/production/bundle.setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 300_000,
+        },
       },
     ],
   },

@@ -9,6 +9,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface HttpLimits {
   /** A client must send its whole header block within this. @default 10_000 */
@@ -33,6 +34,8 @@ export interface TrackedServer {
   readonly inFlight: number;
   /** Responses that finished completely since the server started. */
   readonly completed: number;
+  /** Every connection open now, upgraded ones (WebSockets) included. */
+  readonly sockets: ReadonlySet<Socket>;
   /** From now on, every response tells its client to close the connection: for a drain. */
   closeConnectionsAfterResponses(): void;
 }
@@ -73,8 +76,15 @@ export function createHttpServer(listener: RequestListener, limits: HttpLimits =
     },
   );
 
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
   return {
     server,
+    sockets,
     get inFlight() {
       return inFlight;
     },

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CiClient } from './ci/client.js';
 import { ReadCache } from './ci/read-cache.js';
 import { loadConfig, type UpstreamConfig } from './config.js';
@@ -152,6 +153,9 @@ const live = new LiveUpdates({
 metrics.watchLiveUpdates(live);
 
 let draining = false;
+/** Aborted once the drain's delay is over: every subscription ends on its transport. */
+const endSubscriptions = new AbortController();
+/** Aborted at the drain's timeout: every request's upstream work stops. */
 const shutdown = new AbortController();
 const gateway = createGateway({
   services: {
@@ -173,6 +177,7 @@ const gateway = createGateway({
   maxRequestBytes: config.maxRequestBytes,
   maxDocumentBytes: config.maxDocumentBytes,
   shutdownSignal: shutdown.signal,
+  subscriptionsEndSignal: endSubscriptions.signal,
   auth: {
     jwt: config.auth.jwksUrl
       ? { jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }
@@ -242,6 +247,9 @@ tracked.server.listen(config.port, () => {
   );
 });
 
+/** The longest the last connections (Redis, CI's pool, the trace exporter) get to close after a drain. */
+const FINAL_CLOSE_MS = 500;
+
 async function stop(signal: NodeJS.Signals): Promise<void> {
   if (draining) return;
   draining = true;
@@ -257,17 +265,26 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   const report = await drain(tracked, {
     delayMs: config.shutdownDelayMs,
     timeoutMs: config.shutdownTimeoutMs,
+    endStreams: async () => {
+      // SSE streams and router callbacks complete; WebSocket clients are told 1001: they resubscribe elsewhere.
+      endSubscriptions.abort();
+      await websocket.close();
+      // Leases handed back (and polls aborted) before Redis is let go: another replica polls the keys at once.
+      await live.close();
+    },
     abortInFlight: () => shutdown.abort(),
   });
-  // Subscribers reconnect to another replica.
-  await websocket.close();
-  // Leases handed back before Redis is let go: another replica polls the keys at once.
-  await live.close();
-  await redis?.close();
-  await ci.close();
-  await stopEmulator?.();
-  // Spans still buffered reach the collector before the process ends.
-  await tracing?.shutdown().catch(() => {});
+  // Whatever is left closes within a bound: the process ends within delay + timeout + 1 s whatever is open.
+  await Promise.race([
+    Promise.allSettled([
+      redis?.close(),
+      ci.close(),
+      stopEmulator?.(),
+      // Spans still buffered reach the collector before the process ends.
+      tracing?.shutdown(),
+    ]),
+    delay(FINAL_CLOSE_MS),
+  ]);
   logger.info(report, `stopped: ${report.finished} finished, ${report.cutShort} cut short`);
   process.exit(0);
 }

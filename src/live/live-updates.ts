@@ -16,6 +16,7 @@
 import { setMaxListeners } from 'node:events';
 import { Repeater } from 'graphql-yoga';
 import type { CallOptions } from '../ci/client.js';
+import { CiError } from '../ci/errors.js';
 import type { BatchJobId, RunId, WorkflowId } from '../ci/inputs.js';
 import {
   type ExecutionState,
@@ -141,6 +142,8 @@ export class LiveUpdates {
   readonly #workflows = new Map<string, WorkflowWatchState>();
   /** Reads in flight, by run: concurrent subscribers, polls and hints share one. */
   readonly #reading = new Map<string, Reading>();
+  /** Aborted by {@link close}: a read stuck upstream must not hold a draining replica. */
+  readonly #reads = new AbortController();
 
   constructor(options: LiveUpdatesOptions) {
     this.#ci = options.ci;
@@ -203,10 +206,11 @@ export class LiveUpdates {
   }
 
   /**
-   * Stops every poller and hands their leases back, so another replica takes the keys at once rather than when
-   * the leases run out: the end of a drain, after the subscribers have been told to go elsewhere.
+   * Stops every poller, aborts every read in flight and hands the leases back, so another replica takes the keys
+   * at once rather than when the leases run out: a drain, once the subscribers have been told to go elsewhere.
    */
   async close(): Promise<void> {
+    this.#reads.abort(new CiError('cancelled', 'The gateway is shutting down'));
     const watches = [...this.#watches()];
     this.#runs.clear();
     this.#workflows.clear();
@@ -351,7 +355,7 @@ export class LiveUpdates {
     };
     reading.promise = (async () => {
       try {
-        const detail = await this.#ci.getWorkflowExecution(runId);
+        const detail = await this.#ci.getWorkflowExecution(runId, { signal: this.#reads.signal });
         this.#publish(runChannel(runId), { detail, hinted: reading.hinted });
         this.#publish(workflowChannel(detail.workflowId), { runs: [detail], hinted: reading.hinted });
         return detail;
@@ -408,12 +412,15 @@ export class LiveUpdates {
 
   /** The newest runs of the watched workflow (or batch trigger), oldest first, as an observation to publish. */
   async #listWorkflow(watch: WorkflowWatch): Promise<WorkflowObservation> {
-    const page = await this.#ci.listWorkflowExecutions({
-      workflowId: watch.workflowId,
-      batchJobId: watch.batchJobId,
-      size: WORKFLOW_POLL_PAGE_SIZE,
-      order: 'Desc',
-    });
+    const page = await this.#ci.listWorkflowExecutions(
+      {
+        workflowId: watch.workflowId,
+        batchJobId: watch.batchJobId,
+        size: WORKFLOW_POLL_PAGE_SIZE,
+        order: 'Desc',
+      },
+      { signal: this.#reads.signal },
+    );
     return { runs: [...page.executions].reverse(), batchJobId: watch.batchJobId, hinted: false };
   }
 

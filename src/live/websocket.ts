@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
 import type { Caller } from '../plugins/caller-auth.js';
 import { SUBSCRIPTION_LIMIT } from '../plugins/subscription-limit.js';
@@ -37,6 +37,23 @@ interface ConnectionState {
   headers?: Headers;
   cancelExpiry?: () => void;
   readonly subscriptions: Map<string, AbortController>;
+}
+
+/** The close code that tells a client the server is going away (RFC 6455). */
+const GOING_AWAY = 1001;
+/** How long a client gets to answer the closing handshake at shutdown. */
+const CLOSE_GRACE_MS = 500;
+
+/** Resolves once the socket has closed, destroying it if it has not within `graceMs`. */
+function closedOrCut(client: WebSocket, graceMs: number): Promise<void> {
+  if (client.readyState === client.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => client.terminate(), graceMs);
+    client.once('close', () => {
+      clearTimeout(cut);
+      resolve();
+    });
+  });
 }
 
 export interface GraphQLWebSocket {
@@ -156,8 +173,11 @@ export function serveGraphQLOverWebSocket(
   return {
     async close() {
       server.off('upgrade', onUpgrade);
-      for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await disposable.dispose();
+      // 1001 (going away): clients reconnect, to another replica. One that does not answer the closing handshake
+      // within the grace is cut off rather than waited for (ws would wait 30 s).
+      for (const client of wss.clients) client.close(GOING_AWAY, 'Server shutting down');
+      const ended = Promise.all([...wss.clients].map((client) => closedOrCut(client, CLOSE_GRACE_MS)));
+      await Promise.all([ended, disposable.dispose()]);
     },
   };
 }

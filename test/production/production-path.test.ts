@@ -1,19 +1,18 @@
 /**
- * The Dockerfile's path, walked without a Docker engine: build the bundle into a fresh folder holding only what the
- * image holds (`dist/` and `package.json`, no `node_modules`), start it as the image's CMD does (NODE_ENV=production,
- * real credentials, the CI endpoint pointed at the emulator), query it, and stop it with SIGTERM while a request is
- * in flight.
+ * The Dockerfile's path, walked without a Docker engine: the bundle in a folder holding only what the image holds
+ * (`dist/` and `package.json`, no `node_modules`; built once by `bundle.setup.ts`), started as the image's CMD
+ * starts it (NODE_ENV=production, real credentials, the CI endpoint pointed at the emulator), queried, and stopped
+ * with SIGTERM while a request is in flight.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateway, OPTIONAL_PACKAGES } from '../../scripts/build.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { OPTIONAL_PACKAGES } from '../../scripts/build.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { expectedRunIds } from '../support/oracle.js';
@@ -64,17 +63,13 @@ async function startGateway(env: Record<string, string>): Promise<RunningGateway
 }
 
 beforeAll(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'gateway-image-'));
-  // What the Dockerfile's build stage runs, then what its runtime stage copies.
-  await buildGateway(join(folder, 'dist'));
-  await cp(join(root, 'package.json'), join(folder, 'package.json'));
+  folder = inject('bundleFolder');
   emulator = createCiEmulator();
   await emulator.listen(0);
-}, 300_000);
+});
 
 afterAll(async () => {
   await emulator?.close();
-  if (folder) await rm(folder, { recursive: true, force: true });
 });
 
 describe('the production image path', () => {

@@ -208,6 +208,7 @@ const tracked = createHttpServer((request, response) => {
 const websocket = serveGraphQLOverWebSocket(tracked.server, gateway, {
   path: GRAPHQL_PATH,
   maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+  allowedOrigins: config.corsOrigins,
   logger: logger.child({ component: 'websocket' }),
 });
 tracked.server.once('error', (error) => fail(`the gateway could not listen on port ${config.port}`, error));

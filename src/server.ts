@@ -3,14 +3,23 @@
  * structured log line per request. No port and no `process.env` here: `index.ts` owns those, tests call
  * `yoga.fetch` directly.
  */
+
+import type { IncomingMessage } from 'node:http';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError, getOperationAST, type ValidationContext } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  GraphQLError,
+  getOperationAST,
+  type ValidationContext,
+} from 'graphql';
 import {
   type CORSOptions,
   createYoga,
+  type GraphQLParams,
   type Plugin,
   useReadinessCheck,
   type YogaServerInstance,
@@ -130,16 +139,48 @@ interface RequestRecord {
   errorCodes?: string[];
 }
 
-/** What a WebSocket connection brings instead of a request's own checks: its verified caller and lifetime. */
+/** What a WebSocket connection brings instead of a request's own checks: the caller verified when it opened. */
 export interface SocketBinding {
   readonly caller: Caller;
-  /** Aborted when the subscription or the connection ends. */
-  readonly signal: AbortSignal;
+}
+
+/** One graphql-ws operation, as its connection received it. */
+export interface SocketOperation {
+  readonly caller: Caller;
+  /** The connection's headers, credentials from `connectionParams` included. */
+  readonly headers: Headers;
+  /** The upgrade request: its client address tells callers apart, as a request's does. */
+  readonly upgrade: IncomingMessage;
+  /** The `subscribe` message's payload. */
+  readonly params: {
+    readonly query?: string | undefined;
+    readonly operationName?: string | null | undefined;
+    readonly variables?: Record<string, unknown> | null | undefined;
+    readonly extensions?: Record<string, unknown> | null | undefined;
+  };
+  /** Aborted when the client completes the operation or the connection closes. */
+  readonly gone: AbortSignal;
+}
+
+/** An admitted graphql-ws operation: what to execute, and what ends it. */
+export interface OpenedSocketOperation {
+  readonly args: ExecutionArgs;
+  /** Notes a result sent, for the operation's log line. */
+  noteResult(result: { readonly errors?: readonly GraphQLError[] | undefined }): void;
+  /** Ends its lifetime (what is left of its upstream work is aborted) and logs it. */
+  end(): void;
 }
 
 export type Gateway = YogaServerInstance<Record<string, never>, GraphQLContext> & {
   /** The caller checks of a GraphQL request, for a connection that is not one (a WebSocket's). */
   authenticateSocket(headers: Headers): Promise<Caller>;
+  /**
+   * Admits a graphql-ws operation through the checks an HTTP request passes in yoga's request hooks, which
+   * WebSocket messages never reach: persisted-document rules, the document size limit, the caller's rate limit,
+   * the request deadline, and the log line. Parsing, validation and execution run through the same envelop (token,
+   * depth and alias limits, introspection, scopes, subscription limits) as for HTTP. Refused: the errors to send.
+   */
+  openSocketOperation(operation: SocketOperation): Promise<OpenedSocketOperation | readonly GraphQLError[]>;
 };
 
 /**
@@ -171,6 +212,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     endSignal: options.subscriptionsEndSignal,
   });
   const documentLimit = useDocumentLimit(options.maxDocumentBytes);
+  const persisted = usePersistedQueries(options.persistedQueries ?? {});
   const auth = useCallerAuth(options.auth ?? {});
   /** A WebSocket subscription's caller was verified when its connection opened; a request's, by the auth plugin. */
   const callerOf = (request: Request, serverContext: unknown) =>
@@ -218,13 +260,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     logging: options.logger,
     context: (initial) => {
       const { request } = initial;
-      // A WebSocket subscription: authenticated when its connection opened, ended with it.
-      const socket = (initial as { socket?: SocketBinding }).socket;
       const record = records.get(request);
       return createGraphQLContext(options.services, {
-        signal: socket?.signal ?? lifetimes.signalFor(request),
+        signal: lifetimes.signalFor(request),
         onAttempt: (attempt) => record?.upstream.push(attempt),
-        chargeAttempt: rateLimit?.chargeFor(request),
+        chargeAttempt: rateLimit?.charge(callerKey(request, initial)),
         caller: rightsOf(callerOf(request, initial)),
       });
     },
@@ -264,7 +304,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       subscriptionLimit ?? {},
       // Before automatic persisted queries keep a document's text.
       documentLimit.plugin,
-      usePersistedQueries(options.persistedQueries ?? {}),
+      persisted.plugin,
       useSubscriptionCallbacks({
         allowedOrigins: options.subscriptionCallbackOrigins ?? [],
         logger: options.logger,
@@ -288,25 +328,125 @@ export function createGateway(options: GatewayOptions): Gateway {
       useRequestLog(options.logger, records),
     ],
   });
-  return Object.assign(yoga, { authenticateSocket: auth.authenticate });
+
+  const openSocketOperation = async ({
+    caller,
+    headers,
+    upgrade,
+    params: payload,
+    gone,
+  }: SocketOperation) => {
+    const params: GraphQLParams = {
+      ...(typeof payload.query === 'string' ? { query: payload.query } : {}),
+      ...(payload.operationName ? { operationName: payload.operationName } : {}),
+      ...(payload.variables ? { variables: payload.variables } : {}),
+      ...(payload.extensions ? { extensions: payload.extensions } : {}),
+    };
+    // A POST: what graphql-ws allows (queries and mutations as well as subscriptions) is what a POST may do.
+    const request = new Request(`http://websocket${GRAPHQL_PATH}`, { method: 'POST', headers });
+    const serverContext = { req: upgrade, socket: { caller } satisfies SocketBinding };
+    const tooLarge = typeof params.query === 'string' ? documentLimit.check(params.query) : undefined;
+    if (tooLarge) return [tooLarge];
+    const document = persisted.documentFor(params);
+    if (document instanceof GraphQLError) return [document];
+    const limited = await rateLimit?.refusal(callerKey(request, serverContext));
+    if (limited) return [limited];
+
+    const record = startRecord(records, request);
+    const endLifetime = lifetimes.open(request, gone);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      endLifetime();
+      logRecord(options.logger, record, { transport: 'graphql-ws' });
+    };
+    const enveloped = yoga.getEnveloped({
+      request,
+      ...serverContext,
+      params: { ...params, query: document },
+    });
+    let parsed: DocumentNode;
+    try {
+      parsed = enveloped.parse(document);
+    } catch (error) {
+      end();
+      return [error instanceof GraphQLError ? error : new GraphQLError('The document cannot be parsed.')];
+    }
+    const errors = enveloped.validate(enveloped.schema, parsed);
+    if (errors.length > 0) {
+      record.errorCodes = errors.map((error: GraphQLError) =>
+        String(error.extensions?.['code'] ?? 'GRAPHQL_VALIDATION_FAILED'),
+      );
+      end();
+      return errors;
+    }
+    return {
+      args: {
+        schema: enveloped.schema,
+        document: parsed,
+        operationName: params.operationName,
+        variableValues: params.variables,
+        contextValue: await enveloped.contextFactory(),
+        rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+      },
+      noteResult: (result: { readonly errors?: readonly GraphQLError[] | undefined }) => {
+        const codes = (result.errors ?? []).map((error) => String(error.extensions?.['code'] ?? 'UNKNOWN'));
+        if (codes.length > 0) record.errorCodes = [...(record.errorCodes ?? []), ...codes];
+      },
+      end,
+    };
+  };
+  return Object.assign(yoga, { authenticateSocket: auth.authenticate, openSocketOperation });
+}
+
+/** Names the operation of a record: `query Name`, `subscription (anonymous)`. */
+function noteOperation(records: WeakMap<Request, RequestRecord>, args: ExecutionArgs): void {
+  const record = records.get((args.contextValue as { request: Request }).request);
+  if (!record) return;
+  const operation = getOperationAST(args.document, args.operationName);
+  record.operation = `${operation?.operation ?? 'unknown'} ${operation?.name?.value ?? '(anonymous)'}`;
+}
+
+/** Starts the record of one operation: an HTTP request, or a graphql-ws message. */
+function startRecord(records: WeakMap<Request, RequestRecord>, request: Request): RequestRecord {
+  const record: RequestRecord = {
+    // The HTTP layer decides the id when there is one; yoga's own fetch (tests, serverless) decides it here.
+    id: currentRequestId() ?? chooseRequestId(request.headers.get(REQUEST_ID_HEADER)),
+    startedAt: performance.now(),
+    upstream: [],
+  };
+  records.set(request, record);
+  return record;
+}
+
+/** The one log line of an operation: its id, operation, duration, errors, and every upstream attempt. */
+function logRecord(logger: Logger, record: RequestRecord, fields: Record<string, unknown>): void {
+  logger.info(
+    {
+      requestId: record.id,
+      ...fields,
+      operation: record.operation,
+      durationMs: Math.round(performance.now() - record.startedAt),
+      upstreamCalls: record.upstream.length,
+      upstream: record.upstream,
+      errors: record.errorCodes,
+    },
+    'graphql request',
+  );
 }
 
 /** One structured line per GraphQL request: operation, duration, status, upstream calls and their request ids. */
 function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>): Plugin<GraphQLContext> {
   return {
     onRequest({ request }) {
-      records.set(request, {
-        // The HTTP layer decides the id when there is one; yoga's own fetch (tests, serverless) decides it here.
-        id: currentRequestId() ?? chooseRequestId(request.headers.get(REQUEST_ID_HEADER)),
-        startedAt: performance.now(),
-        upstream: [],
-      });
+      startRecord(records, request);
     },
     onExecute({ args }) {
-      const record = records.get((args.contextValue as { request: Request }).request);
-      if (!record) return;
-      const operation = getOperationAST(args.document, args.operationName);
-      record.operation = `${operation?.operation ?? 'unknown'} ${operation?.name?.value ?? '(anonymous)'}`;
+      noteOperation(records, args);
+    },
+    onSubscribe({ args }) {
+      noteOperation(records, args);
     },
     onExecutionResult({ request, result }) {
       const record = records.get(request);
@@ -318,19 +458,20 @@ function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>)
       if (!record) return;
       response.headers.set(REQUEST_ID_HEADER, record.id);
       const path = new URL(request.url).pathname;
-      const fields = {
-        requestId: record.id,
-        method: request.method,
-        path,
-        status: response.status,
-        operation: record.operation,
-        durationMs: Math.round(performance.now() - record.startedAt),
-        upstreamCalls: record.upstream.length,
-        upstream: record.upstream,
-        errors: record.errorCodes,
-      };
-      if (path === GRAPHQL_PATH) logger.info(fields, 'graphql request');
-      else logger.debug(fields, 'http request');
+      if (path === GRAPHQL_PATH) {
+        logRecord(logger, record, { method: request.method, path, status: response.status });
+        return;
+      }
+      logger.debug(
+        {
+          requestId: record.id,
+          method: request.method,
+          path,
+          status: response.status,
+          durationMs: Math.round(performance.now() - record.startedAt),
+        },
+        'http request',
+      );
     },
   };
 }

@@ -5,9 +5,14 @@
  * - The connection is authenticated once, when it opens, with the same checks as a request: the router secret and
  *   the bearer token from `connectionParams` (`authorization`, `x-router-secret`) or the upgrade request's
  *   headers. A refused connection is closed with 4403. It is closed with 4403 too when its token expires.
- * - Each subscription is executed through the gateway's own envelop (schema, scopes, masking, limits) with the
- *   connection's caller, and stopped (its upstream work aborted) when it completes or the connection closes.
+ * - Each operation (a subscription, a query, or a mutation: graphql-ws allows all three, and so does this) is
+ *   admitted by the gateway as an HTTP request would be (`Gateway.openSocketOperation`: persisted-document rules,
+ *   document size, the caller's rate limit, the request deadline, one log line), then executed through the
+ *   gateway's own envelop (schema, scopes, masking, limits) with the connection's caller, and stopped (its upstream
+ *   work aborted) when it completes or the connection closes.
  * - At most `maxSubscriptionsPerConnection` at once on one connection.
+ * - A browser's upgrade is held to the same origins as its HTTP requests (`CORS_ORIGINS`): a page elsewhere cannot
+ *   open a socket, as it cannot send a preflighted request. Clients that are not browsers send no `Origin`.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,7 +23,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
 import type { Caller } from '../plugins/caller-auth.js';
 import { SUBSCRIPTION_LIMIT } from '../plugins/subscription-limit.js';
-import type { Gateway } from '../server.js';
+import type { Gateway, OpenedSocketOperation } from '../server.js';
 import { afterDelay } from '../timers.js';
 
 /** Headers a client may send in `connectionParams` in place of HTTP headers (browsers cannot set them). */
@@ -30,13 +35,19 @@ export interface WebSocketOptions {
   readonly logger: Logger;
   /** Largest message accepted. @default 1 MiB */
   readonly maxPayloadBytes?: number;
+  /** Origins browsers may connect from (`CORS_ORIGINS`): `*` for any, empty for none. */
+  readonly allowedOrigins: '*' | readonly string[];
 }
 
 interface ConnectionState {
   caller?: Caller;
   headers?: Headers;
   cancelExpiry?: () => void;
-  readonly subscriptions: Map<string, AbortController>;
+  /** Operations running, by id: what aborts each (its client went away) and what ends it. */
+  readonly operations: Map<
+    string,
+    { readonly gone: AbortController; readonly opened?: OpenedSocketOperation }
+  >;
 }
 
 /** The close code that tells a client the server is going away (RFC 6455). */
@@ -72,6 +83,12 @@ export function serveGraphQLOverWebSocket(
       socket.destroy();
       return;
     }
+    const origin = request.headers.origin;
+    if (origin !== undefined && options.allowedOrigins !== '*' && !options.allowedOrigins.includes(origin)) {
+      options.logger.info({ origin }, 'WebSocket upgrade from an origin not in CORS_ORIGINS: refused');
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);
@@ -79,7 +96,7 @@ export function serveGraphQLOverWebSocket(
   const stateOf = (extra: object) => {
     let state = states.get(extra);
     if (!state) {
-      state = { subscriptions: new Map() };
+      state = { operations: new Map() };
       states.set(extra, state);
     }
     return state;
@@ -118,7 +135,7 @@ export function serveGraphQLOverWebSocket(
       onSubscribe: async (ctx, id, params) => {
         const state = stateOf(ctx.extra);
         if (!state.caller || !state.headers) return [new GraphQLError('Not connected.')];
-        if (state.subscriptions.size >= options.maxSubscriptionsPerConnection) {
+        if (state.operations.size >= options.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(
               `At most ${options.maxSubscriptionsPerConnection} subscriptions at once on one connection.`,
@@ -126,45 +143,51 @@ export function serveGraphQLOverWebSocket(
             ),
           ];
         }
-        const controller = new AbortController();
-        const { schema, execute, subscribe, contextFactory, parse, validate } = gateway.getEnveloped({
-          request: new Request(`http://websocket${options.path}`, { headers: state.headers }),
-          // The upgrade request, where a request's own would be: its client address tells callers apart.
-          req: ctx.extra.request,
-          socket: { caller: state.caller, signal: controller.signal },
+        // Held while it is admitted, so the connection's count and a close in the meantime both see it.
+        const gone = new AbortController();
+        state.operations.set(id, { gone });
+        const opened = await gateway.openSocketOperation({
+          caller: state.caller,
+          headers: state.headers,
+          upgrade: ctx.extra.request,
           params,
+          gone: gone.signal,
         });
-        let document: ReturnType<typeof parse>;
-        try {
-          document = parse(params.query);
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Unparseable document.')];
+        if (!('args' in opened)) {
+          state.operations.delete(id);
+          return [...opened];
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
-        state.subscriptions.set(id, controller);
-        return {
-          schema,
-          document,
-          operationName: params.operationName,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
+        if (gone.signal.aborted) {
+          opened.end();
+          return [new GraphQLError('The operation was completed before it started.')];
+        }
+        state.operations.set(id, { gone, opened });
+        return opened.args;
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) =>
         (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      onNext: (ctx, id, _payload, _args, result) => {
+        stateOf(ctx.extra).operations.get(id)?.opened?.noteResult(result);
+      },
+      onError: (ctx, id, _payload, errors) => {
+        stateOf(ctx.extra).operations.get(id)?.opened?.noteResult({ errors });
+      },
       onComplete: (ctx, id) => {
         const state = stateOf(ctx.extra);
-        state.subscriptions.get(id)?.abort();
-        state.subscriptions.delete(id);
+        const operation = state.operations.get(id);
+        state.operations.delete(id);
+        operation?.gone.abort();
+        operation?.opened?.end();
       },
       onClose: (ctx) => {
         const state = stateOf(ctx.extra);
         state.cancelExpiry?.();
-        for (const controller of state.subscriptions.values()) controller.abort();
-        state.subscriptions.clear();
+        for (const operation of state.operations.values()) {
+          operation.gone.abort();
+          operation.opened?.end();
+        }
+        state.operations.clear();
       },
     },
     wss,

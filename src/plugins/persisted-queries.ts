@@ -8,11 +8,16 @@
  * - **Trusted documents only** (`ONLY_PERSISTED`, `@graphql-yoga/plugin-persisted-operations`): for front ends
  *   that call the gateway directly, anything but the id of a document in the manifest is refused.
  *
+ * graphql-ws messages do not pass yoga's request hooks: {@link PersistedQueries.documentFor} applies the same rules,
+ * with the same store and the same errors, to them.
+ *
  * A manifest is Apollo's persisted-query manifest (`{"format":"apollo-persisted-query-manifest","operations":
  * [{"id","body"}]}`) or a plain `{ "<id>": "<document>" }` map (Relay, GraphQL Code Generator's client preset).
  */
+import { createHash } from 'node:crypto';
 import { useAPQ } from '@graphql-yoga/plugin-apq';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 
@@ -31,28 +36,56 @@ export interface PersistedQueryOptions {
   readonly maxBytes?: number | undefined;
 }
 
-export function usePersistedQueries(options: PersistedQueryOptions): Plugin {
+/** The refusals, as yoga's persisted-operations plugin takes them and as graphql-ws operations get them. */
+const REFUSALS = {
+  notFound: {
+    message: 'This gateway has no persisted document with that id.',
+    extensions: { code: PERSISTED_QUERY_NOT_FOUND, http: { status: 400 } },
+  },
+  keyNotFound: {
+    message: 'Send a persisted document id: `extensions.persistedQuery.sha256Hash` or `documentId`.',
+    extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
+  },
+  persistedQueryOnly: {
+    message: 'This gateway runs persisted documents only: send the document id, not its text.',
+    extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
+  },
+  // Apollo's automatic persisted queries: the message is what Apollo Client's link looks for.
+  apqNotFound: { message: 'PersistedQueryNotFound', extensions: { code: PERSISTED_QUERY_NOT_FOUND } },
+  apqMismatch: { message: 'PersistedQueryMismatch', extensions: { code: 'PERSISTED_QUERY_MISMATCH' } },
+  noDocument: { message: 'Send a document: `query`.', extensions: { code: 'BAD_REQUEST' } },
+} as const;
+
+const refusal = (which: keyof typeof REFUSALS) =>
+  new GraphQLError(REFUSALS[which].message, { extensions: { ...REFUSALS[which].extensions } });
+
+export interface PersistedQueries {
+  readonly plugin: Plugin;
+  /** The text an operation that bypasses yoga's request hooks runs, or the error a request would get. */
+  documentFor(params: GraphQLParams): string | GraphQLError;
+}
+
+export function usePersistedQueries(options: PersistedQueryOptions): PersistedQueries {
   const manifest = options.manifest ?? new Map<string, string>();
   if (options.onlyManifest) {
-    return usePersistedOperations({
-      getPersistedOperation: (id) => manifest.get(id) ?? null,
-      extractPersistedOperationId: persistedId,
-      allowArbitraryOperations: false,
-      customErrors: {
-        notFound: {
-          message: 'This gateway has no persisted document with that id.',
-          extensions: { code: PERSISTED_QUERY_NOT_FOUND, http: { status: 400 } },
+    return {
+      plugin: usePersistedOperations({
+        getPersistedOperation: (id) => manifest.get(id) ?? null,
+        extractPersistedOperationId: persistedId,
+        allowArbitraryOperations: false,
+        customErrors: {
+          notFound: REFUSALS.notFound,
+          keyNotFound: REFUSALS.keyNotFound,
+          persistedQueryOnly: REFUSALS.persistedQueryOnly,
         },
-        keyNotFound: {
-          message: 'Send a persisted document id: `extensions.persistedQuery.sha256Hash` or `documentId`.',
-          extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
-        },
-        persistedQueryOnly: {
-          message: 'This gateway runs persisted documents only: send the document id, not its text.',
-          extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
-        },
+      }) as Plugin,
+      documentFor: (params) => {
+        const id = persistedId(params);
+        if (id === null)
+          return refusal(typeof params.query === 'string' ? 'persistedQueryOnly' : 'keyNotFound');
+        return manifest.get(id) ?? refusal('notFound');
       },
-    }) as Plugin;
+    };
   }
   // Registered documents, bounded by count and by size: a client can register junk, but only so much of it.
   const registered = new LRUCache<string, string>({
@@ -60,19 +93,29 @@ export function usePersistedQueries(options: PersistedQueryOptions): Plugin {
     maxSize: options.maxBytes ?? DEFAULT_MAX_BYTES,
     sizeCalculation: (document) => Math.max(1, document.length),
   });
-  const apq = useAPQ({
-    store: {
-      get: (hash) => manifest.get(hash) ?? registered.get(hash) ?? null,
-      set: (hash, document) => {
-        if (!manifest.has(hash)) registered.set(hash, document);
-      },
+  const store = {
+    get: (hash: string) => manifest.get(hash) ?? registered.get(hash) ?? null,
+    set: (hash: string, document: string) => {
+      if (!manifest.has(hash)) registered.set(hash, document);
     },
-  });
-  // The plugin's hook is async: only requests that use the protocol should pay for a promise.
+  };
+  const apq = useAPQ({ store });
   return {
-    onParams: (payload) =>
-      payload.params.extensions?.['persistedQuery'] === undefined ? undefined : apq.onParams?.(payload),
-  } as Plugin;
+    // The plugin's hook is async: only requests that use the protocol should pay for a promise.
+    plugin: {
+      onParams: (payload) =>
+        payload.params.extensions?.['persistedQuery'] === undefined ? undefined : apq.onParams?.(payload),
+    } as Plugin,
+    documentFor: (params) => {
+      const hash = (params.extensions?.['persistedQuery'] as { sha256Hash?: unknown } | undefined)
+        ?.sha256Hash;
+      if (typeof hash !== 'string') return params.query ?? refusal('noDocument');
+      if (typeof params.query !== 'string') return store.get(hash) ?? refusal('apqNotFound');
+      if (createHash('sha256').update(params.query).digest('hex') !== hash) return refusal('apqMismatch');
+      store.set(hash, params.query);
+      return params.query;
+    },
+  };
 }
 
 /** Apollo's `extensions.persistedQuery.sha256Hash`, or the GraphQL-over-HTTP draft's `documentId`. */

@@ -2,7 +2,9 @@
  * A per-caller limit on what callers really cost: upstream attempts, counted per minute. A request from a caller
  * already over the limit is answered 429 with `Retry-After` before it is parsed, so it makes no upstream call; a
  * request under it runs to completion and its attempts are counted as they happen (a caller can overdraw once,
- * by at most `MAX_UPSTREAM_CALLS_PER_REQUEST`, and then waits).
+ * by at most `MAX_UPSTREAM_CALLS_PER_REQUEST`, and then waits). The same refusal and the same count apply to
+ * operations that do not come as HTTP requests (graphql-ws), through {@link RateLimit.refusal} and
+ * {@link RateLimit.charge}.
  *
  * Counting is `rate-limiter-flexible`'s, in memory per replica: N replicas behind a load balancer let a caller
  * make up to N × the limit. Its Redis store is the way to one shared limit.
@@ -23,36 +25,36 @@ export interface RateLimitOptions {
 
 export interface RateLimit {
   readonly plugin: Plugin;
-  /** Counts one upstream attempt against the caller of this request. */
-  chargeFor(request: Request): () => void;
+  /** The refusal for a caller over its limit; undefined for one under it. */
+  refusal(callerKey: string): Promise<GraphQLError | undefined>;
+  /** What counts one upstream attempt against this caller. */
+  charge(callerKey: string): () => void;
 }
 
 export function useUpstreamRateLimit(options: RateLimitOptions): RateLimit {
   const limiter = new RateLimiterMemory({ points: options.perMinute, duration: WINDOW_SECONDS });
-  const keys = new WeakMap<Request, string>();
+  const refusal = async (key: string) => {
+    const usage = await limiter.get(key);
+    if (usage === null || usage.consumedPoints < options.perMinute) return undefined;
+    const retryAfterSeconds = Math.max(1, Math.ceil(usage.msBeforeNext / 1000));
+    return new GraphQLError(
+      `This caller has made ${options.perMinute} calls to the CI service in the last minute; retry in ${retryAfterSeconds} s.`,
+      {
+        extensions: {
+          code: RATE_LIMITED,
+          retryAfterSeconds,
+          http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+        },
+      },
+    );
+  };
   return {
-    chargeFor: (request) => {
-      const key = keys.get(request);
-      return key === undefined ? () => {} : () => void limiter.penalty(key, 1);
-    },
+    refusal,
+    charge: (key) => () => void limiter.penalty(key, 1),
     plugin: {
       async onRequestParse({ request, serverContext }) {
-        const key = options.callerKey(request, serverContext);
-        keys.set(request, key);
-        const usage = await limiter.get(key);
-        if (usage !== null && usage.consumedPoints >= options.perMinute) {
-          const retryAfterSeconds = Math.max(1, Math.ceil(usage.msBeforeNext / 1000));
-          throw new GraphQLError(
-            `This caller has made ${options.perMinute} calls to the CI service in the last minute; retry in ${retryAfterSeconds} s.`,
-            {
-              extensions: {
-                code: RATE_LIMITED,
-                retryAfterSeconds,
-                http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
-              },
-            },
-          );
-        }
+        const refused = await refusal(options.callerKey(request, serverContext));
+        if (refused) throw refused;
       },
     },
   };

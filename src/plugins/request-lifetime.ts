@@ -19,6 +19,11 @@ export interface RequestLifetimes {
   readonly plugin: Plugin;
   /** The signal of a request seen by the plugin; undefined for one it has not seen. */
   signalFor(request: Request): AbortSignal | undefined;
+  /**
+   * Starts the lifetime of an operation that is not an HTTP request (a graphql-ws message): deadline and shutdown
+   * as for a request, `gone` for its client going away. Returns what ends it.
+   */
+  open(request: Request, gone: AbortSignal): () => void;
 }
 
 interface Lifetime {
@@ -56,18 +61,24 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
     lifetime.unlink();
     lifetime.controller.abort(reason);
   };
+  const start = (request: Request, watch: (onGone: () => void) => () => void) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(deadlinePassed), options.timeoutMs);
+    timer.unref();
+    const unlink = watch(() => controller.abort(CLIENT_GONE));
+    if (options.shutdownSignal?.aborted) controller.abort(SHUTTING_DOWN);
+    alive.add(controller);
+    lifetimes.set(request, { controller, timer, unlink });
+  };
   return {
     signalFor: (request) => lifetimes.get(request)?.controller.signal,
+    open(request, gone) {
+      start(request, (onGone) => watchSignal(gone, onGone));
+      return () => end(request, RESPONSE_SENT);
+    },
     plugin: {
       onRequest({ request, serverContext }) {
-        const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(deadlinePassed), options.timeoutMs);
-        timer.unref();
-        const onClientGone = () => controller.abort(CLIENT_GONE);
-        const unlink = watchClient(request, serverContext, onClientGone);
-        if (options.shutdownSignal?.aborted) controller.abort(SHUTTING_DOWN);
-        alive.add(controller);
-        lifetimes.set(request, { controller, timer, unlink });
+        start(request, (onGone) => watchClient(request, serverContext, onGone));
       },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
       // call) is work nobody will read. A streamed answer (a subscription) is sent when its stream opens: its
@@ -94,7 +105,11 @@ function watchClient(request: Request, serverContext: unknown, onGone: () => voi
     response.once('close', onClose);
     return () => response.off('close', onClose);
   }
-  const gone = AbortSignal.any([request.signal]);
+  return watchSignal(AbortSignal.any([request.signal]), onGone);
+}
+
+/** Calls `onGone` when `gone` aborts (at once if it has); returns what stops watching. */
+function watchSignal(gone: AbortSignal, onGone: () => void): () => void {
   if (gone.aborted) onGone();
   gone.addEventListener('abort', onGone, { once: true });
   return () => gone.removeEventListener('abort', onGone);

@@ -115,6 +115,7 @@ describe('subscription events that need CI reads of their own', () => {
     const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
       path: '/graphql',
       maxSubscriptionsPerConnection: 10,
+      allowedOrigins: '*',
       logger: createLogger('silent'),
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -8,6 +8,7 @@ import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { faults } from '../../src/emulator/server.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
 import { createLogger } from '../../src/logger.js';
@@ -29,7 +30,10 @@ const TOKEN = 'callback-token-0123456789abcdef0123456789';
 const RUN = `subscription Run($runId: ID!) { workflowExecutionUpdated(runId: $runId) { runId state } }`;
 
 async function startSocketGateway(
-  options: Parameters<typeof startGateway>[0] & { maxSubscriptions?: number } = {},
+  options: Parameters<typeof startGateway>[0] & {
+    maxSubscriptions?: number;
+    allowedOrigins?: '*' | readonly string[];
+  } = {},
 ) {
   const clock = manualClock();
   const fixture = track(
@@ -43,6 +47,7 @@ async function startSocketGateway(
   const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
     path: '/graphql',
     maxSubscriptionsPerConnection: options.maxSubscriptions ?? 10,
+    allowedOrigins: options.allowedOrigins ?? '*',
     logger: createLogger('silent'),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,14 +74,19 @@ function client(url: string, connectionParams: Record<string, string> = {}): Cli
 }
 
 /** Collects a subscription's results until it completes or errors. */
-function collect(socketClient: Client, query: string, variables: Record<string, unknown>) {
+function collect(
+  socketClient: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   const results: Array<{ data?: Record<string, unknown> | null; errors?: unknown }> = [];
   let settle: (outcome: { completed: boolean; error?: unknown }) => void = () => {};
   const done = new Promise<{ completed: boolean; error?: unknown }>((resolve) => {
     settle = resolve;
   });
   const stop = socketClient.subscribe(
-    { query, variables },
+    { query, variables, ...extra },
     {
       next: (result) => results.push(result as (typeof results)[number]),
       error: (error) => settle({ completed: false, error }),
@@ -324,5 +334,110 @@ describe('graphql-ws on /graphql', () => {
       );
       expect(asked).toHaveLength(1); // the reader's, with the scope
     });
+  });
+});
+
+describe('the HTTP path’s guards over graphql-ws', () => {
+  const LIST = `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}" }, first: 2) { edges { node { runId } } } }`;
+  const codesOf = (
+    outcome: { completed: boolean; error?: unknown },
+    results: Array<{ errors?: unknown }>,
+  ) => {
+    const errors = [
+      ...(Array.isArray(outcome.error) ? outcome.error : []),
+      ...results.flatMap((result) => (Array.isArray(result.errors) ? result.errors : [])),
+    ] as Array<{ extensions?: { code?: string } }>;
+    return errors.map((error) => error.extensions?.code);
+  };
+  async function run(url: string, query: string, variables: Record<string, unknown> = {}, extra = {}) {
+    const operation = collect(client(url), query, variables, extra);
+    const outcome = await operation.done;
+    return { outcome, results: operation.results, codes: codesOf(outcome, operation.results) };
+  }
+
+  it('refuses a caller over its rate limit, as HTTP does, and counts what it spends over WebSocket', async () => {
+    const { fixture, url } = await startSocketGateway({ gateway: { rateLimitPerMinute: 2 } });
+    // Two list calls over WebSocket spend the caller's two calls a minute (both callers are 127.0.0.1 here).
+    for (let i = 0; i < 2; i += 1) expect((await run(url, LIST)).codes).toEqual([]);
+    fixture.emulator.clearRequests();
+    expect((await run(url, LIST)).codes).toEqual(['RATE_LIMITED']);
+    const overHttp = await fetch(url.replace('ws:', 'http:'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: LIST }),
+    });
+    expect(overHttp.status).toBe(429);
+    expect(fixture.emulator.requests).toHaveLength(0);
+  });
+
+  it('runs nothing but manifest documents under ONLY_PERSISTED', async () => {
+    const manifest = new Map([['list-two', LIST]]);
+    const { url } = await startSocketGateway({
+      gateway: { persistedQueries: { manifest, onlyManifest: true } },
+    });
+    expect((await run(url, LIST)).codes).toEqual(['PERSISTED_QUERY_ONLY']);
+    const byId = await run(
+      url,
+      '',
+      {},
+      { extensions: { persistedQuery: { version: 1, sha256Hash: 'list-two' } } },
+    );
+    expect(byId.codes).toEqual([]);
+    expect(byId.results).toHaveLength(1);
+    expect(
+      (await run(url, '', {}, { extensions: { persistedQuery: { version: 1, sha256Hash: 'nope' } } })).codes,
+    ).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it('refuses a document over MAX_DOCUMENT_BYTES before parsing it', async () => {
+    const { url } = await startSocketGateway({ maxDocumentBytes: 2048 });
+    expect((await run(url, `{ __typename }\n# ${'x'.repeat(4096)}`)).codes).toEqual(['DOCUMENT_TOO_LARGE']);
+  });
+
+  it('holds a query to REQUEST_TIMEOUT_MS', async () => {
+    const { fixture, url } = await startSocketGateway({
+      requestTimeoutMs: 300,
+      client: { timeoutMs: 60_000 },
+    });
+    fixture.emulator.script(faults.hang(), 10, '/workflowexecution');
+    const started = performance.now();
+    const answer = await run(url, LIST);
+    fixture.emulator.clearScript();
+    expect(answer.codes).toEqual(['UPSTREAM_TIMEOUT']);
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it('runs mutations (graphql-ws allows them), logging each operation as a request is logged', async () => {
+    const { fixture, url } = await startSocketGateway();
+    const triggered = await run(
+      url,
+      `mutation { triggerWorkflow(input: { workflowId: "${DEMO_WORKFLOW_IDS.large}", objectKey: "ws/mutation.mp4" }) { runId } }`,
+    );
+    expect(triggered.codes).toEqual([]);
+    const runId = (triggered.results[0]?.data?.['triggerWorkflow'] as { runId: string } | undefined)?.runId;
+    expect(fixture.emulator.requests.filter((r) => r.path === '/triggerworkflow')).toHaveLength(1);
+    const line = fixture.logLines.find(
+      (entry) => entry['transport'] === 'graphql-ws' && entry['operation'] === 'mutation (anonymous)',
+    );
+    // The workflow is looked up, then triggered: both attempts on the operation's line.
+    expect(line).toMatchObject({ msg: 'graphql request', upstreamCalls: 2 });
+    expect(JSON.stringify(line?.['upstream'])).toContain('"operation":"TriggerWorkflow"');
+    expect(runId).toMatch(/^i/);
+  });
+
+  it('refuses an upgrade from a browser origin outside CORS_ORIGINS', async () => {
+    const { url } = await startSocketGateway({ allowedOrigins: ['https://console.example.com'] });
+    const attempt = (origin: string) =>
+      new Promise<number | string>((resolve) => {
+        const socket = new WebSocket(url, 'graphql-transport-ws', { origin });
+        socket.on('open', () => {
+          socket.close();
+          resolve('open');
+        });
+        socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        socket.on('error', () => {});
+      });
+    expect(await attempt('https://evil.example.net')).toBe(403);
+    expect(await attempt('https://console.example.com')).toBe('open');
   });
 });

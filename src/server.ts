@@ -36,6 +36,7 @@ import { useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
 import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persisted-queries.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
+import { guardRequestHooks } from './plugins/request-hook-guard.js';
 import { useRequestLifetime } from './plugins/request-lifetime.js';
 import { useSubscriptionCallbacks } from './plugins/subscription-callbacks.js';
 import { useSubscriptionEvents } from './plugins/subscription-events.js';
@@ -268,65 +269,68 @@ export function createGateway(options: GatewayOptions): Gateway {
         caller: rightsOf(callerOf(request, initial)),
       });
     },
-    plugins: [
-      // First: CI posts to the public host name, whatever ALLOWED_HOSTS says, and carries no caller credentials.
-      options.callbackToken
-        ? useCiCallbacks({
-            token: options.callbackToken,
-            hint: (runId) => options.services.live.hint(runId),
-            logger: options.logger,
-            clientKey: clientAddress,
-          })
-        : {},
-      options.tracing ? useTracing({ graphqlPath: GRAPHQL_PATH }) : {},
-      options.allowedHosts
-        ? useHostCheck({
-            allowedHosts: options.allowedHosts,
-            // Probes and scrapes come from the platform, addressed by the pod's IP.
-            exemptPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH],
-          })
-        : {},
-      options.metrics ? options.metrics.metrics.plugin({ servePath: options.metrics.servePath }) : {},
-      options.graphiql === false
-        ? {}
-        : useGraphiQLPage({
-            endpoint: GRAPHQL_PATH,
-            title: 'CI workflow gateway',
-            defaultQuery: EXAMPLE_QUERY,
-          }),
-      lifetimes.plugin,
-      useBodyLimit(options.maxRequestBytes),
-      useCsrfCheck(),
-      auth.plugin,
-      rateLimit?.plugin ?? {},
-      // Subscriptions: each event run afresh, counted per caller while their streams last, then relayed.
-      subscriptionEvents.plugin,
-      subscriptionLimit ?? {},
-      // Before automatic persisted queries keep a document's text.
-      documentLimit.plugin,
-      persisted.plugin,
-      useSubscriptionCallbacks({
-        allowedOrigins: options.subscriptionCallbackOrigins ?? [],
-        logger: options.logger,
-      }),
-      // `_service { sdl }` is a query, not introspection: the router and `rover` still get the schema.
-      options.introspection === false ? useDisableIntrospection() : {},
-      maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),
-      maxDepthPlugin({
-        n: DOCUMENT_LIMITS.maxDepth,
-        ignoreIntrospection: true,
-        flattenFragments: true,
-        ...asValidationErrors,
-      }),
-      maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases, ...asValidationErrors }),
-      useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
-      useVariableErrorCode(),
-      useCacheControl({
-        graphqlPath: GRAPHQL_PATH,
-        private: Boolean(options.auth?.jwt || options.auth?.routerSecret),
-      }),
-      useRequestLog(options.logger, records),
-    ],
+    plugins: guardRequestHooks(
+      [
+        // First: CI posts to the public host name, whatever ALLOWED_HOSTS says, and carries no caller credentials.
+        options.callbackToken
+          ? useCiCallbacks({
+              token: options.callbackToken,
+              hint: (runId) => options.services.live.hint(runId),
+              logger: options.logger,
+              clientKey: clientAddress,
+            })
+          : {},
+        options.tracing ? useTracing({ graphqlPath: GRAPHQL_PATH }) : {},
+        options.allowedHosts
+          ? useHostCheck({
+              allowedHosts: options.allowedHosts,
+              // Probes and scrapes come from the platform, addressed by the pod's IP.
+              exemptPaths: [HEALTH_PATH, READY_PATH, METRICS_PATH],
+            })
+          : {},
+        options.metrics ? options.metrics.metrics.plugin({ servePath: options.metrics.servePath }) : {},
+        options.graphiql === false
+          ? {}
+          : useGraphiQLPage({
+              endpoint: GRAPHQL_PATH,
+              title: 'CI workflow gateway',
+              defaultQuery: EXAMPLE_QUERY,
+            }),
+        lifetimes.plugin,
+        useBodyLimit(options.maxRequestBytes),
+        useCsrfCheck(),
+        auth.plugin,
+        rateLimit?.plugin ?? {},
+        // Subscriptions: each event run afresh, counted per caller while their streams last, then relayed.
+        subscriptionEvents.plugin,
+        subscriptionLimit ?? {},
+        // Before automatic persisted queries keep a document's text.
+        documentLimit.plugin,
+        persisted.plugin,
+        useSubscriptionCallbacks({
+          allowedOrigins: options.subscriptionCallbackOrigins ?? [],
+          logger: options.logger,
+        }),
+        // `_service { sdl }` is a query, not introspection: the router and `rover` still get the schema.
+        options.introspection === false ? useDisableIntrospection() : {},
+        maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }),
+        maxDepthPlugin({
+          n: DOCUMENT_LIMITS.maxDepth,
+          ignoreIntrospection: true,
+          flattenFragments: true,
+          ...asValidationErrors,
+        }),
+        maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases, ...asValidationErrors }),
+        useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
+        useVariableErrorCode(),
+        useCacheControl({
+          graphqlPath: GRAPHQL_PATH,
+          private: Boolean(options.auth?.jwt || options.auth?.routerSecret),
+        }),
+        useRequestLog(options.logger, records),
+      ],
+      options.logger,
+    ),
   });
 
   const openSocketOperation = async ({

@@ -311,7 +311,11 @@ async function drains(folder: string, emulator: CiEmulator) {
         webSocketImpl: WebSocket,
         connectionParams: { 'x-router-secret': SECRET },
         retryAttempts: 0,
-        on: { closed: (event) => void (code = (event as { code: number }).code) },
+        on: {
+          closed: (event) => {
+            code = (event as { code: number }).code;
+          },
+        },
       });
       client.subscribe({ query: EVENTS }, { next: () => {}, error: () => {}, complete: () => {} });
       await delay(500);

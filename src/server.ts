@@ -32,7 +32,7 @@ import { type Caller, type CallerAuthOptions, useCallerAuth } from './plugins/ca
 import { useCiCallbacks } from './plugins/ci-callbacks.js';
 import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { documentCaches, useDocumentLimit } from './plugins/document-limit.js';
-import { useGraphiQLPage } from './plugins/graphiql.js';
+import { useGraphiQLOffPage, useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
 import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persisted-queries.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
@@ -290,7 +290,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           : {},
         options.metrics ? options.metrics.metrics.plugin({ servePath: options.metrics.servePath }) : {},
         options.graphiql === false
-          ? {}
+          ? useGraphiQLOffPage({ endpoint: GRAPHQL_PATH, title: 'CI workflow gateway' })
           : useGraphiQLPage({
               endpoint: GRAPHQL_PATH,
               title: 'CI workflow gateway',

@@ -83,12 +83,46 @@ export function useGraphiQLPage(options: GraphiQLPageOptions): Plugin {
   return {
     // Synchronous for every other request: only the page itself waits for anything.
     onRequest({ request, url, endResponse, fetchAPI }) {
-      const wantsPage =
-        request.method === 'GET' &&
-        (url.pathname === options.endpoint || url.pathname === `${options.endpoint}/`) &&
-        (request.headers.get('accept') ?? '').includes('text/html');
-      if (!wantsPage) return;
+      if (!wantsPage(request, url, options.endpoint)) return;
       return serve(request, fetchAPI).then(endResponse);
     },
   };
+}
+
+/**
+ * Where GraphiQL is off (production by default), a browser opening the endpoint gets a short page that says so and
+ * how to send requests, instead of the blank 406 a GraphQL server gives a request that accepts only HTML.
+ */
+export function useGraphiQLOffPage(options: { readonly endpoint: string; readonly title: string }): Plugin {
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${options.title}</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 3em auto; line-height: 1.5">
+<h1>${options.title}</h1>
+<p>This is a GraphQL endpoint. GraphiQL is off here (<code>GRAPHIQL=false</code>, the default in production).</p>
+<p>Send GraphQL requests as <code>POST ${options.endpoint}</code> with <code>Content-Type: application/json</code>
+and a body such as <code>{"query": "{ __typename }"}</code>, with the credentials this deployment requires
+(<code>Authorization: Bearer &lt;token&gt;</code>). Subscriptions: the same POST with
+<code>Accept: text/event-stream</code>, or the <code>graphql-ws</code> protocol on this path.</p>
+</body></html>
+`;
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (!wantsPage(request, url, options.endpoint) || url.searchParams.has('query')) return;
+      endResponse(
+        new fetchAPI.Response(html, {
+          status: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+        }),
+      );
+    },
+  };
+}
+
+/** A browser opening the endpoint: a GET that takes HTML. */
+function wantsPage(request: Request, url: URL, endpoint: string): boolean {
+  return (
+    request.method === 'GET' &&
+    (url.pathname === endpoint || url.pathname === `${endpoint}/`) &&
+    (request.headers.get('accept') ?? '').includes('text/html')
+  );
 }

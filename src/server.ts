@@ -34,6 +34,7 @@ import { CSRF_HEADERS, useCsrfCheck } from './plugins/csrf.js';
 import { documentCaches, useDocumentLimit } from './plugins/document-limit.js';
 import { useGraphiQLOffPage, useGraphiQLPage } from './plugins/graphiql.js';
 import { useHostCheck } from './plugins/host-check.js';
+import { useMultipartSubscriptions } from './plugins/multipart-subscriptions.js';
 import { type PersistedQueryOptions, usePersistedQueries } from './plugins/persisted-queries.js';
 import { useUpstreamRateLimit } from './plugins/rate-limit.js';
 import { guardRequestHooks } from './plugins/request-hook-guard.js';
@@ -323,6 +324,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases, ...asValidationErrors }),
         useReadinessCheck({ endpoint: READY_PATH, check: () => options.isReady() }),
         useVariableErrorCode(),
+        // Apollo Client's default transport for subscriptions.
+        useMultipartSubscriptions(),
         useCacheControl({
           graphqlPath: GRAPHQL_PATH,
           private: Boolean(options.auth?.jwt || options.auth?.routerSecret),

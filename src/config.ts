@@ -73,6 +73,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** `*` for any origin, an empty list for none. */
   readonly corsOrigins: '*' | readonly string[];
+  /** Whether GETs and non-JSON POSTs must carry a header that forces a preflight (see where it is decided). */
+  readonly csrfPrevention: boolean;
   readonly logLevel: LogLevel;
   /** Signs cursors; replicas must share it. Derived from the secret key unless set; random in demo mode. */
   readonly cursorSecret: string | undefined;
@@ -322,6 +324,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       // Browsers may call the demo (public demo data) from anywhere; real data only from origins named.
       corsOrigins: e.CORS_ORIGINS ?? (demo ? '*' : []),
+      // Cross-site request forgery needs something a browser adds by itself; this gateway's credentials (a bearer
+      // token, the router's secret) are headers no page can add without a preflight, so with either required, a
+      // forged request is refused as unauthenticated anyway, and the demo serves public demo data from its own
+      // emulator. Only a gateway that trusts its network (AUTH_DISABLED, or real credentials outside production
+      // with no caller checks) needs the preflight header, so that a page elsewhere cannot spend its CI quota.
+      // Elsewhere GET queries work with no header at all, as urql and Relay send them by default.
+      csrfPrevention: !demo && e.AUTH_JWKS_URL === undefined && e.ROUTER_SECRET === undefined,
       logLevel: e.LOG_LEVEL ?? 'info',
       // The demo's credentials are published, so a key derived from them would let anyone forge cursors.
       cursorSecret: e.CURSOR_SECRET ?? (demo ? randomBytes(32).toString('base64url') : undefined),

@@ -172,6 +172,7 @@ const gateway = createGateway({
   },
   logger,
   corsOrigins: config.corsOrigins,
+  csrfPrevention: config.csrfPrevention,
   relayNodeQueries: config.relayNodeQueries,
   requestTimeoutMs: config.requestTimeoutMs,
   maxRequestBytes: config.maxRequestBytes,

@@ -92,6 +92,8 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** `*` for any origin, an empty list for none. */
   readonly corsOrigins: '*' | readonly string[];
+  /** Refuse GETs and non-JSON POSTs without a preflight-forcing header (CSRF). @default true */
+  readonly csrfPrevention?: boolean | undefined;
   /** Resolves true when the upstream is configured and reachable. */
   readonly isReady: () => Promise<boolean>;
   /** Adds `Query.node` / `Query.nodes` for standalone use (off in a supergraph). */
@@ -299,7 +301,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             }),
         lifetimes.plugin,
         useBodyLimit(options.maxRequestBytes),
-        useCsrfCheck(),
+        options.csrfPrevention === false ? {} : useCsrfCheck(),
         auth.plugin,
         rateLimit?.plugin ?? {},
         // Subscriptions: each event run afresh, counted per caller while their streams last, then relayed.

@@ -31,6 +31,8 @@ export interface GatewayFixtureOptions {
   readonly emulator?: EmulatorOptions;
   readonly cursorSecret?: string;
   readonly corsOrigins?: '*' | readonly string[];
+  /** @default true, as for a gateway that trusts its network */
+  readonly csrfPrevention?: boolean;
   readonly isReady?: () => Promise<boolean>;
   readonly relayNodeQueries?: boolean;
   /** This gateway's public base URL, to tell whether workflows' callbacks lead to it. */
@@ -109,6 +111,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       ...options.gateway,
       logger,
       corsOrigins: options.corsOrigins ?? '*',
+      csrfPrevention: options.csrfPrevention ?? true,
       isReady: options.isReady ?? (async () => true),
       relayNodeQueries: options.relayNodeQueries ?? false,
     });

@@ -24,6 +24,27 @@ function errors(env: Record<string, string>) {
 }
 
 describe('loadConfig', () => {
+  it.each([
+    ['the demo', {}, false],
+    [
+      'a gateway requiring a JWT',
+      { ...credentials, AUTH_JWKS_URL: 'https://issuer.example.com/jwks.json' },
+      false,
+    ],
+    ['a gateway requiring the router’s secret', production, false],
+    [
+      'a production gateway that trusts its network',
+      { ...credentials, NODE_ENV: 'production', AUTH_DISABLED: 'true' },
+      true,
+    ],
+    ['a development gateway on real credentials with no caller checks', credentials, true],
+  ])(
+    'asks for the CSRF header only where nothing else stops a forged request: %s → %s',
+    (_case, env, expected) => {
+      expect(config(env).csrfPrevention).toBe(expected);
+    },
+  );
+
   it('runs in demo mode with nothing set outside production', () => {
     expect(config({})).toMatchObject({
       mode: 'demo',

@@ -68,8 +68,11 @@ export function useSubscriptionCallbacks(options: SubscriptionCallbackOptions): 
     if (response.status !== 204 && response.status !== 200) {
       throw new Error(`the router answered ${response.status} to a ${message.action} message`);
     }
-    if (message.action === 'check' && response.headers.get(PROTOCOL_HEADER) !== PROTOCOL) {
-      throw new Error(`the router did not confirm ${PROTOCOL}`);
+    // The protocol has routers confirm it on every check; Hive Gateway answers a bare 204. A router that names
+    // another protocol is refused, one that names none is taken at its 2xx.
+    const confirmed = response.headers.get(PROTOCOL_HEADER);
+    if (message.action === 'check' && confirmed !== null && confirmed !== PROTOCOL) {
+      throw new Error(`the router answered with ${confirmed}, not ${PROTOCOL}`);
     }
     return true;
   };

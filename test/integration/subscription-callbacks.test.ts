@@ -24,7 +24,14 @@ interface RouterMessage {
 /** A router's callback endpoint: records messages, checks their envelope, answers as told. */
 async function startFakeRouter() {
   const messages: RouterMessage[] = [];
-  const router = { messages, status: 204, url: '', redirectTo: undefined as string | undefined };
+  const router = {
+    messages,
+    status: 204,
+    url: '',
+    redirectTo: undefined as string | undefined,
+    /** What the router says of the protocol on its answers; Hive Gateway says nothing. */
+    protocolHeader: 'callback/1.0' as string | undefined,
+  };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -38,7 +45,12 @@ async function startFakeRouter() {
         response.writeHead(307, { location: router.redirectTo }).end();
         return;
       }
-      response.writeHead(router.status, { 'subscription-protocol': 'callback/1.0' }).end();
+      response
+        .writeHead(
+          router.status,
+          router.protocolHeader ? { 'subscription-protocol': router.protocolHeader } : {},
+        )
+        .end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -130,6 +142,20 @@ describe('the subscription callback protocol', () => {
     expect((await finish(fixture, runId)).status).toBe(204);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(router.messages.slice(afterDrop)).toEqual([]);
+  });
+
+  it('takes a router’s bare 204 to its check, as Hive Gateway answers, and refuses one naming another protocol', async () => {
+    const { fixture, router } = await startWithRouter();
+    const runId = await triggerRun(fixture, 'router/hive.mp4');
+    router.protocolHeader = undefined;
+    expect(await subscribeAsRouter(fixture, router.url, runId)).toEqual({
+      status: 200,
+      body: { data: null },
+    });
+    await expect.poll(() => router.messages.map((message) => message.action)).toEqual(['check', 'next']);
+    router.protocolHeader = 'callback/2.0';
+    const other = await subscribeAsRouter(fixture, router.url, runId);
+    expect(JSON.stringify(other.body)).toContain('SUBSCRIPTION_CALLBACK_REFUSED');
   });
 
   it('never follows a redirect from the router’s origin to another', async () => {

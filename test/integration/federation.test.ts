@@ -3,8 +3,10 @@
  * a real federation gateway answers queries that cross between the two, and entity references resolve in batches.
  */
 
+import { createServer } from 'node:http';
 import { composeServices as composeWithApollo } from '@apollo/composition';
 import { createGatewayRuntime, useCustomFetch } from '@graphql-hive/gateway-runtime';
+import { MemPubSub } from '@graphql-hive/pubsub';
 import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,10 +14,13 @@ import { printSchemaFile } from '../../scripts/print-schema.js';
 import { ReadCache } from '../../src/ci/read-cache.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
+import { TASK_SECONDS } from '../../src/emulator/world.js';
+import { manualClock } from '../support/console.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { AUDIENCE, ISSUER, signingKey, startIdentityProvider, token } from '../support/jwks.js';
 import { type Asset, createMediaLibrary, MEDIA_LIBRARY_SDL, OWNING_TEAM } from '../support/media-library.js';
 import { demoExecutions, expectedRunIds } from '../support/oracle.js';
+import { freePort } from '../support/processes.js';
 import { subscribe } from '../support/sse.js';
 
 const DETAIL_CONCURRENCY = 4;
@@ -519,6 +524,84 @@ describe('behind a router that authenticates its callers and itself', () => {
       await router.dispose();
       await guarded.close();
       await idp.close();
+    }
+  });
+});
+
+describe('Hive Gateway subscribing over the HTTP callback protocol', () => {
+  it('relays a triggered run to its client until it finishes, the router answering checks its own way', async () => {
+    const clock = manualClock();
+    const router = { url: '' };
+    // The router listens for real: the subgraph posts its callbacks there.
+    const port = await freePort();
+    router.url = `http://127.0.0.1:${port}`;
+    const TOKEN = 'callback-token-0123456789abcdef0123456789';
+    const subgraph = await startGateway({
+      emulator: { now: clock.now },
+      gateway: { callbackToken: TOKEN, subscriptionCallbackOrigins: [router.url] },
+    });
+    const mediaLibrary = createMediaLibrary([]);
+    const hive = createGatewayRuntime({
+      supergraph: compose().supergraphSdl as string,
+      logging: false,
+      pubsub: new MemPubSub(),
+      webhooks: true,
+      transportEntries: {
+        'ci-workflows': {
+          options: {
+            subscriptions: {
+              kind: 'http-callback',
+              options: { public_url: `${router.url}/callback` },
+            },
+          },
+        },
+      },
+      plugins: () => [
+        useCustomFetch((url, init) =>
+          new URL(url).host === new URL(SUBGRAPHS.ci).host
+            ? subgraph.gateway.fetch(url, init as RequestInit)
+            : new URL(url).host === new URL(SUBGRAPHS.media).host
+              ? mediaLibrary.fetch(url, init as RequestInit)
+              : fetch(url, init as RequestInit),
+        ),
+      ],
+    });
+    const server = createServer(hive);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const { data } = await subgraph.query<{ triggerWorkflow: { runId: string } }>(
+        `mutation { triggerWorkflow(input: { workflowId: "${DEMO_WORKFLOW_IDS.large}", objectKey: "hive/callback.mp4" }) { runId } }`,
+      );
+      const runId = data?.triggerWorkflow.runId;
+      const subscription = await subscribe<{
+        data?: {
+          workflowExecutionUpdated: { state: string; tasks: Array<{ job: { progress: number } | null }> };
+        };
+      }>(
+        (url, init) => fetch(url.replace('http://gateway', router.url), init),
+        'subscription ($runId: ID!) { workflowExecutionUpdated(runId: $runId) { state tasks { job { progress } } } }',
+        { runId },
+      );
+      try {
+        expect((await subscription.next(10_000))?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
+        clock.advance(2 * TASK_SECONDS + 1);
+        await subgraph.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ EventName: 'WorkflowFinish', WorkflowExecution: { RunId: runId } }),
+        });
+        const last = await subscription.next(10_000);
+        expect(last?.data?.workflowExecutionUpdated.state).toBe('SUCCESS');
+        expect(last?.data?.workflowExecutionUpdated.tasks.map((task) => task.job?.progress)).toEqual([
+          100, 100,
+        ]);
+      } finally {
+        await subscription.close();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await hive.dispose();
+      await subgraph.close();
     }
   });
 });

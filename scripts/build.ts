@@ -27,7 +27,7 @@ export async function buildGateway(outdir: string): Promise<number> {
     splitting: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20.19',
+    target: 'node22.15',
     // Not `keepNames`: it wraps every function as it is created, closures in hot paths included, and cost a third of
     // the throughput in `npm run bench:load`. Nothing here tells classes or functions apart by name.
     minify: true,

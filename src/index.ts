@@ -38,6 +38,15 @@ const logger = createLogger(config.logLevel);
 
 process.on('unhandledRejection', logUnhandledRejections(logger));
 
+// `engines` says >=22.15, but npm only warns: say it here too, where whoever runs the gateway reads.
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
+if (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 15)) {
+  logger.warn(
+    { node: process.version, supported: '>=22.15' },
+    'This Node version is not supported (some dependencies need 22.15 or later); use Node 22 or 24.',
+  );
+}
+
 function fail(message: string, error: unknown): never {
   const code = (error as { code?: unknown } | undefined)?.code;
   logger.fatal(

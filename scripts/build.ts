@@ -9,7 +9,9 @@
  *   tsx scripts/build.ts [--outdir <dir>]
  */
 import { execFileSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { graphqlAsOneModuleGraph, oneCopyPerVersion } from './bundle-plugins.js';
@@ -53,12 +55,47 @@ export async function buildGateway(outdir: string): Promise<number> {
     .reduce((total, [, output]) => total + output.bytes, 0);
 }
 
+/**
+ * A digest of everything the bundle is made from: the sources, the build script, the TypeScript settings and the
+ * lockfile. Written beside the bundle, it lets `--if-changed` skip a build that would produce the same bundle.
+ */
+export async function inputsDigest(root = '.'): Promise<string> {
+  const hash = createHash('sha256');
+  const files = [
+    ...(await readdir(join(root, 'src'), { recursive: true })).map((file) => join('src', file)),
+    'scripts/build.ts',
+    'scripts/bundle-plugins.ts',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'package-lock.json',
+  ].sort();
+  for (const file of files) {
+    const path = join(root, file);
+    if (!(await stat(path)).isFile()) continue;
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(path))
+      .update('\0');
+  }
+  return hash.digest('hex');
+}
+
+const DIGEST_FILE = '.inputs-digest';
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const flag = process.argv.indexOf('--outdir');
   const outdir = flag > 0 ? (process.argv[flag + 1] as string) : 'dist';
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--noEmit'], { stdio: 'inherit' });
-  const bytes = await buildGateway(outdir);
-  process.stdout.write(
-    `built ${outdir}/index.js (${(bytes / 1_048_576).toFixed(1)} MiB of JavaScript in all)\n`,
-  );
+  const digest = await inputsDigest();
+  const built = await readFile(join(outdir, DIGEST_FILE), 'utf8').catch(() => undefined);
+  if (process.argv.includes('--if-changed') && built === digest) {
+    process.stdout.write(`${outdir}/ is up to date with the sources: not rebuilt\n`);
+  } else {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--noEmit'], { stdio: 'inherit' });
+    const bytes = await buildGateway(outdir);
+    await writeFile(join(outdir, DIGEST_FILE), digest);
+    process.stdout.write(
+      `built ${outdir}/index.js (${(bytes / 1_048_576).toFixed(1)} MiB of JavaScript in all)\n`,
+    );
+  }
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import {
   type DocumentNode,
@@ -328,6 +329,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         useVariableErrorCode(),
         // Apollo Client's default transport for subscriptions.
         useMultipartSubscriptions(),
+        // @defer and @stream, answered in parts over multipart/mixed or SSE: slow fields after the list.
+        useDeferStream(),
         useCacheControl({
           graphqlPath: GRAPHQL_PATH,
           private: Boolean(options.auth?.jwt || options.auth?.routerSecret),

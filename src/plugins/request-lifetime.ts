@@ -5,7 +5,7 @@
  * waits for its result.
  */
 import type { ServerResponse } from 'node:http';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { CiError } from '../ci/errors.js';
 
 export interface RequestLifetimeOptions {
@@ -39,6 +39,8 @@ const SHUTTING_DOWN = new CiError('cancelled', 'The gateway is shutting down; re
 
 export function useRequestLifetime(options: RequestLifetimeOptions): RequestLifetimes {
   const lifetimes = new WeakMap<Request, Lifetime>();
+  /** Requests answering in parts (@defer, @stream), whose lifetime ends with their last part. */
+  const incremental = new WeakSet<Request>();
   const deadlinePassed = new CiError(
     'timeout',
     `The request's deadline of ${options.timeoutMs} ms passed before CI answered`,
@@ -80,11 +82,29 @@ export function useRequestLifetime(options: RequestLifetimeOptions): RequestLife
       onRequest({ request, serverContext }) {
         start(request, (onGone) => watchClient(request, serverContext, onGone));
       },
+      // A query with @defer or @stream answers in parts: its response starts with the first part, and the rest is
+      // still being worked on, within the same deadline, until the last part is sent.
+      onExecute({ args }) {
+        const request = (args.contextValue as { request?: Request }).request;
+        if (!request) return;
+        return {
+          onExecuteDone({ result }) {
+            if (!isAsyncIterable(result)) return;
+            incremental.add(request);
+            return {
+              onEnd: () => {
+                incremental.delete(request);
+                end(request, RESPONSE_SENT);
+              },
+            };
+          },
+        };
+      },
       // Once the answer is sent, whatever is still running (a sibling of a failed list item, a queued detail
-      // call) is work nobody will read. A streamed answer (a subscription) is sent when its stream opens: its
-      // events run under lifetimes of their own (`subscription-events.ts`), not this one.
+      // call) is work nobody will read. A subscription's response is sent when its stream opens: its events run
+      // under lifetimes of their own (`subscription-events.ts`), not this one.
       onResponse({ request }) {
-        end(request, RESPONSE_SENT);
+        if (!incremental.has(request)) end(request, RESPONSE_SENT);
       },
     },
   };

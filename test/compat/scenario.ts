@@ -62,13 +62,21 @@ export interface CompatGateway {
   close(): Promise<void>;
 }
 
-export async function startCompatGateway(): Promise<CompatGateway> {
+/**
+ * The demo's policy by default: no caller checks, and GET queries need no CSRF header (docs/configuration.md). With
+ * `jwt`, a production gateway's: every request needs a bearer token verified against that JWKS (and still no CSRF
+ * header, since a forged request cannot carry one).
+ */
+export async function startCompatGateway(
+  options: {
+    readonly jwt?: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  } = {},
+): Promise<CompatGateway> {
   const clock = manualClock();
   const fixture = await startGateway({
-    // The demo's policy: GET queries need no CSRF header (see the README's Configuration).
     csrfPrevention: false,
     emulator: { now: clock.now },
-    gateway: { callbackToken: CALLBACK_TOKEN },
+    gateway: { callbackToken: CALLBACK_TOKEN, ...(options.jwt ? { auth: { jwt: options.jwt } } : {}) },
   });
   const server: Server = createServer(fixture.gateway);
   const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
@@ -92,13 +100,13 @@ export async function startCompatGateway(): Promise<CompatGateway> {
 }
 
 /** The runs a plain `fetch` walk finds, page by page: what every client must find too. */
-async function plainWalk(url: string): Promise<string[]> {
+async function plainWalk(url: string, headers: Record<string, string>): Promise<string[]> {
   const runIds: string[] = [];
   let after: string | null = null;
   for (;;) {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query: PAGE, variables: { after } }),
     });
     const { data } = (await response.json()) as { data: PageData };
@@ -108,7 +116,12 @@ async function plainWalk(url: string): Promise<string[]> {
   }
 }
 
-export async function walkEveryPage(gateway: CompatGateway, client: ClientAdapter): Promise<void> {
+/** `headers`: what the plain walk sends too (a token, where the gateway requires one). */
+export async function walkEveryPage(
+  gateway: CompatGateway,
+  client: ClientAdapter,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const seen: string[] = [];
   let after: string | null = null;
   for (;;) {
@@ -117,7 +130,7 @@ export async function walkEveryPage(gateway: CompatGateway, client: ClientAdapte
     if (!data.workflowExecutions.pageInfo.hasNextPage) break;
     after = data.workflowExecutions.pageInfo.endCursor;
   }
-  const expected = await plainWalk(gateway.url);
+  const expected = await plainWalk(gateway.url, headers);
   expect(expected.length).toBeGreaterThan(100);
   expect(seen).toEqual(expected);
 }

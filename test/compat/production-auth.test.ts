@@ -1,0 +1,118 @@
+/**
+ * The two most common clients against a gateway configured as in production, requiring a bearer token, with the
+ * one line of configuration each needs for it (the token's header): every page, a mutation, a run followed to
+ * completion. Without the token, the same requests are refused.
+ */
+import { ApolloClient, gql as apolloGql, HttpLink, InMemoryCache } from '@apollo/client';
+import { Client, cacheExchange, fetchExchange, gql } from '@urql/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AUDIENCE,
+  type IdentityProvider,
+  ISSUER,
+  signingKey,
+  startIdentityProvider,
+  token,
+} from '../support/jwks.js';
+import {
+  type ClientAdapter,
+  type CompatGateway,
+  PAGE,
+  startCompatGateway,
+  triggerAndFollow,
+  walkEveryPage,
+} from './scenario.js';
+
+let idp: IdentityProvider;
+let gateway: CompatGateway;
+let authorization: string;
+
+beforeAll(async () => {
+  const key = await signingKey('compat-key', 'ES256');
+  idp = await startIdentityProvider([key]);
+  gateway = await startCompatGateway({ jwt: { jwksUrl: idp.jwksUrl, issuer: ISSUER, audience: AUDIENCE } });
+  authorization = `Bearer ${await token(key, {
+    claims: { scope: 'ci.workflows.read ci.workflows.write' },
+    expiresIn: 3_600,
+  })}`;
+});
+afterAll(async () => {
+  await gateway?.close();
+  await idp?.close();
+});
+
+function apollo(headers: Record<string, string>): ClientAdapter {
+  const client = new ApolloClient({
+    link: new HttpLink({ uri: gateway.url, headers }),
+    cache: new InMemoryCache(),
+  });
+  return {
+    async query(document, variables) {
+      const result = await client.query({ query: apolloGql(document), variables, fetchPolicy: 'no-cache' });
+      if (result.error) throw result.error;
+      return result.data as never;
+    },
+    async mutate(document, variables) {
+      const result = await client.mutate({ mutation: apolloGql(document), variables });
+      if (result.error) throw result.error;
+      return result.data as never;
+    },
+    subscribe: (document, variables, onData) =>
+      new Promise((resolve, reject) => {
+        client.subscribe({ query: apolloGql(document), variables }).subscribe({
+          next: (result) =>
+            result.error ? reject(result.error) : result.data && onData(result.data as never),
+          error: reject,
+          complete: resolve,
+        });
+      }),
+  };
+}
+
+function urql(headers: Record<string, string>): ClientAdapter {
+  const client = new Client({
+    url: gateway.url,
+    exchanges: [cacheExchange, fetchExchange],
+    fetchSubscriptions: true,
+    fetchOptions: { headers },
+  });
+  const settle = <T>(result: { data?: unknown; error?: unknown }): T => {
+    if (result.error) throw result.error;
+    return result.data as T;
+  };
+  return {
+    query: async (document, variables) => settle(await client.query(gql(document), variables).toPromise()),
+    mutate: async (document, variables) =>
+      settle(await client.mutation(gql(document), variables).toPromise()),
+    subscribe: (document, variables, onData) =>
+      new Promise((resolve, reject) => {
+        const { unsubscribe } = client.subscription(gql(document), variables).subscribe((result) => {
+          if (result.error) return reject(result.error);
+          if (!result.data) return;
+          onData(result.data as never);
+          if (
+            (result.data as { workflowExecutionUpdated: { state: string } }).workflowExecutionUpdated
+              .state === 'SUCCESS'
+          ) {
+            unsubscribe();
+            resolve();
+          }
+        });
+      }),
+  };
+}
+
+describe.each([
+  ['Apollo Client 4', apollo],
+  ['urql 6', urql],
+])('%s against a gateway requiring a bearer token', (_name, make) => {
+  it('walks every page, runs a mutation and follows the run it started, with the token', async () => {
+    const client = make({ authorization });
+    await walkEveryPage(gateway, client, { authorization });
+    await triggerAndFollow(gateway, client, `compat/auth-${_name.split(' ')[0]}.mp4`);
+  });
+
+  it('is refused without it', async () => {
+    await expect(make({}).query(PAGE, { after: null })).rejects.toThrow(/bearer token|401|UNAUTHENTICATED/i);
+  });
+});

@@ -2,9 +2,10 @@
  * Apollo Client 4 with its defaults: one `HttpLink`, nothing else. Subscriptions go over Apollo's own multipart HTTP
  * protocol, which is what its `HttpLink` sends for a subscription.
  */
-import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { triggerRun } from '../support/console.js';
+import { apolloAdapter } from './adapters.js';
 import {
   type ClientAdapter,
   type CompatGateway,
@@ -20,29 +21,7 @@ let adapter: ClientAdapter;
 beforeAll(async () => {
   gateway = await startCompatGateway();
   client = new ApolloClient({ link: new HttpLink({ uri: gateway.url }), cache: new InMemoryCache() });
-  adapter = {
-    async query(document, variables) {
-      const result = await client.query({ query: gql(document), variables, fetchPolicy: 'no-cache' });
-      if (result.error) throw result.error;
-      return result.data as never;
-    },
-    async mutate(document, variables) {
-      const result = await client.mutate({ mutation: gql(document), variables });
-      if (result.error) throw result.error;
-      return result.data as never;
-    },
-    subscribe: (document, variables, onData) =>
-      new Promise((resolve, reject) => {
-        client.subscribe({ query: gql(document), variables }).subscribe({
-          next: (result) => {
-            if (result.error) reject(result.error);
-            else if (result.data) onData(result.data as never);
-          },
-          error: reject,
-          complete: resolve,
-        });
-      }),
-  };
+  adapter = apolloAdapter(client);
 });
 afterAll(() => gateway?.close());
 

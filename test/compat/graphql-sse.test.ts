@@ -1,6 +1,7 @@
 /** The graphql-sse client with its defaults ("distinct connections" mode): every operation over SSE. */
 import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { sinkAdapter } from './adapters.js';
 import {
   type ClientAdapter,
   type CompatGateway,
@@ -17,32 +18,7 @@ beforeAll(async () => {
   gateway = await startCompatGateway();
   const client = createClient({ url: gateway.url, retryAttempts: 0 });
   dispose = () => client.dispose();
-  const once = <T>(query: string, variables: Record<string, unknown>) =>
-    new Promise<T>((resolve, reject) => {
-      let data: unknown;
-      client.subscribe(
-        { query, variables },
-        {
-          next: (result) => {
-            if (result.errors) reject(new Error(JSON.stringify(result.errors)));
-            data = result.data;
-          },
-          error: reject,
-          complete: () => resolve(data as T),
-        },
-      );
-    });
-  adapter = {
-    query: once,
-    mutate: once,
-    subscribe: (query, variables, onData) =>
-      new Promise((resolve, reject) =>
-        client.subscribe(
-          { query, variables },
-          { next: (result) => onData(result.data as never), error: reject, complete: resolve },
-        ),
-      ),
-  };
+  adapter = sinkAdapter(client);
 });
 afterAll(async () => {
   dispose?.();

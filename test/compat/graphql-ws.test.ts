@@ -2,6 +2,7 @@
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import WebSocket from 'ws';
+import { sinkAdapter } from './adapters.js';
 import {
   type ClientAdapter,
   type CompatGateway,
@@ -21,32 +22,7 @@ beforeAll(async () => {
     webSocketImpl: WebSocket,
     retryAttempts: 0,
   });
-  const once = <T>(query: string, variables: Record<string, unknown>) =>
-    new Promise<T>((resolve, reject) => {
-      let data: unknown;
-      client.subscribe(
-        { query, variables },
-        {
-          next: (result) => {
-            if (result.errors) reject(new Error(JSON.stringify(result.errors)));
-            data = result.data;
-          },
-          error: reject,
-          complete: () => resolve(data as T),
-        },
-      );
-    });
-  adapter = {
-    query: once,
-    mutate: once,
-    subscribe: (query, variables, onData) =>
-      new Promise((resolve, reject) =>
-        client.subscribe(
-          { query, variables },
-          { next: (result) => onData(result.data as never), error: reject, complete: resolve },
-        ),
-      ),
-  };
+  adapter = sinkAdapter(client);
 });
 afterAll(async () => {
   await client?.dispose();

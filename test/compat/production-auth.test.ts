@@ -3,8 +3,8 @@
  * one line of configuration each needs for it (the token's header): every page, a mutation, a run followed to
  * completion. Without the token, the same requests are refused.
  */
-import { ApolloClient, gql as apolloGql, HttpLink, InMemoryCache } from '@apollo/client';
-import { Client, cacheExchange, fetchExchange, gql } from '@urql/core';
+import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+import { Client, cacheExchange, fetchExchange } from '@urql/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIENCE,
@@ -14,14 +14,8 @@ import {
   startIdentityProvider,
   token,
 } from '../support/jwks.js';
-import {
-  type ClientAdapter,
-  type CompatGateway,
-  PAGE,
-  startCompatGateway,
-  triggerAndFollow,
-  walkEveryPage,
-} from './scenario.js';
+import { apolloAdapter, urqlAdapter } from './adapters.js';
+import { type CompatGateway, PAGE, startCompatGateway, triggerAndFollow, walkEveryPage } from './scenario.js';
 
 let idp: IdentityProvider;
 let gateway: CompatGateway;
@@ -41,66 +35,20 @@ afterAll(async () => {
   await idp?.close();
 });
 
-function apollo(headers: Record<string, string>): ClientAdapter {
-  const client = new ApolloClient({
-    link: new HttpLink({ uri: gateway.url, headers }),
-    cache: new InMemoryCache(),
-  });
-  return {
-    async query(document, variables) {
-      const result = await client.query({ query: apolloGql(document), variables, fetchPolicy: 'no-cache' });
-      if (result.error) throw result.error;
-      return result.data as never;
-    },
-    async mutate(document, variables) {
-      const result = await client.mutate({ mutation: apolloGql(document), variables });
-      if (result.error) throw result.error;
-      return result.data as never;
-    },
-    subscribe: (document, variables, onData) =>
-      new Promise((resolve, reject) => {
-        client.subscribe({ query: apolloGql(document), variables }).subscribe({
-          next: (result) =>
-            result.error ? reject(result.error) : result.data && onData(result.data as never),
-          error: reject,
-          complete: resolve,
-        });
-      }),
-  };
-}
+const apollo = (headers: Record<string, string>) =>
+  apolloAdapter(
+    new ApolloClient({ link: new HttpLink({ uri: gateway.url, headers }), cache: new InMemoryCache() }),
+  );
 
-function urql(headers: Record<string, string>): ClientAdapter {
-  const client = new Client({
-    url: gateway.url,
-    exchanges: [cacheExchange, fetchExchange],
-    fetchSubscriptions: true,
-    fetchOptions: { headers },
-  });
-  const settle = <T>(result: { data?: unknown; error?: unknown }): T => {
-    if (result.error) throw result.error;
-    return result.data as T;
-  };
-  return {
-    query: async (document, variables) => settle(await client.query(gql(document), variables).toPromise()),
-    mutate: async (document, variables) =>
-      settle(await client.mutation(gql(document), variables).toPromise()),
-    subscribe: (document, variables, onData) =>
-      new Promise((resolve, reject) => {
-        const { unsubscribe } = client.subscription(gql(document), variables).subscribe((result) => {
-          if (result.error) return reject(result.error);
-          if (!result.data) return;
-          onData(result.data as never);
-          if (
-            (result.data as { workflowExecutionUpdated: { state: string } }).workflowExecutionUpdated
-              .state === 'SUCCESS'
-          ) {
-            unsubscribe();
-            resolve();
-          }
-        });
-      }),
-  };
-}
+const urql = (headers: Record<string, string>) =>
+  urqlAdapter(
+    new Client({
+      url: gateway.url,
+      exchanges: [cacheExchange, fetchExchange],
+      fetchSubscriptions: true,
+      fetchOptions: { headers },
+    }),
+  );
 
 describe.each([
   ['Apollo Client 4', apollo],

@@ -4,15 +4,11 @@
  * fetch walk finds, run a mutation, and follow the triggered run's subscription to completion with each event's
  * jobs read afresh. Each library brings a small adapter; the scenario is the same for all.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
-import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
-import { createLogger } from '../../src/logger.js';
 import { manualClock } from '../support/console.js';
-import { type GatewayFixture, startGateway } from '../support/gateway.js';
+import { type GatewayFixture, listenOnLoopback, startGateway } from '../support/gateway.js';
 
 export const CALLBACK_TOKEN = 'compat-callback-token-0123456789abcdef0123';
 const LARGE = DEMO_WORKFLOW_IDS.large;
@@ -78,22 +74,13 @@ export async function startCompatGateway(
     emulator: { now: clock.now },
     gateway: { callbackToken: CALLBACK_TOKEN, ...(options.jwt ? { auth: { jwt: options.jwt } } : {}) },
   });
-  const server: Server = createServer(fixture.gateway);
-  const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
-    path: '/graphql',
-    maxSubscriptionsPerConnection: 50,
-    allowedOrigins: '*',
-    logger: createLogger('silent'),
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const loopback = await listenOnLoopback(fixture.gateway);
   return {
     fixture,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    url: loopback.url,
     advance: clock.advance,
     async close() {
-      await socket.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await loopback.close();
       await fixture.close();
     },
   };

@@ -7,44 +7,12 @@ import { cacheExchange as graphcache } from '@urql/exchange-graphcache';
 import { relayPagination } from '@urql/exchange-graphcache/extras';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import {
-  type ClientAdapter,
-  type CompatGateway,
-  startCompatGateway,
-  triggerAndFollow,
-  walkEveryPage,
-} from './scenario.js';
+import { urqlAdapter } from './adapters.js';
+import { type CompatGateway, startCompatGateway, triggerAndFollow, walkEveryPage } from './scenario.js';
 
 let gateway: CompatGateway;
 /** The method of every request urql sent. */
 const methods: string[] = [];
-
-function adapterFor(client: Client): ClientAdapter {
-  const settle = <T>(result: { data?: unknown; error?: unknown }): T => {
-    if (result.error) throw result.error;
-    return result.data as T;
-  };
-  return {
-    query: async (document, variables) => settle(await client.query(gql(document), variables).toPromise()),
-    mutate: async (document, variables) =>
-      settle(await client.mutation(gql(document), variables).toPromise()),
-    subscribe: (document, variables, onData) =>
-      new Promise((resolve, reject) => {
-        const { unsubscribe } = client.subscription(gql(document), variables).subscribe((result) => {
-          if (result.error) reject(result.error);
-          else if (result.data) onData(result.data as never);
-          if (!result.hasNext && result.data) {
-            const run = (result.data as { workflowExecutionUpdated?: { state: string } })
-              .workflowExecutionUpdated;
-            if (run?.state === 'SUCCESS') {
-              unsubscribe();
-              resolve();
-            }
-          }
-        });
-      }),
-  };
-}
 
 beforeAll(async () => {
   gateway = await startCompatGateway();
@@ -65,13 +33,13 @@ const client = () =>
 describe('urql 6 with its defaults', () => {
   it('walks every page as a plain fetch does, with GET queries', async () => {
     methods.length = 0;
-    await walkEveryPage(gateway, adapterFor(client()));
+    await walkEveryPage(gateway, urqlAdapter(client()));
     expect(new Set(methods)).toEqual(new Set(['GET']));
   });
 
   it('runs a mutation (a POST) and follows the run it started to completion over SSE', async () => {
     methods.length = 0;
-    await triggerAndFollow(gateway, adapterFor(client()), 'compat/urql.mp4');
+    await triggerAndFollow(gateway, urqlAdapter(client()), 'compat/urql.mp4');
     expect(methods[0]).toBe('POST');
   });
 

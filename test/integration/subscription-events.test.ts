@@ -3,18 +3,14 @@
  * CI read of their own (a task's media job) are read afresh per event, within the request deadline per event, and
  * that work is aborted when the subscriber leaves.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
-import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
-import { createLogger } from '../../src/logger.js';
 import { manualClock, triggerRun } from '../support/console.js';
-import { closeAfterEach, type GatewayFixture, startGateway } from '../support/gateway.js';
+import { closeAfterEach, type GatewayFixture, listenOnLoopback, startGateway } from '../support/gateway.js';
 import { subscribe } from '../support/sse.js';
 
 const track = closeAfterEach();
@@ -111,22 +107,9 @@ describe('subscription events that need CI reads of their own', () => {
 
   it('over graphql-ws: each event reads the jobs afresh instead of reusing the first event’s answers', async () => {
     const { fixture, advance } = await startLive();
-    const server: Server = createServer(fixture.gateway);
-    const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
-      path: '/graphql',
-      maxSubscriptionsPerConnection: 10,
-      allowedOrigins: '*',
-      logger: createLogger('silent'),
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    track({
-      close: async () => {
-        await socket.close();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    });
+    const loopback = track(await listenOnLoopback(fixture.gateway));
     const client = createClient({
-      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+      url: loopback.url.replace('http:', 'ws:'),
       webSocketImpl: WebSocket,
       retryAttempts: 0,
     });

@@ -2,18 +2,14 @@
  * Subscriptions over WebSocket (`graphql-ws`) on the GraphQL path: the same stream as SSE, the caller checked when
  * the connection opens (token in `connectionParams`), scopes per field, and a cap on subscriptions per connection.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
-import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
-import { createLogger } from '../../src/logger.js';
 import { manualClock, triggerRun } from '../support/console.js';
-import { closeAfterEach, startGateway } from '../support/gateway.js';
+import { closeAfterEach, listenOnLoopback, startGateway } from '../support/gateway.js';
 import {
   AUDIENCE,
   type IdentityProvider,
@@ -43,21 +39,13 @@ async function startSocketGateway(
       gateway: { callbackToken: TOKEN, ...options.gateway },
     }),
   );
-  const server: Server = createServer(fixture.gateway);
-  const socket = serveGraphQLOverWebSocket(server, fixture.gateway, {
-    path: '/graphql',
-    maxSubscriptionsPerConnection: options.maxSubscriptions ?? 10,
-    allowedOrigins: options.allowedOrigins ?? '*',
-    logger: createLogger('silent'),
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  track({
-    close: async () => {
-      await socket.close();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  });
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  const loopback = track(
+    await listenOnLoopback(fixture.gateway, {
+      maxSubscriptionsPerConnection: options.maxSubscriptions ?? 10,
+      allowedOrigins: options.allowedOrigins ?? '*',
+    }),
+  );
+  const url = loopback.url.replace('http:', 'ws:');
   return { fixture, url, advance: clock.advance };
 }
 

@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
+import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
 import { createLogger } from '../../src/logger.js';
 import { callbackUrlCheck } from '../../src/plugins/ci-callbacks.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
@@ -152,5 +155,37 @@ export function closeAfterEach(): <T extends { close(): Promise<unknown> }>(item
   return (item) => {
     open.push(item);
     return item;
+  };
+}
+
+export interface LoopbackServer {
+  /** `http://127.0.0.1:<port>/graphql`; the same path takes graphql-ws upgrades. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The gateway on a real loopback port, HTTP and graphql-ws alike, as the entry point serves it. */
+export async function listenOnLoopback(
+  gateway: Gateway,
+  options: {
+    readonly maxSubscriptionsPerConnection?: number;
+    readonly allowedOrigins?: '*' | readonly string[];
+  } = {},
+): Promise<LoopbackServer> {
+  const server = createServer(gateway);
+  const socket = serveGraphQLOverWebSocket(server, gateway, {
+    path: '/graphql',
+    maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 50,
+    allowedOrigins: options.allowedOrigins ?? '*',
+    logger: createLogger('silent'),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    async close() {
+      await socket.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { type ApolloClient, gql as apolloGql } from '@apollo/client';
 import { gql, type Client as UrqlClient } from '@urql/core';
+import { onEnd, pipe, subscribe } from 'wonka';
 import type { ClientAdapter } from './scenario.js';
 
 /** Apollo Client: queries without its cache (a walk must see every page afresh), mutations, subscriptions. */
@@ -33,10 +34,7 @@ export function apolloAdapter(client: ApolloClient): ClientAdapter {
   };
 }
 
-/**
- * urql. Its subscription does not complete on its own when the server's stream ends, so the scenario's one
- * subscription (a run followed until it finishes) is left once the run has succeeded.
- */
+/** urql: a subscription ends when the server's stream does (wonka's `onEnd`), as a client of it would see. */
 export function urqlAdapter(client: UrqlClient): ClientAdapter {
   const settle = <T>(result: { data?: unknown; error?: unknown }): T => {
     if (result.error) throw result.error;
@@ -48,17 +46,14 @@ export function urqlAdapter(client: UrqlClient): ClientAdapter {
       settle(await client.mutation(gql(document), variables).toPromise()),
     subscribe: (document, variables, onData) =>
       new Promise((resolve, reject) => {
-        const { unsubscribe } = client.subscription(gql(document), variables).subscribe((result) => {
-          if (result.error) return reject(result.error);
-          if (!result.data) return;
-          onData(result.data as never);
-          const run = (result.data as { workflowExecutionUpdated?: { state: string } })
-            .workflowExecutionUpdated;
-          if (run?.state === 'SUCCESS') {
-            unsubscribe();
-            resolve();
-          }
-        });
+        pipe(
+          client.subscription(gql(document), variables),
+          onEnd(() => resolve()),
+          subscribe((result) => {
+            if (result.error) reject(result.error);
+            else if (result.data) onData(result.data as never);
+          }),
+        );
       }),
   };
 }

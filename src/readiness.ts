@@ -3,7 +3,7 @@
  * seconds per replica, so one answer is reused for a short while instead of calling CI each time.
  */
 import type { CiClient } from './ci/client.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './telemetry/logger.js';
 
 const CACHE_MS = 5_000;
 const PROBE_TIMEOUT_MS = 3_000;

@@ -26,7 +26,6 @@ import {
   type YogaServerInstance,
 } from 'graphql-yoga';
 import type { UpstreamAttempt } from './ci/client.js';
-import type { Logger } from './logger.js';
 import { useBodyLimit } from './plugins/body-limit.js';
 import { useCacheControl } from './plugins/cache-control.js';
 import { type Caller, type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
@@ -48,6 +47,7 @@ import { createGraphQLContext, type GatewayServices, type GraphQLContext } from 
 import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
 import { DEFAULT_SCOPES } from './schema/scopes.js';
+import type { Logger } from './telemetry/logger.js';
 import { METRICS_PATH, type Metrics } from './telemetry/metrics.js';
 import { useTracing } from './telemetry/tracing.js';
 

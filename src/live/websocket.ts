@@ -20,10 +20,10 @@ import { GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { Logger } from '../logger.js';
 import type { Caller } from '../plugins/caller-auth.js';
 import { SUBSCRIPTION_LIMIT } from '../plugins/subscription-limit.js';
 import type { Gateway, OpenedSocketOperation } from '../server.js';
+import type { Logger } from '../telemetry/logger.js';
 import { afterDelay } from '../timers.js';
 
 /** Headers a client may send in `connectionParams` in place of HTTP headers (browsers cannot set them). */

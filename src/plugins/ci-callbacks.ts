@@ -11,9 +11,9 @@ import type { Plugin } from 'graphql-yoga';
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { readCallback, UnreadableCallback } from '../ci/callbacks.js';
 import { assume, type RunId, runIdRule } from '../ci/inputs.js';
-import type { Logger } from '../logger.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from '../request-context.js';
 import { secretMatcher } from '../secret-match.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export const CALLBACK_PATH_PREFIX = '/ci/callback/';
 /** Callback bodies are small; a larger one is refused unread, or as soon as it passes this. */

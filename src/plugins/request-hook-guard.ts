@@ -4,7 +4,7 @@
  * so such a bug is logged with its stack and answered a plain 500 that says nothing about the code.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../telemetry/logger.js';
 
 type OnRequest = NonNullable<Plugin['onRequest']>;
 

@@ -14,7 +14,7 @@
  */
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export const SUBSCRIPTION_CALLBACK_REFUSED = 'SUBSCRIPTION_CALLBACK_REFUSED';
 const PROTOCOL_HEADER = 'subscription-protocol';

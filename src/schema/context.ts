@@ -10,7 +10,7 @@ import type { BatchTrigger, MediaJob, Workflow, WorkflowExecutionDetail } from '
 import type { LiveUpdates } from '../live/live-updates.js';
 import { CACHE_SECONDS, CacheHints } from './cache-hints.js';
 import type { CursorCodec } from './cursor.js';
-import type { PageTokenKnowledge } from './pagination.js';
+import type { PageTokenKnowledge } from './page-tokens.js';
 import { type CiApi, createRequestCi, type RequestCi } from './request-ci.js';
 
 export type { CiApi };

@@ -4,11 +4,11 @@ import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
-import { createLogger } from '../../src/logger.js';
 import type { CiApi } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
-import { PageTokenKnowledge } from '../../src/schema/pagination.js';
+import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
 import { createGateway } from '../../src/server.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
 

@@ -7,11 +7,11 @@ import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
 import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
-import { createLogger } from '../../src/logger.js';
 import { callbackUrlCheck } from '../../src/plugins/ci-callbacks.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
-import { PageTokenKnowledge } from '../../src/schema/pagination.js';
+import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import { type EmulatorFixture, startEmulator } from './emulator.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {

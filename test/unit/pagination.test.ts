@@ -10,7 +10,8 @@ import type { WorkflowExecutionPage } from '../../src/ci/types.js';
 import { CacheHints } from '../../src/schema/cache-hints.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { upstreamGraphQLError } from '../../src/schema/errors.js';
-import { PageTokenKnowledge, paginateExecutions } from '../../src/schema/pagination.js';
+import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
+import { paginateExecutions } from '../../src/schema/pagination.js';
 
 const executions = Array.from({ length: 30 }, (_, index) => ({
   runId: `i${index}`,

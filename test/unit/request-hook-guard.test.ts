@@ -2,8 +2,8 @@
 import { Writable } from 'node:stream';
 import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
 import { guardRequestHooks } from '../../src/plugins/request-hook-guard.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 
 function yogaWith(onRequest: () => unknown) {
   const lines: string[] = [];

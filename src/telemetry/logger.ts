@@ -3,8 +3,7 @@
  * that would carry them by accident. Lines logged inside a trace carry `trace_id` and `span_id`.
  */
 import { pino } from 'pino';
-import type { LogLevel } from './config.js';
-import { traceFields } from './telemetry/tracing.js';
+import { traceFields } from './tracing.js';
 
 export type Logger = pino.Logger;
 
@@ -21,7 +20,7 @@ export const REDACTED_PATHS = [
   '*.*.sessionToken',
 ];
 
-export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: pino.LevelWithSilent, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,

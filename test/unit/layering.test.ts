@@ -1,0 +1,106 @@
+/**
+ * The import graph of `src`, read from the files as text: no cycles (type-only imports included), and every import
+ * points down the layers below, or stays within its own. A module in the wrong place fails here, not in review.
+ *
+ * Layers, lowest first: what everything may use; the CI client (knows no GraphQL); live updates and the emulator
+ * (built on the CI client); the schema (knows no HTTP signing); yoga plugins and telemetry; the HTTP layer and the
+ * process (server, transports, drain, configuration); the entry point.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+const LAYERS: ReadonlyArray<readonly string[]> = [
+  ['src/timers.ts', 'src/secret-match.ts', 'src/request-context.ts'],
+  ['src/ci/'],
+  ['src/live/', 'src/emulator/'],
+  ['src/schema/'],
+  ['src/plugins/', 'src/telemetry/'],
+  [
+    'src/server.ts',
+    'src/http-server.ts',
+    'src/drain.ts',
+    'src/readiness.ts',
+    'src/live/websocket.ts',
+    'src/config.ts',
+    'src/unhandled-rejections.ts',
+  ],
+  ['src/index.ts'],
+];
+
+/** A module's layer: the one with the longest matching entry (a file named beats its folder). */
+function layerOf(file: string): number {
+  let best = { layer: -1, length: -1 };
+  LAYERS.forEach((entries, layer) => {
+    for (const entry of entries) {
+      const matches = entry.endsWith('/') ? file.startsWith(entry) : file === entry;
+      if (matches && entry.length > best.length) best = { layer, length: entry.length };
+    }
+  });
+  return best.layer;
+}
+
+function sourceFiles(folder: string): string[] {
+  return readdirSync(join(root, folder), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(join(folder, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [join(folder, entry.name)]
+        : [],
+  );
+}
+
+/** Every module each module imports, static (`import type` too) or dynamic. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles('src')) {
+    const text = readFileSync(join(root, file), 'utf8');
+    const specifiers = [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map(
+      (match) => match[1] as string,
+    );
+    graph.set(
+      file,
+      specifiers.map((specifier) =>
+        relative(root, normalize(join(root, dirname(file), specifier))).replace(/\.js$/, '.ts'),
+      ),
+    );
+  }
+  return graph;
+}
+
+describe('the import graph of src', () => {
+  const graph = importGraph();
+
+  it('places every module in a layer', () => {
+    expect([...graph.keys()].filter((file) => layerOf(file) < 0)).toEqual([]);
+  });
+
+  it('has no cycles', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (file: string, path: string[]) => {
+      state.set(file, 'visiting');
+      for (const imported of graph.get(file) ?? []) {
+        if (state.get(imported) === 'visiting') {
+          cycles.push([...path.slice(path.indexOf(imported)), imported].join(' → '));
+        } else if (!state.has(imported)) {
+          visit(imported, [...path, imported]);
+        }
+      }
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) if (!state.has(file)) visit(file, [file]);
+    expect(cycles).toEqual([]);
+  });
+
+  it('imports only from its own layer or those below', () => {
+    const upward = [...graph].flatMap(([file, imports]) =>
+      imports
+        .filter((imported) => layerOf(imported) > layerOf(file))
+        .map((imported) => `${file} → ${imported}`),
+    );
+    expect(upward).toEqual([]);
+  });
+});

@@ -7,7 +7,7 @@ describe('unhandled rejections', () => {
   it('are logged with the id of the request they happened for, and the process goes on', () => {
     // A process of its own: the test runner treats an unhandled rejection in its own process as a failure.
     const script = `
-      import { createLogger } from './src/logger.ts';
+      import { createLogger } from './src/telemetry/logger.ts';
       import { runInRequestScope } from './src/request-context.ts';
       import { logUnhandledRejections } from './src/unhandled-rejections.ts';
       process.on('unhandledRejection', logUnhandledRejections(createLogger('info')));

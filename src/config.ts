@@ -4,11 +4,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_JOB_IDS_PER_LOOKUP, DEFAULT_TIMEOUT_MS } from './ci/client.js';
-import { DEFAULT_SCOPES } from './schema/scopes.js';
-import type { OtlpProtocol } from './telemetry/tracing.js';
 
 export const DEFAULT_PORT = 4000;
+/** Each upstream attempt's timeout. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Media jobs asked for in one `GET /jobs/<id>,<id>,…`. CI documents no limit; the official SDKs' examples stay at
+ * 10, so this is where to start.
+ */
+export const DEFAULT_JOB_IDS_PER_LOOKUP = 10;
+
+/**
+ * The OAuth scopes reading and changing things need, unless configured otherwise. One place, because the schema
+ * declares them to the router (`@requiresScopes`), the gateway checks them, and the configuration defaults to them.
+ */
+export interface Scopes {
+  readonly read: string;
+  readonly write: string;
+}
+export const DEFAULT_SCOPES: Scopes = { read: 'ci.workflows.read', write: 'ci.workflows.write' };
+
+/** The OTLP encodings shipped: protobuf or JSON over HTTP (gRPC is not). */
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export const DEFAULT_MAX_PAGE_SIZE = 100;
 /**
  * Most upstream calls one GraphQL request may have in flight. A page of 100 runs with tasks still finishes in

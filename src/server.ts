@@ -26,6 +26,7 @@ import {
   type YogaServerInstance,
 } from 'graphql-yoga';
 import type { UpstreamAttempt } from './ci/client.js';
+import { DEFAULT_SCOPES } from './config.js';
 import { useBodyLimit } from './plugins/body-limit.js';
 import { useCacheControl } from './plugins/cache-control.js';
 import { type Caller, type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
@@ -46,7 +47,6 @@ import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
 import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
-import { DEFAULT_SCOPES } from './schema/scopes.js';
 import type { Logger } from './telemetry/logger.js';
 import { METRICS_PATH, type Metrics } from './telemetry/metrics.js';
 import { useTracing } from './telemetry/tracing.js';

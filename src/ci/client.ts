@@ -56,7 +56,6 @@ export type {
 } from './transport.js';
 export {
   DEFAULT_MAX_RETRIES,
-  DEFAULT_TIMEOUT_MS,
   outcomeOf,
   parseRetryAfter,
   SESSION_TOKEN_HEADER,
@@ -64,11 +63,6 @@ export {
 
 /** The search call's page size limit, and so the most ids one lookup can resolve. */
 export const MAX_WORKFLOW_IDS_PER_LOOKUP = 100;
-/**
- * Media jobs asked for in one `GET /jobs/<id>,<id>,…`. CI documents no limit; the official SDKs' examples stay at
- * 10, so this is where to start (configurable: `JOB_IDS_PER_LOOKUP`).
- */
-export const DEFAULT_JOB_IDS_PER_LOOKUP = 10;
 
 export interface CiClientOptions extends CiTransportOptions {
   /** What may be answered without asking CI again; a default cache when absent. */

@@ -18,6 +18,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
+import { DEFAULT_TIMEOUT_MS } from '../config.js';
 import { encodePath, encodeQuery } from './encoding.js';
 import {
   CiError,
@@ -31,7 +32,6 @@ import { decodeErrorBody } from './responses.js';
 import { RetryBudget } from './retry-budget.js';
 import { DEFAULT_SIGNATURE_TTL_SECONDS, formatKeyTime, type KeyValuePairs, signRequest } from './signer.js';
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RETRIES = 3;
 const DEFAULT_RETRY_BASE_DELAY_MS = 200;
 const DEFAULT_RETRY_MAX_DELAY_MS = 5_000;

@@ -6,8 +6,8 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
+import { DEFAULT_SCOPES } from '../config.js';
 import type { GraphQLContext } from './context.js';
-import { DEFAULT_SCOPES } from './scopes.js';
 
 export const FORBIDDEN = 'FORBIDDEN';
 

@@ -24,10 +24,10 @@ import {
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
+import type { OtlpProtocol } from '../config.js';
 
 const TRACER_NAME = 'ci-workflow-gateway';
 export const DEFAULT_SERVICE_NAME = 'ci-workflow-gateway';
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 export interface TracingSetup {
   readonly protocol: OtlpProtocol;

@@ -2,7 +2,7 @@
  * The import graph of `src`, read from the files as text: no cycles (type-only imports included), and every import
  * points down the layers below, or stays within its own. A module in the wrong place fails here, not in review.
  *
- * Layers, lowest first: what everything may use; the CI client (knows no GraphQL); live updates and the emulator
+ * Layers, lowest first: what everything may use (the configuration, which owns every default, among it); the CI client (knows no GraphQL); live updates and the emulator
  * (built on the CI client); the schema (knows no HTTP signing); yoga plugins and telemetry; the HTTP layer and the
  * process (server, transports, drain, configuration); the entry point.
  */
@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('../..', import.meta.url).pathname;
 
 const LAYERS: ReadonlyArray<readonly string[]> = [
-  ['src/timers.ts', 'src/secret-match.ts', 'src/request-context.ts'],
+  ['src/config.ts', 'src/timers.ts', 'src/secret-match.ts', 'src/request-context.ts'],
   ['src/ci/'],
   ['src/live/', 'src/emulator/'],
   ['src/schema/'],
@@ -24,7 +24,6 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
     'src/drain.ts',
     'src/readiness.ts',
     'src/live/websocket.ts',
-    'src/config.ts',
     'src/unhandled-rejections.ts',
   ],
   ['src/index.ts'],

@@ -153,13 +153,14 @@ describe('graphql-ws on /graphql', () => {
       };
       const runId = await triggerRun(fixture, 'ws/expiring.mp4', writer);
       const shortLived = collect(
-        client(url, { authorization: `Bearer ${await token(key, { expiresIn: 1 })}` }),
+        // `exp` is in whole seconds: 2 leaves between one and two, time for the first result under load.
+        client(url, { authorization: `Bearer ${await token(key, { expiresIn: 2 })}` }),
         RUN,
         {
           runId,
         },
       );
-      await expect.poll(() => shortLived.results.length).toBe(1);
+      await expect.poll(() => shortLived.results.length, { timeout: 3_000 }).toBe(1);
       const outcome = await shortLived.done;
       // Ended on time either way: the subscription's own expiry (UNAUTHENTICATED) or the connection's (4403).
       expect(outcome.completed).toBe(false);
@@ -181,7 +182,8 @@ describe('graphql-ws on /graphql', () => {
         fixture.gateway.fetch,
         RUN,
         { runId },
-        { authorization: `Bearer ${await token(key, { expiresIn: 1 })}` },
+        // `exp` is in whole seconds: 2 leaves between one and two, time for the first event under load.
+        { authorization: `Bearer ${await token(key, { expiresIn: 2 })}` },
       );
       try {
         expect((await sse.next())?.data).toEqual({ workflowExecutionUpdated: { runId, state: 'RUNNING' } });

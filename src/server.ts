@@ -306,7 +306,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         auth.plugin,
         rateLimit?.plugin ?? {},
         // Subscriptions: each event run afresh, counted per caller while their streams last, then relayed.
-        subscriptionEvents.plugin,
+        subscriptionEvents,
         subscriptionLimit ?? {},
         // Before automatic persisted queries keep a document's text.
         documentLimit.plugin,
@@ -387,9 +387,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const errors = enveloped.validate(enveloped.schema, parsed);
     if (errors.length > 0) {
-      record.errorCodes = errors.map((error: GraphQLError) =>
-        String(error.extensions?.['code'] ?? 'GRAPHQL_VALIDATION_FAILED'),
-      );
+      record.errorCodes = codesOf(errors, 'GRAPHQL_VALIDATION_FAILED');
       end();
       return errors;
     }
@@ -403,13 +401,18 @@ export function createGateway(options: GatewayOptions): Gateway {
         rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
       },
       noteResult: (result: { readonly errors?: readonly GraphQLError[] | undefined }) => {
-        const codes = (result.errors ?? []).map((error) => String(error.extensions?.['code'] ?? 'UNKNOWN'));
-        if (codes.length > 0) record.errorCodes = [...(record.errorCodes ?? []), ...codes];
+        if (result.errors?.length)
+          record.errorCodes = [...(record.errorCodes ?? []), ...codesOf(result.errors)];
       },
       end,
     };
   };
   return Object.assign(yoga, { authenticateSocket: auth.authenticate, openSocketOperation });
+}
+
+/** The `extensions.code` of each error, for a log line; `fallback` for an error without one. */
+function codesOf(errors: readonly GraphQLError[], fallback = 'UNKNOWN'): string[] {
+  return errors.map((error) => String(error.extensions?.['code'] ?? fallback));
 }
 
 /** Names the operation of a record: `query Name`, `subscription (anonymous)`. */
@@ -463,7 +466,7 @@ function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>)
     onExecutionResult({ request, result }) {
       const record = records.get(request);
       if (!record || Array.isArray(result) || !result || !('errors' in result) || !result.errors) return;
-      record.errorCodes = result.errors.map((error) => String(error.extensions?.['code'] ?? 'UNKNOWN'));
+      record.errorCodes = codesOf(result.errors);
     },
     onResponse({ request, response }) {
       const record = records.get(request);

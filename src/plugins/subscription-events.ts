@@ -36,13 +36,7 @@ export interface SubscriptionEventsOptions {
   readonly endSignal?: AbortSignal | undefined;
 }
 
-export interface SubscriptionEvents {
-  readonly plugin: Plugin;
-  /** Subscriptions streaming now. */
-  readonly open: number;
-}
-
-export const SHUTTING_DOWN_CODE = 'SHUTTING_DOWN';
+const SHUTTING_DOWN_CODE = 'SHUTTING_DOWN';
 const shuttingDown = () =>
   new GraphQLError('The gateway is shutting down; subscribe again.', {
     extensions: { code: SHUTTING_DOWN_CODE, http: { status: 503, headers: { 'retry-after': '1' } } },
@@ -50,7 +44,7 @@ const shuttingDown = () =>
 const SUBSCRIPTION_ENDED = new CiError('cancelled', 'The subscription ended before CI answered');
 const SHUTTING_DOWN = new CiError('cancelled', 'The gateway is shutting down; subscribe again');
 
-export function useSubscriptionEvents(options: SubscriptionEventsOptions): SubscriptionEvents {
+export function useSubscriptionEvents(options: SubscriptionEventsOptions): Plugin {
   const eventDeadline = new CiError(
     'timeout',
     `The event's deadline of ${options.eventTimeoutMs} ms passed before CI answered`,
@@ -88,7 +82,7 @@ export function useSubscriptionEvents(options: SubscriptionEventsOptions): Subsc
     }
   };
 
-  const plugin: Plugin = {
+  return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args) => {
         const context = args.contextValue as Partial<RenewableContext>;
@@ -126,12 +120,6 @@ export function useSubscriptionEvents(options: SubscriptionEventsOptions): Subsc
           await iterator.return?.();
         });
       });
-    },
-  };
-  return {
-    plugin,
-    get open() {
-      return open.size;
     },
   };
 }

@@ -144,13 +144,11 @@ describe('the production image path', () => {
       const idle = residentBytes(gateway);
       const filler = 'x'.repeat(1_000_000);
       const statuses = new Map<number, number>();
-      for (let round = 0; round < 100; round += 1) {
-        const answers = await Promise.all(
-          Array.from({ length: 4 }, (_, i) =>
-            post(JSON.stringify({ query: `{ __typename }\n# ${round}-${i} ${filler}` })),
-          ),
-        );
-        for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      // One after another, as a single client sends them (the pattern measured was 20 a second): what is measured
+      // is what the gateway keeps, not how much garbage a burst leaves before the next collection.
+      for (let i = 0; i < 400; i += 1) {
+        const status = await post(JSON.stringify({ query: `{ __typename }\n# ${i} ${filler}` }));
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
       expect(statuses).toEqual(new Map([[413, 400]]));
       expect(residentBytes(gateway) / idle).toBeLessThan(1.5);

@@ -27,6 +27,7 @@ import {
 } from 'graphql-yoga';
 import type { UpstreamAttempt } from './ci/client.js';
 import { DEFAULT_SCOPES } from './config.js';
+import { ErrorCode, errorCodeOf, errorCodesOf } from './error-codes.js';
 import { useBodyLimit } from './plugins/body-limit.js';
 import { useCacheControl } from './plugins/cache-control.js';
 import { type Caller, type CallerAuthOptions, useCallerAuth } from './plugins/caller-auth.js';
@@ -45,7 +46,6 @@ import { useSubscriptionEvents } from './plugins/subscription-events.js';
 import { useSubscriptionLimit } from './plugins/subscription-limit.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from './request-context.js';
 import { createGraphQLContext, type GatewayServices, type GraphQLContext } from './schema/context.js';
-import { USER_INPUT_ERROR } from './schema/errors.js';
 import { buildSchema } from './schema/index.js';
 import type { Logger } from './telemetry/logger.js';
 import { METRICS_PATH, type Metrics } from './telemetry/metrics.js';
@@ -387,7 +387,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const errors = enveloped.validate(enveloped.schema, parsed);
     if (errors.length > 0) {
-      record.errorCodes = codesOf(errors, 'GRAPHQL_VALIDATION_FAILED');
+      record.errorCodes = errors.map((error: GraphQLError) =>
+        errorCodeOf(error, ErrorCode.GRAPHQL_VALIDATION_FAILED),
+      );
       end();
       return errors;
     }
@@ -402,17 +404,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       noteResult: (result: { readonly errors?: readonly GraphQLError[] | undefined }) => {
         if (result.errors?.length)
-          record.errorCodes = [...(record.errorCodes ?? []), ...codesOf(result.errors)];
+          record.errorCodes = [...(record.errorCodes ?? []), ...errorCodesOf(result)];
       },
       end,
     };
   };
   return Object.assign(yoga, { authenticateSocket: auth.authenticate, openSocketOperation });
-}
-
-/** The `extensions.code` of each error, for a log line; `fallback` for an error without one. */
-function codesOf(errors: readonly GraphQLError[], fallback = 'UNKNOWN'): string[] {
-  return errors.map((error) => String(error.extensions?.['code'] ?? fallback));
 }
 
 /** Names the operation of a record: `query Name`, `subscription (anonymous)`. */
@@ -466,7 +463,7 @@ function useRequestLog(logger: Logger, records: WeakMap<Request, RequestRecord>)
     onExecutionResult({ request, result }) {
       const record = records.get(request);
       if (!record || Array.isArray(result) || !result || !('errors' in result) || !result.errors) return;
-      record.errorCodes = codesOf(result.errors);
+      record.errorCodes = errorCodesOf(result);
     },
     onResponse({ request, response }) {
       const record = records.get(request);
@@ -505,7 +502,7 @@ function useVariableErrorCode(): Plugin {
         error.message.startsWith('Variable "$')
           ? new GraphQLError(error.message, {
               nodes: error.nodes ?? null,
-              extensions: { code: USER_INPUT_ERROR },
+              extensions: { code: ErrorCode.BAD_USER_INPUT },
             })
           : error,
       );

@@ -3,13 +3,14 @@
  * `Workflow.RunId` names the run. XML or JSON, with or without the `<Response>` root (CI's own examples differ).
  * A callback is unsigned, so all that is read from it is which run to look at again.
  */
+import { type RunId, runIdRule } from './inputs.js';
 import { parseXml } from './xml.js';
 
 export type CallbackEvent = 'WorkflowFinish' | 'TaskFinish';
 
 export interface CallbackHint {
   readonly event: CallbackEvent;
-  readonly runId: string;
+  readonly runId: RunId;
 }
 
 export class UnreadableCallback extends Error {
@@ -19,7 +20,8 @@ export class UnreadableCallback extends Error {
 /** The run a callback body is about; {@link UnreadableCallback} for anything else. */
 export function readCallback(body: string, contentType: string | null): CallbackHint {
   const tree = parse(body, contentType);
-  const root = (isRecord(tree['Response']) ? tree['Response'] : tree) as Record<string, unknown>;
+  const response = tree['Response'];
+  const root = isRecord(response) ? response : tree;
   const event = root['EventName'];
   if (event === 'WorkflowFinish') {
     return { event, runId: runIdFrom(first(root['WorkflowExecution'])?.['RunId']) };
@@ -44,12 +46,10 @@ function parse(body: string, contentType: string | null): Record<string, unknown
   }
 }
 
-const RUN_ID = /^i[0-9a-f]{32}$/;
-
-function runIdFrom(value: unknown): string {
-  if (typeof value !== 'string' || !RUN_ID.test(value))
-    throw new UnreadableCallback('no run id in the callback');
-  return value;
+function runIdFrom(value: unknown): RunId {
+  const parsed = typeof value === 'string' ? runIdRule.parse(value) : undefined;
+  if (!parsed?.ok) throw new UnreadableCallback('no run id in the callback');
+  return parsed.value;
 }
 
 /** One element or the first of several (JSON bodies may carry arrays, XML ones repeat elements). */

@@ -69,21 +69,35 @@ export interface CiClientOptions extends CiTransportOptions {
   readonly cache?: ReadCache | undefined;
 }
 
-export interface ListWorkflowExecutionsParams {
+/**
+ * Which of a workflow's executions to list: the one declaration of the filter, from the GraphQL input through
+ * cursors and live events to the signed call's query ({@link listQuery} maps each field to CI's parameter).
+ */
+export interface ExecutionFilter {
   readonly workflowId: WorkflowId;
   /** Object key, upstream `name`. */
   readonly objectKey?: ObjectKey | undefined;
-  readonly order?: SortOrder | undefined;
-  /** 1..{@link MAX_UPSTREAM_PAGE_SIZE}; the upstream defaults to 10. */
-  readonly size?: number | undefined;
   readonly states?: readonly ExecutionState[] | undefined;
   /** Inclusive. */
   readonly createdAfter?: Date | undefined;
   /** Inclusive. */
   readonly createdBefore?: Date | undefined;
-  readonly nextToken?: string | undefined;
   /** Only executions started by this batch-trigger job. */
   readonly batchJobId?: BatchJobId | undefined;
+  readonly order?: SortOrder | undefined;
+}
+
+export interface ListWorkflowExecutionsParams extends ExecutionFilter {
+  /** 1..{@link MAX_UPSTREAM_PAGE_SIZE}; the upstream defaults to 10. */
+  readonly size?: number | undefined;
+  readonly nextToken?: string | undefined;
+}
+
+/** One run of a workflow on one object, optionally labelled. */
+export interface TriggerWorkflowParams {
+  readonly workflowId: WorkflowId;
+  readonly objectKey: ObjectKey;
+  readonly name?: JobName | undefined;
 }
 
 /** What a batch trigger runs: one workflow over a set of objects, optionally only those created in a window. */
@@ -198,14 +212,7 @@ export class CiClient {
    * `POST /triggerworkflow`: starts one run of the workflow on the object. Not idempotent: sent at most once unless
    * the connection provably never reached CI.
    */
-  triggerWorkflow(
-    params: {
-      readonly workflowId: WorkflowId;
-      readonly objectKey: ObjectKey;
-      readonly name?: JobName | undefined;
-    },
-    options?: CallOptions,
-  ): Promise<TriggeredRun> {
+  triggerWorkflow(params: TriggerWorkflowParams, options?: CallOptions): Promise<TriggeredRun> {
     const query: Array<[string, string]> = [
       ['workflowId', params.workflowId],
       ['object', params.objectKey],

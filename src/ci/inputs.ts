@@ -32,78 +32,76 @@ export interface InputRule<T> {
   parse(raw: string): Parsed<T>;
 }
 
+/**
+ * A rule from what is wrong with a raw value (undefined when nothing is): the one place a brand is given, so a
+ * value carries one only when its rule has passed.
+ */
+function rule<T extends string>(problemOf: (raw: string) => string | undefined): InputRule<T> {
+  const passes = (_raw: string, problem: string | undefined): _raw is T => problem === undefined;
+  return {
+    parse(raw) {
+      const problem = problemOf(raw);
+      return passes(raw, problem) ? { ok: true, value: raw } : { ok: false, problem: problem ?? '' };
+    },
+  };
+}
+
 const HEX_DIGITS = 32;
 
 function idRule<T extends string>(prefix: string, noun: string): InputRule<T> {
   const pattern = new RegExp(`^${prefix}[0-9a-f]{${HEX_DIGITS}}$`);
-  return {
-    parse: (raw) =>
-      pattern.test(raw)
-        ? { ok: true, value: raw as T }
-        : {
-            ok: false,
-            problem: `must be a ${noun} as CI issues them: "${prefix}" and ${HEX_DIGITS} lowercase hex digits`,
-          },
-  };
+  return rule<T>((raw) =>
+    pattern.test(raw)
+      ? undefined
+      : `must be a ${noun} as CI issues them: "${prefix}" and ${HEX_DIGITS} lowercase hex digits`,
+  );
 }
 
-export const runIdRule: InputRule<RunId> = idRule<RunId>('i', 'run id');
-export const workflowIdRule: InputRule<WorkflowId> = idRule<WorkflowId>('w', 'workflow id');
-export const batchJobIdRule: InputRule<BatchJobId> = idRule<BatchJobId>('b', 'batch-trigger job id');
-export const mediaJobIdRule: InputRule<MediaJobId> = idRule<MediaJobId>('j', 'media job id');
+export const runIdRule = idRule<RunId>('i', 'run id');
+export const workflowIdRule = idRule<WorkflowId>('w', 'workflow id');
+export const batchJobIdRule = idRule<BatchJobId>('b', 'batch-trigger job id');
+export const mediaJobIdRule = idRule<MediaJobId>('j', 'media job id');
 
 /** CI allows up to 128 characters of CJK, letters, digits, `-` and `_` in a trigger's or job's name. */
 export const MAX_JOB_NAME_LENGTH = 128;
 const JOB_NAME = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}A-Za-z0-9_-]+$/u;
 
-export const jobNameRule: InputRule<JobName> = {
-  parse(raw) {
-    if (raw === '') return { ok: false, problem: 'must not be empty' };
-    const length = [...raw].length;
-    if (length > MAX_JOB_NAME_LENGTH) {
-      return { ok: false, problem: `is ${length} characters; CI allows at most ${MAX_JOB_NAME_LENGTH}` };
-    }
-    if (!JOB_NAME.test(raw)) {
-      return { ok: false, problem: 'may hold only CJK characters, letters, digits, "-" and "_"' };
-    }
-    return { ok: true, value: raw as JobName };
-  },
-};
+export const jobNameRule = rule<JobName>((raw) => {
+  if (raw === '') return 'must not be empty';
+  const length = [...raw].length;
+  if (length > MAX_JOB_NAME_LENGTH)
+    return `is ${length} characters; CI allows at most ${MAX_JOB_NAME_LENGTH}`;
+  if (!JOB_NAME.test(raw)) return 'may hold only CJK characters, letters, digits, "-" and "_"';
+  return undefined;
+});
 
 /** COS limits object keys to 850 bytes of UTF-8. */
 export const MAX_OBJECT_KEY_BYTES = 850;
 
-export const objectKeyRule: InputRule<ObjectKey> = {
-  parse(raw) {
-    if (raw === '') return { ok: false, problem: 'must not be empty' };
-    // A lone surrogate has no UTF-8 form: it could be neither signed nor sent as the user meant it.
-    if (!raw.isWellFormed())
-      return { ok: false, problem: 'is not well-formed Unicode (it holds a lone surrogate)' };
-    const bytes = Buffer.byteLength(raw, 'utf8');
-    if (bytes > MAX_OBJECT_KEY_BYTES) {
-      return {
-        ok: false,
-        problem: `is ${bytes} bytes of UTF-8; COS keys are at most ${MAX_OBJECT_KEY_BYTES}`,
-      };
-    }
-    return { ok: true, value: raw as ObjectKey };
-  },
-};
+function objectKeyProblem(raw: string): string | undefined {
+  if (raw === '') return 'must not be empty';
+  // A lone surrogate has no UTF-8 form: it could be neither signed nor sent as the user meant it.
+  if (!raw.isWellFormed()) return 'is not well-formed Unicode (it holds a lone surrogate)';
+  const bytes = Buffer.byteLength(raw, 'utf8');
+  if (bytes > MAX_OBJECT_KEY_BYTES) {
+    return `is ${bytes} bytes of UTF-8; COS keys are at most ${MAX_OBJECT_KEY_BYTES}`;
+  }
+  return undefined;
+}
+
+export const objectKeyRule = rule<ObjectKey>(objectKeyProblem);
 
 /** A prefix follows the object-key rules: a batch trigger over the whole bucket must be asked for explicitly. */
-export const objectPrefixRule: InputRule<ObjectPrefix> =
-  objectKeyRule as InputRule<unknown> as InputRule<ObjectPrefix>;
+export const objectPrefixRule = rule<ObjectPrefix>(objectKeyProblem);
 
 /** An https URL (a COS object URL, in practice), at most 1024 bytes. */
-export const objectUrlRule: InputRule<ObjectUrl> = {
-  parse(raw) {
-    if (!URL.canParse(raw) || new URL(raw).protocol !== 'https:') {
-      return { ok: false, problem: 'must be an https URL, e.g. the COS URL of the file' };
-    }
-    if (Buffer.byteLength(raw, 'utf8') > 1024) return { ok: false, problem: 'is longer than 1024 bytes' };
-    return { ok: true, value: raw as ObjectUrl };
-  },
-};
+export const objectUrlRule = rule<ObjectUrl>((raw) => {
+  if (!URL.canParse(raw) || new URL(raw).protocol !== 'https:') {
+    return 'must be an https URL, e.g. the COS URL of the file';
+  }
+  if (Buffer.byteLength(raw, 'utf8') > 1024) return 'is longer than 1024 bytes';
+  return undefined;
+});
 
 /** The branded value, or a RangeError: for trusted values (demo data, ids CI itself returned, tests). */
 export function assume<T>(rule: InputRule<T>, raw: string): T {

@@ -56,7 +56,7 @@ export class ReadCache {
 
   /** Keeps the detail only if the run has finished: nothing about it can change any more. */
   rememberDetail(detail: WorkflowExecutionDetail): void {
-    if (isFinishedState(detail.state)) this.#details?.set(detail.runId as RunId, detail);
+    if (isFinishedState(detail.state)) this.#details?.set(detail.runId, detail);
   }
 
   /** The cached workflows among `ids`, and the ids still to ask for. */
@@ -73,7 +73,7 @@ export class ReadCache {
   }
 
   rememberWorkflows(workflows: readonly Workflow[]): void {
-    for (const workflow of workflows) this.#workflows?.set(workflow.workflowId as WorkflowId, workflow);
+    for (const workflow of workflows) this.#workflows?.set(workflow.workflowId, workflow);
   }
 
   /** The workflow changed (this gateway paused or activated it): the next read asks CI. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CiError } from './errors.js';
+import { batchJobIdRule, type InputRule, mediaJobIdRule, runIdRule, workflowIdRule } from './inputs.js';
 import { parseCiTime } from './time.js';
 import {
   type BatchTrigger,
@@ -46,12 +47,21 @@ const ciTime = z.string().transform((value, context) => {
   return instant;
 });
 const optionalCiTime = optionalText.pipe(z.union([z.undefined(), ciTime]));
+/** An id CI issued, held to the rule its inputs are: an answer naming a malformed one is unreadable. */
+const ciId = <T>(rule: InputRule<T>) =>
+  requiredText.transform((value, context) => {
+    const parsed = rule.parse(value);
+    if (parsed.ok) return parsed.value;
+    context.addIssue({ code: 'custom', message: `"${value}" ${parsed.problem}` });
+    return z.NEVER;
+  });
+const optionalCiId = <T>(rule: InputRule<T>) => optionalText.pipe(z.union([z.undefined(), ciId(rule)]));
 const list = <T extends z.ZodType>(item: T) => z.preprocess(repeated, z.array(item));
 
 /** The fields every execution carries, in the list and in the detail answer. */
 const executionFields = {
-  RunId: requiredText,
-  WorkflowId: requiredText,
+  RunId: ciId(runIdRule),
+  WorkflowId: ciId(workflowIdRule),
   Object: z.string(),
   State: z.enum(EXECUTION_STATES),
   CreateTime: optionalCiTime,
@@ -100,7 +110,7 @@ const task = z
     Type: requiredText,
     Name: optionalText,
     State: requiredText,
-    JobId: optionalText,
+    JobId: optionalCiId(mediaJobIdRule),
     TemplateId: optionalText,
     TemplateName: optionalText,
     Code: optionalText,
@@ -183,7 +193,7 @@ const startNotifyConfig = z.preprocess((topology) => {
 
 const workflow = z
   .object({
-    WorkflowId: requiredText,
+    WorkflowId: ciId(workflowIdRule),
     Name: z.string(),
     State: z.enum(WORKFLOW_STATES),
     BucketId: optionalText,
@@ -220,7 +230,7 @@ const workflowsResponse = z
   );
 
 const triggerResponse = z
-  .object({ Response: z.object({ RequestId: optionalText, InstanceId: requiredText }) })
+  .object({ Response: z.object({ RequestId: optionalText, InstanceId: ciId(runIdRule) }) })
   .transform(({ Response }): TriggeredRun => ({ requestId: Response.RequestId, runId: Response.InstanceId }));
 
 /** A count or size: digits, possibly with a fraction; absent or unparseable reads as undefined. */
@@ -283,13 +293,13 @@ const toJobStatus = (job: z.output<z.ZodObject<typeof jobStatusFields>>): JobSta
 
 const mediaJob = z
   .object({
-    JobId: requiredText,
+    JobId: ciId(mediaJobIdRule),
     Tag: requiredText,
     ...jobStatusFields,
     QueueId: optionalText,
     Input: optionalRecord({ Object: optionalText }),
     Operation: optionalRecord({ Output: outputObjects, MediaInfo: mediaInfo }),
-    Workflow: optionalRecord({ RunId: optionalText, WorkflowId: optionalText }),
+    Workflow: optionalRecord({ RunId: optionalCiId(runIdRule), WorkflowId: optionalCiId(workflowIdRule) }),
   })
   .transform(
     (job): MediaJob => ({
@@ -352,14 +362,14 @@ const batchTriggerSource = optionalRecord({
 
 const batchTrigger = z
   .object({
-    JobId: requiredText,
+    JobId: ciId(batchJobIdRule),
     Name: optionalText,
     ...jobStatusFields,
     Input: batchTriggerSource,
     Operation: optionalRecord({
       WorkflowIds: z.preprocess(
         (value) => (typeof value === 'string' ? value.split(',').filter(Boolean) : repeated(value)),
-        z.array(z.string()),
+        z.array(ciId(workflowIdRule)),
       ),
       TimeInterval: optionalRecord({ Start: optionalCiTime, End: optionalCiTime }),
     }),

@@ -1,4 +1,8 @@
-/** The CI API's data, as the rest of the service sees it: camelCase, parsed times, no XML. */
+/**
+ * The CI API's data, as the rest of the service sees it: camelCase, parsed times, no XML, and the ids CI issued
+ * already held to their rules (branded by the decoders), so nothing downstream checks them again.
+ */
+import type { BatchJobId, MediaJobId, RunId, WorkflowId } from './inputs.js';
 
 export const EXECUTION_STATES = ['Running', 'Success', 'Failed', 'Pause', 'Cancel'] as const;
 export type ExecutionState = (typeof EXECUTION_STATES)[number];
@@ -6,14 +10,15 @@ export type ExecutionState = (typeof EXECUTION_STATES)[number];
 export const WORKFLOW_STATES = ['Active', 'Paused'] as const;
 export type WorkflowState = (typeof WORKFLOW_STATES)[number];
 
-export type SortOrder = 'Asc' | 'Desc';
+export const SORT_ORDERS = ['Asc', 'Desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
 
 /** The upstream refuses `size` above this. */
 export const MAX_UPSTREAM_PAGE_SIZE = 100;
 
 export interface WorkflowExecutionSummary {
-  readonly runId: string;
-  readonly workflowId: string;
+  readonly runId: RunId;
+  readonly workflowId: WorkflowId;
   readonly objectKey: string;
   readonly state: ExecutionState;
   readonly createdAt: Date;
@@ -30,7 +35,7 @@ export interface WorkflowTask {
   readonly type: string;
   readonly name: string | undefined;
   readonly state: string;
-  readonly jobId: string | undefined;
+  readonly jobId: MediaJobId | undefined;
   readonly templateId: string | undefined;
   readonly templateName: string | undefined;
   readonly code: string | undefined;
@@ -47,7 +52,7 @@ export interface WorkflowExecutionDetail extends WorkflowExecutionSummary {
 }
 
 export interface Workflow {
-  readonly workflowId: string;
+  readonly workflowId: WorkflowId;
   readonly name: string;
   readonly state: WorkflowState;
   readonly bucketId: string | undefined;
@@ -83,7 +88,7 @@ export interface WorkflowLookup {
 /** `POST /triggerworkflow`: the run it started. */
 export interface TriggeredRun {
   readonly requestId: string | undefined;
-  readonly runId: string;
+  readonly runId: RunId;
 }
 
 /** States of CI's jobs: media jobs and batch-trigger jobs alike. */
@@ -117,7 +122,7 @@ export interface JobStatus {
 
 /** One media job (`GET /jobs/<id>`): the work behind one task of a run. */
 export interface MediaJob extends JobStatus {
-  readonly jobId: string;
+  readonly jobId: MediaJobId;
   /** The kind of job, e.g. `Transcode`. */
   readonly tag: string;
   readonly queueId: string | undefined;
@@ -126,8 +131,8 @@ export interface MediaJob extends JobStatus {
   readonly outputObjects: readonly string[];
   readonly mediaInfo: MediaInfoSummary | undefined;
   /** The run it belongs to, for jobs started by a workflow. */
-  readonly runId: string | undefined;
-  readonly workflowId: string | undefined;
+  readonly runId: RunId | undefined;
+  readonly workflowId: WorkflowId | undefined;
 }
 
 /** What a batch trigger runs its workflow on: exactly one of these. */
@@ -139,10 +144,10 @@ export type BatchTriggerSource =
 
 /** A batch (inventory) trigger job: one workflow run for each object it finds. */
 export interface BatchTrigger extends JobStatus {
-  readonly jobId: string;
+  readonly jobId: BatchJobId;
   readonly name: string | undefined;
   readonly source: BatchTriggerSource | undefined;
-  readonly workflowIds: readonly string[];
+  readonly workflowIds: readonly WorkflowId[];
   /** Only objects created in this window, when set. */
   readonly createdAfter: Date | undefined;
   readonly createdBefore: Date | undefined;

@@ -46,7 +46,8 @@ export interface LiveCi {
   ): Promise<WorkflowExecutionPage>;
 }
 
-export type WorkflowEventKind = 'STARTED' | 'UPDATED' | 'FINISHED';
+export const WORKFLOW_EVENT_KINDS = ['STARTED', 'UPDATED', 'FINISHED'] as const;
+export type WorkflowEventKind = (typeof WORKFLOW_EVENT_KINDS)[number];
 
 export interface WorkflowEvent {
   readonly kind: WorkflowEventKind;

@@ -20,8 +20,8 @@ import { GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { ErrorCode } from '../error-codes.js';
 import type { Caller } from '../plugins/caller-auth.js';
-import { SUBSCRIPTION_LIMIT } from '../plugins/subscription-limit.js';
 import type { Gateway, OpenedSocketOperation } from '../server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { afterDelay } from '../timers.js';
@@ -139,7 +139,7 @@ export function serveGraphQLOverWebSocket(
           return [
             new GraphQLError(
               `At most ${options.maxSubscriptionsPerConnection} subscriptions at once on one connection.`,
-              { extensions: { code: SUBSCRIPTION_LIMIT } },
+              { extensions: { code: ErrorCode.SUBSCRIPTION_LIMIT } },
             ),
           ];
         }

@@ -6,13 +6,14 @@
  */
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../error-codes.js';
 
 const DECLARED_LENGTH = /^\d+$/;
 
 export function useBodyLimit(maxBytes: number): Plugin {
   const tooLarge = () =>
     new GraphQLError(`The request body is larger than ${maxBytes} bytes.`, {
-      extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } },
+      extensions: { code: ErrorCode.REQUEST_ENTITY_TOO_LARGE, http: { status: 413 } },
     });
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
@@ -20,7 +21,7 @@ export function useBodyLimit(maxBytes: number): Plugin {
       if (declared !== null) {
         if (!DECLARED_LENGTH.test(declared)) {
           throw new GraphQLError('Content-Length header is invalid.', {
-            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+            extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
           });
         }
         if (Number(declared) > maxBytes) throw tooLarge();

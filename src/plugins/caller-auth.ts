@@ -11,13 +11,10 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
-import { UNAUTHENTICATED } from '../schema/errors.js';
+import { ErrorCode } from '../error-codes.js';
 import { secretMatcher } from '../secret-match.js';
 
-export { UNAUTHENTICATED };
-
 const ROUTER_SECRET_HEADER = 'x-router-secret';
-export const AUTH_UNAVAILABLE = 'AUTH_UNAVAILABLE';
 /** Asymmetric algorithms only: a JWKS holds public keys. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const CLOCK_TOLERANCE_SECONDS = 30;
@@ -90,7 +87,10 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
       if (isIssuerFailure(error)) {
         // The issuer's keys could not be fetched: the caller is not at fault, and nothing is let through.
         throw new GraphQLError('Tokens cannot be verified right now; retry later.', {
-          extensions: { code: AUTH_UNAVAILABLE, http: { status: 503, headers: { 'retry-after': '5' } } },
+          extensions: {
+            code: ErrorCode.AUTH_UNAVAILABLE,
+            http: { status: 503, headers: { 'retry-after': '5' } },
+          },
         });
       }
       throw unauthenticated(explain(error));
@@ -167,6 +167,9 @@ function explain(error: unknown): string {
 
 function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: UNAUTHENTICATED, http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
+    extensions: {
+      code: ErrorCode.UNAUTHENTICATED,
+      http: { status: 401, headers: { 'www-authenticate': 'Bearer' } },
+    },
   });
 }

@@ -10,7 +10,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { readCallback, UnreadableCallback } from '../ci/callbacks.js';
-import { assume, type RunId, runIdRule } from '../ci/inputs.js';
+import type { RunId } from '../ci/inputs.js';
 import { chooseRequestId, currentRequestId, REQUEST_ID_HEADER } from '../request-context.js';
 import { secretMatcher } from '../secret-match.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -93,7 +93,7 @@ export function useCiCallbacks(options: CiCallbackOptions): Plugin {
       let event: string;
       try {
         const hint = readCallback(body, request.headers.get('content-type'));
-        runId = assume(runIdRule, hint.runId);
+        runId = hint.runId;
         event = hint.event;
       } catch (error) {
         const reason = error instanceof UnreadableCallback ? error.message : 'unreadable';

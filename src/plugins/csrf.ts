@@ -7,8 +7,7 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-
-export const CSRF_PREVENTED = 'CSRF_PREVENTED';
+import { ErrorCode } from '../error-codes.js';
 
 /** Any one of these (with any value) makes a request non-simple. */
 export const CSRF_HEADERS = [
@@ -33,7 +32,7 @@ export function useCsrfCheck(): Plugin {
       } catch {
         throw new GraphQLError(
           `A GET, or a POST that is not JSON, must carry one of the headers ${CSRF_HEADERS.join(', ')} (any value).`,
-          { extensions: { code: CSRF_PREVENTED, http: { status: 403 } } },
+          { extensions: { code: ErrorCode.CSRF_PREVENTED, http: { status: 403 } } },
         );
       }
     },

@@ -7,8 +7,7 @@
 import { type DocumentNode, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-
-export const DOCUMENT_TOO_LARGE = 'DOCUMENT_TOO_LARGE';
+import { ErrorCode } from '../error-codes.js';
 
 export interface DocumentLimit {
   readonly plugin: Plugin;
@@ -27,7 +26,7 @@ export function useDocumentLimit(maxBytes: number): DocumentLimit {
     !exceedsDocumentLimit(document, maxBytes)
       ? undefined
       : new GraphQLError(`The document is larger than ${maxBytes} bytes (MAX_DOCUMENT_BYTES).`, {
-          extensions: { code: DOCUMENT_TOO_LARGE, http: { status: 413 } },
+          extensions: { code: ErrorCode.DOCUMENT_TOO_LARGE, http: { status: 413 } },
         });
   return {
     check,

@@ -20,9 +20,8 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import { GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
+import { ErrorCode } from '../error-codes.js';
 
-export const PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
-export const PERSISTED_QUERY_ONLY = 'PERSISTED_QUERY_ONLY';
 const DEFAULT_MAX_ENTRIES = 1_000;
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -40,20 +39,26 @@ export interface PersistedQueryOptions {
 const REFUSALS = {
   notFound: {
     message: 'This gateway has no persisted document with that id.',
-    extensions: { code: PERSISTED_QUERY_NOT_FOUND, http: { status: 400 } },
+    extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND, http: { status: 400 } },
   },
   keyNotFound: {
     message: 'Send a persisted document id: `extensions.persistedQuery.sha256Hash` or `documentId`.',
-    extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
+    extensions: { code: ErrorCode.PERSISTED_QUERY_ONLY, http: { status: 400 } },
   },
   persistedQueryOnly: {
     message: 'This gateway runs persisted documents only: send the document id, not its text.',
-    extensions: { code: PERSISTED_QUERY_ONLY, http: { status: 400 } },
+    extensions: { code: ErrorCode.PERSISTED_QUERY_ONLY, http: { status: 400 } },
   },
   // Apollo's automatic persisted queries: the message is what Apollo Client's link looks for.
-  apqNotFound: { message: 'PersistedQueryNotFound', extensions: { code: PERSISTED_QUERY_NOT_FOUND } },
-  apqMismatch: { message: 'PersistedQueryMismatch', extensions: { code: 'PERSISTED_QUERY_MISMATCH' } },
-  noDocument: { message: 'Send a document: `query`.', extensions: { code: 'BAD_REQUEST' } },
+  apqNotFound: {
+    message: 'PersistedQueryNotFound',
+    extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND },
+  },
+  apqMismatch: {
+    message: 'PersistedQueryMismatch',
+    extensions: { code: ErrorCode.PERSISTED_QUERY_MISMATCH },
+  },
+  noDocument: { message: 'Send a document: `query`.', extensions: { code: ErrorCode.BAD_REQUEST } },
 } as const;
 
 const refusal = (which: keyof typeof REFUSALS) =>

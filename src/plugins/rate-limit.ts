@@ -12,8 +12,8 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { ErrorCode } from '../error-codes.js';
 
-export const RATE_LIMITED = 'RATE_LIMITED';
 const WINDOW_SECONDS = 60;
 
 export interface RateLimitOptions {
@@ -41,7 +41,7 @@ export function useUpstreamRateLimit(options: RateLimitOptions): RateLimit {
       `This caller has made ${options.perMinute} calls to the CI service in the last minute; retry in ${retryAfterSeconds} s.`,
       {
         extensions: {
-          code: RATE_LIMITED,
+          code: ErrorCode.RATE_LIMITED,
           retryAfterSeconds,
           http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
         },

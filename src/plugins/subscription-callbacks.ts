@@ -14,9 +14,9 @@
  */
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../error-codes.js';
 import type { Logger } from '../telemetry/logger.js';
 
-export const SUBSCRIPTION_CALLBACK_REFUSED = 'SUBSCRIPTION_CALLBACK_REFUSED';
 const PROTOCOL_HEADER = 'subscription-protocol';
 const PROTOCOL = 'callback/1.0';
 /** Heartbeat intervals accepted, in ms (Apollo Router's default is 5 s); 0 asks for none. */
@@ -165,5 +165,5 @@ function parseRequest(value: unknown, allowed: ReadonlySet<string>): CallbackReq
 }
 
 function refused(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: SUBSCRIPTION_CALLBACK_REFUSED } });
+  return new GraphQLError(message, { extensions: { code: ErrorCode.SUBSCRIPTION_CALLBACK_REFUSED } });
 }

@@ -22,6 +22,7 @@ import {
 } from 'graphql';
 import { isAsyncIterable, type Plugin, Repeater } from 'graphql-yoga';
 import { CiError } from '../ci/errors.js';
+import { ErrorCode } from '../error-codes.js';
 
 /** The part of a GraphQL context that can make its per-event sibling. */
 export interface RenewableContext {
@@ -36,10 +37,9 @@ export interface SubscriptionEventsOptions {
   readonly endSignal?: AbortSignal | undefined;
 }
 
-const SHUTTING_DOWN_CODE = 'SHUTTING_DOWN';
 const shuttingDown = () =>
   new GraphQLError('The gateway is shutting down; subscribe again.', {
-    extensions: { code: SHUTTING_DOWN_CODE, http: { status: 503, headers: { 'retry-after': '1' } } },
+    extensions: { code: ErrorCode.SHUTTING_DOWN, http: { status: 503, headers: { 'retry-after': '1' } } },
   });
 const SUBSCRIPTION_ENDED = new CiError('cancelled', 'The subscription ended before CI answered');
 const SHUTTING_DOWN = new CiError('cancelled', 'The gateway is shutting down; subscribe again');

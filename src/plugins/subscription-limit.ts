@@ -10,8 +10,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { finalAsyncIterator, isAsyncIterable, type Plugin } from 'graphql-yoga';
-
-export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
+import { ErrorCode } from '../error-codes.js';
 
 export interface SubscriptionLimitOptions {
   readonly perCaller: number;
@@ -29,7 +28,7 @@ export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin 
         setResultAndStopExecution({
           errors: [
             new GraphQLError(`At most ${options.perCaller} subscriptions at once per caller.`, {
-              extensions: { code: SUBSCRIPTION_LIMIT },
+              extensions: { code: ErrorCode.SUBSCRIPTION_LIMIT },
             }),
           ],
         });

@@ -1,25 +1,32 @@
 /**
  * `BatchTrigger`: one workflow run over many objects (CI's inventory trigger job). Read by id, listed per workflow
- * on the same paging as executions, and linked both ways with the runs it started.
+ * on the same paging as executions, linked both ways with the runs it started, and started and cancelled by the
+ * console's mutations.
  */
-import { type BatchJobId, batchJobIdRule, workflowIdRule } from '../ci/inputs.js';
+import type { StartBatchTriggerParams } from '../ci/client.js';
+import {
+  batchJobIdRule,
+  jobNameRule,
+  objectKeyRule,
+  objectPrefixRule,
+  objectUrlRule,
+  workflowIdRule,
+} from '../ci/inputs.js';
 import type { BatchTrigger } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import { costs } from './costs.js';
 import { fingerprint } from './cursor.js';
+import { JobStateEnum, SortOrderEnum } from './enums.js';
+import { batchTriggerNotFound, userInputError } from './errors.js';
 import { checkTimeWindow, parseArgument, parseReference, parseStates } from './inputs.js';
-import type { MediaJobTypes } from './media-job.js';
+import { known, usableWorkflow } from './lookups.js';
+import { pageArgs } from './page-args.js';
 import { paginate, paginateExecutions } from './pagination.js';
-import type { WorkflowTypes } from './workflow.js';
-import type { ExecutionTypes } from './workflow-execution.js';
 
-export function addBatchTriggerTypes(
-  builder: Builder,
-  executions: ExecutionTypes,
-  { WorkflowRef }: WorkflowTypes,
-  { JobStateEnum }: MediaJobTypes,
-  access: AccessRules,
-) {
+/** The most objects one batch trigger may name. */
+export const MAX_BATCH_OBJECT_KEYS = 1_000;
+
+export function registerBatchTrigger(builder: Builder, access: AccessRules): void {
   const BatchTriggerSourceRef = builder
     .objectRef<NonNullable<BatchTrigger['source']>>('BatchTriggerSource')
     .implement({
@@ -48,7 +55,7 @@ export function addBatchTriggerTypes(
       }),
     });
 
-  const BatchTriggerRef = builder.node(builder.objectRef<BatchTrigger>('BatchTrigger'), {
+  const BatchTriggerRef = builder.node('BatchTrigger', {
     ...access.read,
     description: 'A batch trigger: one run of a workflow for each object it finds.',
     id: { resolve: (job) => job.jobId },
@@ -56,53 +63,46 @@ export function addBatchTriggerTypes(
       const parsed = parseReference(batchJobIdRule, jobId);
       return parsed === undefined ? null : context.batchTriggers.load(parsed);
     },
-    isTypeOf: (value) =>
-      typeof value === 'object' && value !== null && 'jobId' in value && 'workflowIds' in value,
     fields: (t) => ({
       jobId: t.exposeID('jobId', {
         description: 'CI’s id of the job; `filter.batchJobId` of the executions.',
       }),
-      name: t.string({ nullable: true, resolve: (job) => job.name ?? null }),
-      state: t.field({ type: JobStateEnum, resolve: (job) => job.state }),
-      progress: t.int({
+      name: t.exposeString('name', { nullable: true }),
+      state: t.expose('state', { type: JobStateEnum }),
+      progress: t.exposeInt('progress', {
         nullable: true,
         description: 'Percent of its objects it has started runs for, 0–100.',
-        resolve: (job) => job.progress ?? null,
       }),
-      code: t.string({ nullable: true, resolve: (job) => job.code ?? null }),
-      message: t.string({ nullable: true, resolve: (job) => job.message ?? null }),
-      createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (job) => job.createdAt ?? null }),
-      startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (job) => job.startedAt ?? null }),
-      endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (job) => job.endedAt ?? null }),
-      input: t.field({
+      code: t.exposeString('code', { nullable: true }),
+      message: t.exposeString('message', { nullable: true }),
+      createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+      startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+      endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+      input: t.expose('source', {
         type: BatchTriggerSourceRef,
         nullable: true,
         description: 'What it runs on.',
-        resolve: (job) => job.source ?? null,
       }),
-      workflowId: t.id({ nullable: true, resolve: (job) => job.workflowIds[0] ?? null }),
-      createdAfter: t.field({
+      workflowId: t.id({ nullable: true, resolve: (job) => job.workflowIds[0] }),
+      createdAfter: t.expose('createdAfter', {
         type: 'DateTime',
         nullable: true,
         description: 'Only objects created at or after this instant.',
-        resolve: (job) => job.createdAfter ?? null,
       }),
-      createdBefore: t.field({
+      createdBefore: t.expose('createdBefore', {
         type: 'DateTime',
         nullable: true,
         description: 'Only objects created at or before this instant.',
-        resolve: (job) => job.createdBefore ?? null,
       }),
       executions: t.field({
         ...costs.executionsPage,
-        type: executions.WorkflowExecutionConnection,
+        type: 'WorkflowExecutionConnection',
         description: 'The runs it started, newest first.',
-        args: executions.pageArgs(t.arg),
+        args: pageArgs(t.arg, 'How many executions, from 1 to the configured maximum (100 by default).'),
         resolve: (job, args, context) => {
-          const workflowId = parseReference(workflowIdRule, job.workflowIds[0]);
-          const batchJobId = parseReference(batchJobIdRule, job.jobId);
-          if (!workflowId || !batchJobId) return emptyConnection();
-          return paginateExecutions(context, { workflowId, batchJobId, order: 'Desc' }, args);
+          const workflowId = job.workflowIds[0];
+          if (!workflowId) return emptyConnection();
+          return paginateExecutions(context, { workflowId, batchJobId: job.jobId, order: 'Desc' }, args);
         },
       }),
     }),
@@ -115,7 +115,7 @@ export function addBatchTriggerTypes(
       createdAfter: t.field({ type: 'DateTime' }),
       createdBefore: t.field({ type: 'DateTime' }),
       order: t.field({
-        type: executions.SortOrderEnum,
+        type: SortOrderEnum,
         defaultValue: 'Desc',
         description: 'By creation time.',
       }),
@@ -127,20 +127,17 @@ export function addBatchTriggerTypes(
     { name: 'BatchTriggerEdge' },
   );
 
-  builder.objectField(WorkflowRef, 'batchTriggers', (t) =>
+  builder.objectField('Workflow', 'batchTriggers', (t) =>
     t.field({
       ...costs.batchTriggersPage,
       type: BatchTriggerConnection,
       description: 'This workflow’s batch triggers, newest first unless `filter.order` says otherwise.',
       args: {
         filter: t.arg({ type: BatchTriggerFilter }),
-        first: t.arg.int({ defaultValue: 10, description: 'How many, from 1 to the configured maximum.' }),
-        after: t.arg.string({
-          description: 'Continue after this cursor (a previous page’s `pageInfo.endCursor`).',
-        }),
+        ...pageArgs(t.arg, 'How many, from 1 to the configured maximum.'),
       },
       resolve: (workflow, args, context) => {
-        const workflowId = parseArgument(workflowIdRule, workflow.workflowId, 'workflowId');
+        const workflowId = workflow.workflowId;
         const states = parseStates(args.filter?.states, 'filter');
         const createdAfter = args.filter?.createdAfter ?? undefined;
         const createdBefore = args.filter?.createdBefore ?? undefined;
@@ -186,7 +183,7 @@ export function addBatchTriggerTypes(
     }),
   );
 
-  builder.objectField(executions.WorkflowExecutionRef, 'batchTrigger', (t) =>
+  builder.objectField('WorkflowExecution', 'batchTrigger', (t) =>
     t.field({
       ...costs.executionDetail,
       type: BatchTriggerRef,
@@ -195,11 +192,81 @@ export function addBatchTriggerTypes(
         'The batch trigger that started this run. CI’s execution answers do not name it, so it is known when the ' +
         'run was reached through its batch trigger (or listed with `filter.batchJobId`); null otherwise.',
       resolve: (execution, _args, context) =>
-        execution.startedBy ? context.batchTriggers.load(execution.startedBy as BatchJobId) : null,
+        execution.startedBy ? context.batchTriggers.load(execution.startedBy) : null,
     }),
   );
 
-  return { BatchTriggerRef };
+  const StartBatchTriggerInput = builder.inputType('StartBatchTriggerInput', {
+    description: 'A workflow and exactly one of `prefix`, `objectKeys`, `manifest` and `urlFile`.',
+    fields: (t) => ({
+      workflowId: t.id({ required: true }),
+      name: t.string({
+        required: true,
+        description: 'Up to 128 CJK characters, letters, digits, `-` and `_`.',
+      }),
+      prefix: t.string({ description: 'Every object whose key starts with this.' }),
+      objectKeys: t.stringList({ description: `These objects (at most ${MAX_BATCH_OBJECT_KEYS}).` }),
+      manifest: t.string({ description: 'The https URL of a COS inventory manifest.' }),
+      urlFile: t.string({ description: 'The https URL of a file listing object URLs.' }),
+      createdAfter: t.field({
+        type: 'DateTime',
+        description: 'Only objects created at or after this instant.',
+      }),
+      createdBefore: t.field({
+        type: 'DateTime',
+        description: 'Only objects created at or before this instant.',
+      }),
+    }),
+  });
+
+  const BatchTriggerPayload = builder
+    .objectRef<{ readonly batchTrigger: BatchTrigger }>('BatchTriggerPayload')
+    .implement({ fields: (t) => ({ batchTrigger: t.expose('batchTrigger', { type: BatchTriggerRef }) }) });
+
+  const write = { ...access.write, ...costs.action };
+
+  builder.mutationFields((t) => ({
+    startBatchTrigger: t.field({
+      ...write,
+      type: BatchTriggerPayload,
+      description:
+        'Runs a workflow on many objects: a prefix, a list of keys, or a manifest. Sent at most once.',
+      args: { input: t.arg({ type: StartBatchTriggerInput, required: true }) },
+      resolve: async (_root, { input }, context) => {
+        const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
+        const name = parseArgument(jobNameRule, input.name, 'input.name');
+        const source = batchSource(input);
+        const createdAfter = input.createdAfter ?? undefined;
+        const createdBefore = input.createdBefore ?? undefined;
+        checkTimeWindow(createdAfter, createdBefore, 'input');
+        await usableWorkflow(context, workflowId);
+        const job = await context.ci.startBatchTrigger({
+          workflowId,
+          name,
+          source,
+          createdAfter,
+          createdBefore,
+        });
+        context.batchTriggers.prime(job.jobId, job);
+        return { batchTrigger: job };
+      },
+    }),
+    cancelBatchTrigger: t.field({
+      ...write,
+      type: BatchTriggerPayload,
+      description:
+        'Stops a batch trigger from starting more runs; runs already started go on. Cancelling twice is harmless.',
+      args: { jobId: t.arg.id({ required: true }) },
+      resolve: async (_root, args, context) => {
+        const jobId = parseArgument(batchJobIdRule, String(args.jobId), 'jobId');
+        await known(context.batchTriggers, jobId, batchTriggerNotFound);
+        await context.ci.cancelBatchTrigger(jobId);
+        // Read back what CI now says.
+        context.batchTriggers.clear(jobId);
+        return { batchTrigger: await known(context.batchTriggers, jobId, batchTriggerNotFound) };
+      },
+    }),
+  }));
 }
 
 function emptyConnection() {
@@ -209,4 +276,39 @@ function emptyConnection() {
   };
 }
 
-export type BatchTriggerTypes = ReturnType<typeof addBatchTriggerTypes>;
+interface SourceInput {
+  readonly prefix?: string | null | undefined;
+  readonly objectKeys?: readonly string[] | null | undefined;
+  readonly manifest?: string | null | undefined;
+  readonly urlFile?: string | null | undefined;
+}
+
+/** Exactly one source, each by its own rule. */
+function batchSource(input: SourceInput): StartBatchTriggerParams['source'] {
+  const given = (['prefix', 'objectKeys', 'manifest', 'urlFile'] as const).filter(
+    (field) => input[field] !== null && input[field] !== undefined,
+  );
+  if (given.length !== 1) {
+    throw userInputError(
+      `Give exactly one of input.prefix, input.objectKeys, input.manifest and input.urlFile${given.length ? ` (got ${given.join(', ')})` : ''}.`,
+      'input',
+    );
+  }
+  if (input.prefix != null) {
+    return { kind: 'prefix', prefix: parseArgument(objectPrefixRule, input.prefix, 'input.prefix') };
+  }
+  if (input.objectKeys != null) {
+    const keys = input.objectKeys;
+    if (keys.length === 0 || keys.length > MAX_BATCH_OBJECT_KEYS) {
+      throw userInputError(`input.objectKeys must hold 1 to ${MAX_BATCH_OBJECT_KEYS} keys.`, 'input');
+    }
+    return {
+      kind: 'objects',
+      objectKeys: keys.map((key, index) => parseArgument(objectKeyRule, key, `input.objectKeys[${index}]`)),
+    };
+  }
+  if (input.manifest != null) {
+    return { kind: 'manifest', manifest: parseArgument(objectUrlRule, input.manifest, 'input.manifest') };
+  }
+  return { kind: 'urlFile', urlFile: parseArgument(objectUrlRule, input.urlFile ?? '', 'input.urlFile') };
+}

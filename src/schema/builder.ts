@@ -1,4 +1,8 @@
-/** The Pothos builder: plugin list, scalars and the context type every resolver sees. */
+/**
+ * The Pothos builder: plugin list, scalars, the context type every resolver sees, and the registry of object types
+ * shared between schema modules ({@link SharedObjects}). A builder is made per schema because the schema depends on
+ * the configuration (the scope names it declares, whether `Query.node` exists).
+ */
 import SchemaBuilder from '@pothos/core';
 import DirectivePlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
@@ -7,9 +11,9 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { DEFAULT_SCOPES } from '../config.js';
+import { ErrorCode } from '../error-codes.js';
 import type { GraphQLContext } from './context.js';
-
-export const FORBIDDEN = 'FORBIDDEN';
+import type { SharedObjects } from './shapes.js';
 
 export interface SchemaOptions {
   /**
@@ -34,6 +38,7 @@ export function createBuilder(options: SchemaOptions = {}) {
       DateTime: { Input: Date; Output: Date };
       ID: { Input: string; Output: string };
     };
+    Objects: SharedObjects;
     DefaultFieldNullability: false;
     DefaultEdgesNullability: false;
     DefaultNodeNullability: false;
@@ -43,7 +48,7 @@ export function createBuilder(options: SchemaOptions = {}) {
       authScopes: (context) => ({ read: context.caller.mayRead, write: context.caller.mayWrite }),
       unauthorizedError: () =>
         new GraphQLError('The caller’s token does not grant the scope this field needs.', {
-          extensions: { code: FORBIDDEN },
+          extensions: { code: ErrorCode.FORBIDDEN },
         }),
       // A subscription's `subscribe` starts upstream work: check the caller's scopes before it runs, not per event.
       authorizeOnSubscribe: true,
@@ -59,6 +64,8 @@ export function createBuilder(options: SchemaOptions = {}) {
       pageInfoTypeOptions: { shareable: true },
       nodeQueryOptions: nodeQueries ? {} : false,
       nodesQueryOptions: nodeQueries ? {} : false,
+      // What `Query.node` loads carries its type, so no type needs to guess its objects from their properties.
+      brandLoadedObjects: true,
     },
   });
 
@@ -68,6 +75,8 @@ export function createBuilder(options: SchemaOptions = {}) {
       'outputs are in UTC (`2026-11-01T00:00:00.000Z`).',
   });
   builder.queryType({});
+  builder.mutationType({ description: 'Changes: each needs the write scope.' });
+  builder.subscriptionType({ description: 'Live updates, over SSE or WebSocket.' });
   return builder;
 }
 

@@ -1,45 +1,42 @@
 /**
- * The errors clients see. Bad input and upstream failures become GraphQL errors with a stable
- * `extensions.code`; anything else is left for the server to mask.
+ * The errors resolvers raise. Bad input and upstream failures become GraphQL errors with a stable `extensions.code`
+ * (the codes are in `src/error-codes.ts`); anything else is left for the server to mask.
  */
 import { GraphQLError } from 'graphql';
 import { CiError, type CiErrorKind, mayHaveActed } from '../ci/errors.js';
-
-export const USER_INPUT_ERROR = 'BAD_USER_INPUT';
-/** No valid credentials: a missing or expired token, or no router secret where one is required. */
-export const UNAUTHENTICATED = 'UNAUTHENTICATED';
+import { ErrorCode } from '../error-codes.js';
 
 export function userInputError(message: string, argumentName?: string): GraphQLError {
+  const code = ErrorCode.BAD_USER_INPUT;
   return new GraphQLError(message, {
-    extensions:
-      argumentName === undefined ? { code: USER_INPUT_ERROR } : { code: USER_INPUT_ERROR, argumentName },
+    extensions: argumentName === undefined ? { code } : { code, argumentName },
   });
 }
 
-/** CI refused the request itself (a 4xx other than credentials). */
-export const UPSTREAM_BAD_REQUEST = 'UPSTREAM_BAD_REQUEST';
-
-const UPSTREAM_ERRORS: Record<CiErrorKind, { code: string; message: string }> = {
+const UPSTREAM_ERRORS: Record<CiErrorKind, { code: ErrorCode; message: string }> = {
   unauthorized: {
-    code: 'UPSTREAM_UNAUTHORIZED',
+    code: ErrorCode.UPSTREAM_UNAUTHORIZED,
     message: 'The CI service rejected the gateway’s credentials.',
   },
-  bad_request: { code: UPSTREAM_BAD_REQUEST, message: 'The CI service rejected the request.' },
+  bad_request: { code: ErrorCode.UPSTREAM_BAD_REQUEST, message: 'The CI service rejected the request.' },
   // Only reached where a missing resource is not simply `null` (which is how single lookups report it).
   not_found: {
-    code: UPSTREAM_BAD_REQUEST,
+    code: ErrorCode.UPSTREAM_BAD_REQUEST,
     message: 'The CI service does not know the requested resource.',
   },
-  throttled: { code: 'UPSTREAM_THROTTLED', message: 'The CI service is throttling requests; retry later.' },
-  unavailable: { code: 'UPSTREAM_UNAVAILABLE', message: 'The CI service is unavailable.' },
-  timeout: { code: 'UPSTREAM_TIMEOUT', message: 'The CI service did not answer in time.' },
+  throttled: {
+    code: ErrorCode.UPSTREAM_THROTTLED,
+    message: 'The CI service is throttling requests; retry later.',
+  },
+  unavailable: { code: ErrorCode.UPSTREAM_UNAVAILABLE, message: 'The CI service is unavailable.' },
+  timeout: { code: ErrorCode.UPSTREAM_TIMEOUT, message: 'The CI service did not answer in time.' },
   unreadable_response: {
-    code: 'UPSTREAM_BAD_RESPONSE',
+    code: ErrorCode.UPSTREAM_BAD_RESPONSE,
     message: 'The CI service sent a response the gateway could not read.',
   },
   // Seen only when the gateway itself stops a request (it is shutting down); a client that left sees nothing.
   cancelled: {
-    code: 'REQUEST_CANCELLED',
+    code: ErrorCode.REQUEST_CANCELLED,
     message: 'The gateway stopped this request before the CI service answered; retry it.',
   },
 };
@@ -68,32 +65,16 @@ export function asGraphQLError(error: unknown): unknown {
   return error instanceof CiError ? upstreamGraphQLError(error) : error;
 }
 
-export const UPSTREAM_BUDGET_ERROR = 'UPSTREAM_CALL_BUDGET_EXCEEDED';
-
 /** The request would make more upstream calls than one request may. */
 export function upstreamBudgetError(limit: number): GraphQLError {
   return new GraphQLError(
     `This request needs more than ${limit} calls to the CI service; ask for fewer items, aliases or detail fields.`,
-    { extensions: { code: UPSTREAM_BUDGET_ERROR, limit } },
+    { extensions: { code: ErrorCode.UPSTREAM_CALL_BUDGET_EXCEEDED, limit } },
   );
 }
 
-/**
- * A change CI may or may not have made: the request reached it (or may have) and no answer came back. It is never
- * sent again by the gateway; the caller checks (list the object's executions) before trying again.
- */
-export const UPSTREAM_OUTCOME_UNKNOWN = 'UPSTREAM_OUTCOME_UNKNOWN';
-
-/** Stable codes for what the caller must act on: the input alone could not decide them. */
-export const ACTION_ERRORS = {
-  WORKFLOW_NOT_FOUND: 'WORKFLOW_NOT_FOUND',
-  WORKFLOW_PAUSED: 'WORKFLOW_PAUSED',
-  EXECUTION_NOT_FOUND: 'EXECUTION_NOT_FOUND',
-  BATCH_TRIGGER_NOT_FOUND: 'BATCH_TRIGGER_NOT_FOUND',
-} as const;
-
 export function actionError(
-  code: (typeof ACTION_ERRORS)[keyof typeof ACTION_ERRORS],
+  code: ErrorCode,
   message: string,
   extensions: Record<string, unknown> = {},
 ): GraphQLError {
@@ -101,13 +82,17 @@ export function actionError(
 }
 
 export const workflowNotFound = (workflowId: string) =>
-  actionError(ACTION_ERRORS.WORKFLOW_NOT_FOUND, `CI has no workflow ${workflowId}.`, { workflowId });
+  actionError(ErrorCode.WORKFLOW_NOT_FOUND, `CI has no workflow ${workflowId}.`, { workflowId });
 export const executionNotFound = (runId: string) =>
-  actionError(ACTION_ERRORS.EXECUTION_NOT_FOUND, `CI has no run ${runId}.`, { runId });
+  actionError(ErrorCode.EXECUTION_NOT_FOUND, `CI has no run ${runId}.`, { runId });
 export const batchTriggerNotFound = (jobId: string) =>
-  actionError(ACTION_ERRORS.BATCH_TRIGGER_NOT_FOUND, `CI has no batch trigger ${jobId}.`, { jobId });
+  actionError(ErrorCode.BATCH_TRIGGER_NOT_FOUND, `CI has no batch trigger ${jobId}.`, { jobId });
 
 /**
+ * A change CI may or may not have made (`UPSTREAM_OUTCOME_UNKNOWN`): the request reached it (or may have) and no
+ * answer came back. It is never sent again by the gateway; the caller checks (list the object's executions) before
+ * trying again.
+ *
  * A failed call that must not run twice, as clients see it: if CI may have acted (a timeout, a reset, a 5xx after
  * the request was written, an answer that cannot be read), `UPSTREAM_OUTCOME_UNKNOWN`; otherwise the usual mapping.
  */
@@ -126,6 +111,6 @@ export function asActionGraphQLError(error: unknown): unknown {
   return new GraphQLError(
     'The CI service may or may not have made this change: the request reached it and no answer came back. ' +
       'Check before trying again (for a trigger: list the executions of the object).',
-    { extensions: { code: UPSTREAM_OUTCOME_UNKNOWN, upstream } },
+    { extensions: { code: ErrorCode.UPSTREAM_OUTCOME_UNKNOWN, upstream } },
   );
 }

@@ -1,26 +1,34 @@
-/** Builds the executable subgraph schema from the type modules. */
+/**
+ * Builds the executable subgraph schema from the schema modules. Each module registers one type (or a type and its
+ * small satellites) with its queries, mutations and subscriptions; modules name each other's types, they do not
+ * import each other. Registration order is only the order fields are printed in.
+ */
 import type { GraphQLSchema } from 'graphql';
-import { addBatchTriggerTypes } from './batch-trigger.js';
-import { accessRules, createBuilder, type SchemaOptions } from './builder.js';
-import { addConsoleActions } from './console-actions.js';
-import { addLiveTypes } from './live.js';
-import { addMediaJobTypes } from './media-job.js';
-import { addNotifyConfigTypes } from './notify-config.js';
-import { addWorkflowTypes } from './workflow.js';
-import { addWorkflowExecutionTypes } from './workflow-execution.js';
+import { registerBatchTrigger } from './batch-trigger.js';
+import { type AccessRules, accessRules, type Builder, createBuilder, type SchemaOptions } from './builder.js';
+import { registerEnums } from './enums.js';
+import { registerMediaJob } from './media-job.js';
+import { registerNotifyConfig } from './notify-config.js';
+import { registerWorkflow } from './workflow.js';
+import { registerWorkflowExecution } from './workflow-execution.js';
+import { registerWorkflowExecutionEvent } from './workflow-execution-event.js';
 
 export type { SchemaOptions };
+
+const MODULES: ReadonlyArray<(builder: Builder, access: AccessRules) => void> = [
+  registerEnums,
+  registerWorkflowExecution,
+  registerWorkflow,
+  registerNotifyConfig,
+  registerMediaJob,
+  registerBatchTrigger,
+  registerWorkflowExecutionEvent,
+];
 
 export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
   const builder = createBuilder(options);
   const access = accessRules(options);
-  const executions = addWorkflowExecutionTypes(builder, access);
-  const workflows = addWorkflowTypes(builder, executions, access);
-  addNotifyConfigTypes(builder, workflows);
-  const jobs = addMediaJobTypes(builder, executions);
-  const batchTriggers = addBatchTriggerTypes(builder, executions, workflows, jobs, access);
-  addConsoleActions(builder, executions, workflows, batchTriggers, access);
-  addLiveTypes(builder, executions, access);
+  for (const register of MODULES) register(builder, access);
   return builder.toSubGraphSchema({
     // 2.9 is the first version with the demand-control directives.
     linkUrl: 'https://specs.apollo.dev/federation/v2.9',

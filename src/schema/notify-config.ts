@@ -2,9 +2,8 @@
  * `Workflow.notifyConfig` and `Workflow.callbacksReachGateway`: what CI is told to do when a run or task finishes,
  * and whether that reaches this gateway, so an operator can see why a console does not update by itself.
  */
-import type { NotifyConfig, Workflow } from '../ci/types.js';
+import type { NotifyConfig } from '../ci/types.js';
 import type { Builder } from './builder.js';
-import type { WorkflowTypes } from './workflow.js';
 
 const MASK = '****';
 /** Path segments this long are taken for tokens (this gateway's own is 32+ characters). */
@@ -43,46 +42,38 @@ export function callbacksReachGateway(
   return leadsHere?.(config.url) ?? null;
 }
 
-export function addNotifyConfigTypes(builder: Builder, { WorkflowRef }: WorkflowTypes) {
+export function registerNotifyConfig(builder: Builder): void {
   const NotifyConfigRef = builder.objectRef<NotifyConfig>('WorkflowNotifyConfig').implement({
     description:
       'Where CI reports a workflow’s finished tasks and runs: its Start node’s `NotifyConfig`, as CI holds it. ' +
       'Read-only; change it in CI.',
     fields: (t) => ({
       enabled: t.exposeBoolean('enabled', { description: '`State` is `On` (or left to its default).' }),
-      type: t.string({
+      type: t.exposeString('type', {
         nullable: true,
         description: 'CI’s `Type`: `Url` for HTTP callbacks, `TDMQ` for a message queue.',
-        resolve: (config) => config.type ?? null,
       }),
       url: t.string({
         nullable: true,
         description: `The callback URL, with anything that may be a secret (tokens, query values) shown as ${MASK}.`,
         resolve: (config) => (config.url === undefined ? null : maskUrl(config.url)),
       }),
-      events: t.stringList({
+      events: t.exposeStringList('events', {
         description: 'CI’s `Event` names: `TaskFinish`, `WorkflowFinish`.',
-        resolve: (config) => [...config.events],
       }),
-      resultFormat: t.string({
-        nullable: true,
-        description: '`XML` or `JSON`.',
-        resolve: (config) => config.resultFormat ?? null,
-      }),
-      queueName: t.string({
+      resultFormat: t.exposeString('resultFormat', { nullable: true, description: '`XML` or `JSON`.' }),
+      queueName: t.exposeString('queueName', {
         nullable: true,
         description: 'The TDMQ topic or queue, for `TDMQ`.',
-        resolve: (config) => config.queueName ?? null,
       }),
     }),
   });
 
-  builder.objectFields(WorkflowRef, (t) => ({
-    notifyConfig: t.field({
+  builder.objectFields('Workflow', (t) => ({
+    notifyConfig: t.expose('notifyConfig', {
       type: NotifyConfigRef,
       nullable: true,
       description: 'CI’s callback settings for this workflow; null when none are configured.',
-      resolve: (workflow: Workflow) => workflow.notifyConfig ?? null,
     }),
     callbacksReachGateway: t.boolean({
       nullable: true,
@@ -90,7 +81,7 @@ export function addNotifyConfigTypes(builder: Builder, { WorkflowRef }: Workflow
         'Whether CI posts this workflow’s finished tasks and runs to this gateway’s callback URL, so subscriptions ' +
         'update at once instead of at the next poll. Null when the gateway cannot tell: it was given no ' +
         '`PUBLIC_CALLBACK_BASE_URL` or no `CI_CALLBACK_TOKEN`.',
-      resolve: (workflow: Workflow, _args, context) =>
+      resolve: (workflow, _args, context) =>
         callbacksReachGateway(workflow.notifyConfig, context.services.callbacksReachGateway),
     }),
   }));

@@ -12,42 +12,16 @@
  * is repeated with the size the cursor recorded, and the gateway remembers to keep sizes from then on.
  */
 import { GraphQLError } from 'graphql';
-import type { BatchJobId, ObjectKey, WorkflowId } from '../ci/inputs.js';
-import type { ExecutionState, SortOrder, WorkflowExecutionSummary } from '../ci/types.js';
+import type { ExecutionFilter } from '../ci/client.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
+import { ErrorCode } from '../error-codes.js';
 import { CACHE_SECONDS, type CacheHints } from './cache-hints.js';
 import type { GatewayServices, GraphQLContext } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
-import { UPSTREAM_BAD_REQUEST, upstreamGraphQLError, userInputError } from './errors.js';
-import { checkTimeWindow, parseStates } from './inputs.js';
+import { upstreamGraphQLError, userInputError } from './errors.js';
+import type { Connection, Edge, ExecutionParent } from './shapes.js';
 
-/** A filter whose values have passed their input rules. */
-export interface ExecutionFilter {
-  readonly workflowId: WorkflowId;
-  readonly objectKey?: ObjectKey | undefined;
-  readonly states?: readonly ExecutionState[] | undefined;
-  readonly createdAfter?: Date | undefined;
-  readonly createdBefore?: Date | undefined;
-  readonly batchJobId?: BatchJobId | undefined;
-  readonly order: SortOrder;
-}
-
-export interface Edge<T> {
-  readonly cursor: string;
-  readonly node: T;
-}
-
-export interface Connection<T> {
-  readonly edges: readonly Edge<T>[];
-  readonly pageInfo: {
-    readonly hasNextPage: boolean;
-    readonly hasPreviousPage: boolean;
-    readonly startCursor: string | null;
-    readonly endCursor: string | null;
-  };
-}
-
-export type ExecutionConnection = Connection<WorkflowExecutionSummary & { readonly startedBy?: BatchJobId }>;
+export type ExecutionConnection = Connection<ExecutionParent>;
 
 /** One token-paged upstream list. */
 export interface UpstreamList<T> {
@@ -81,13 +55,12 @@ export type PagingContext = {
   readonly cacheHints: Pick<CacheHints, 'limit'>;
 };
 
-/** A workflow's executions, as a connection. */
+/** A workflow's executions, as a connection: the filter is the canonical one `executionFilter` builds. */
 export function paginateExecutions(
   context: PagingContext,
-  rawFilter: ExecutionFilter,
+  filter: ExecutionFilter,
   pageRequest: PageRequest,
 ): Promise<ExecutionConnection> {
-  const filter = normalizeFilter(rawFilter);
   return paginate(
     context,
     {
@@ -151,15 +124,16 @@ export async function paginate<T>(
     if (calls === 1) maxCalls = Math.ceil((startSkip + first) / size) + 2;
     const items = upstreamPage.items;
     let index = position.skip;
-    for (; index < items.length && edges.length < first; index += 1) {
+    for (const item of items.slice(position.skip, position.skip + first - edges.length)) {
       const atPageEnd = index === items.length - 1 && upstreamPage.nextToken !== null;
       const resumeAt: UpstreamPosition = atPageEnd
         ? { token: upstreamPage.nextToken, size, skip: 0 }
         : { token: position.token, size, skip: index + 1 };
       edges.push({
         cursor: cursors.encode(filterKey, resumeAt),
-        node: items[index] as T,
+        node: item,
       });
+      index += 1;
     }
     if (edges.length === first) {
       hasNextPage = index < items.length || upstreamPage.nextToken !== null;
@@ -195,7 +169,7 @@ export async function paginate<T>(
 
 /** The upstream refused the request itself (HTTP 4xx other than auth): how a resized token is refused. */
 function isRefusal(error: unknown): boolean {
-  return error instanceof GraphQLError && error.extensions['code'] === UPSTREAM_BAD_REQUEST;
+  return error instanceof GraphQLError && error.extensions['code'] === ErrorCode.UPSTREAM_BAD_REQUEST;
 }
 
 function decodeCursor(cursors: CursorCodec, after: string, filterKey: string): UpstreamPosition {
@@ -210,19 +184,4 @@ function decodeCursor(cursors: CursorCodec, after: string, filterKey: string): U
       throw userInputError(`Invalid after cursor: ${error.message}.`, 'after');
     throw error;
   }
-}
-
-/** Validates what the filter's types cannot say, and puts it in one canonical form: equal filters, equal cursors. */
-function normalizeFilter(filter: ExecutionFilter): ExecutionFilter {
-  const states = parseStates(filter.states, 'filter');
-  checkTimeWindow(filter.createdAfter, filter.createdBefore, 'filter');
-  return {
-    workflowId: filter.workflowId,
-    objectKey: filter.objectKey,
-    states,
-    createdAfter: filter.createdAfter,
-    createdBefore: filter.createdBefore,
-    batchJobId: filter.batchJobId,
-    order: filter.order,
-  };
 }

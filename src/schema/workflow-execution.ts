@@ -1,110 +1,68 @@
-/** `WorkflowExecution`, its tasks and filters, and the `workflowExecutions` / `workflowExecution` queries. */
-import type { ArgBuilder, InputFieldBuilder } from '@pothos/core';
-import {
-  type BatchJobId,
-  batchJobIdRule,
-  objectKeyRule,
-  runIdRule,
-  type WorkflowId,
-  workflowIdRule,
-} from '../ci/inputs.js';
-import {
-  type ExecutionState,
-  isFinishedState,
-  type SortOrder,
-  type WorkflowExecutionDetail,
-  type WorkflowExecutionSummary,
-  type WorkflowTask,
-} from '../ci/types.js';
-import type { AccessRules, Builder, BuilderTypes } from './builder.js';
+/**
+ * `WorkflowExecution` and its tasks: the `workflowExecutions` and `workflowExecution` queries, the trigger and
+ * re-run mutations, and the `workflowExecutionUpdated` subscription.
+ */
+import type { TriggerWorkflowParams } from '../ci/client.js';
+import { jobNameRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
+import { isFinishedState, type WorkflowExecutionDetail } from '../ci/types.js';
+import type { AccessRules, Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { costs } from './costs.js';
+import { ExecutionStateEnum } from './enums.js';
+import { executionNotFound, userInputError } from './errors.js';
+import { executionFilter, executionFilterFields } from './execution-filter.js';
 import { parseArgument, parseOptionalArgument, parseReference } from './inputs.js';
-import { DEFAULT_PAGE_SIZE, type ExecutionFilter, paginateExecutions } from './pagination.js';
+import { usableWorkflow } from './lookups.js';
+import { pageArgs } from './page-args.js';
+import { paginateExecutions } from './pagination.js';
+import type { ExecutionParent } from './shapes.js';
+import { subscriptionSource } from './subscription-source.js';
 
-/**
- * Either a list item or a detail answer: fields only the detail has are loaded when asked for. CI's answers do not
- * say which batch trigger started a run; a run reached through a batch trigger (or listed with a `batchJobId`
- * filter) carries it.
- */
-export type ExecutionParent = (WorkflowExecutionSummary | WorkflowExecutionDetail) & {
-  readonly startedBy?: BatchJobId | undefined;
-};
+interface TriggerResult {
+  readonly runId: WorkflowExecutionDetail['runId'];
+  readonly rerunOf: ExecutionParent | null;
+}
 
-export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules) {
-  const WorkflowExecutionState = builder.enumType('WorkflowExecutionState', {
-    description: 'Where a workflow execution is in its life.',
-    values: {
-      RUNNING: { value: 'Running' as ExecutionState, description: 'Being executed.' },
-      SUCCESS: { value: 'Success' as ExecutionState, description: 'Every task succeeded.' },
-      FAILED: { value: 'Failed' as ExecutionState, description: 'A task failed.' },
-      PAUSE: { value: 'Pause' as ExecutionState, description: 'Waiting: its queue is paused.' },
-      CANCEL: { value: 'Cancel' as ExecutionState, description: 'Cancelled before it finished.' },
-    },
-  });
-
-  const SortOrderEnum = builder.enumType('SortOrder', {
-    description: 'Order by creation time.',
-    values: {
-      ASC: { value: 'Asc' as SortOrder, description: 'Oldest first.' },
-      DESC: { value: 'Desc' as SortOrder, description: 'Newest first.' },
-    },
-  });
-
-  const WorkflowTaskRef = builder.objectRef<WorkflowTask>('WorkflowTask').implement({
+export function registerWorkflowExecution(builder: Builder, access: AccessRules): void {
+  builder.objectType('WorkflowTask', {
     description: 'One step (snapshot, transcode, …) of a workflow execution.',
     fields: (t) => ({
       type: t.exposeString('type', { description: 'Kind of task, e.g. `Transcode` or `Snapshot`.' }),
-      name: t.string({
-        nullable: true,
-        description: 'Node name in the workflow topology.',
-        resolve: (task) => task.name ?? null,
-      }),
+      name: t.exposeString('name', { nullable: true, description: 'Node name in the workflow topology.' }),
       state: t.exposeString('state', { description: 'The task’s state as CI reports it, e.g. `Success`.' }),
-      jobId: t.id({
-        nullable: true,
-        description: 'The media job that ran this task.',
-        resolve: (task) => task.jobId ?? null,
-      }),
-      templateId: t.id({ nullable: true, resolve: (task) => task.templateId ?? null }),
-      templateName: t.string({ nullable: true, resolve: (task) => task.templateName ?? null }),
-      code: t.string({
-        nullable: true,
-        description: 'CI’s result code, e.g. `Success`.',
-        resolve: (task) => task.code ?? null,
-      }),
-      message: t.string({
+      jobId: t.exposeID('jobId', { nullable: true, description: 'The media job that ran this task.' }),
+      templateId: t.exposeID('templateId', { nullable: true }),
+      templateName: t.exposeString('templateName', { nullable: true }),
+      code: t.exposeString('code', { nullable: true, description: 'CI’s result code, e.g. `Success`.' }),
+      message: t.exposeString('message', {
         nullable: true,
         description: 'CI’s explanation when the task failed.',
-        resolve: (task) => task.message ?? null,
       }),
-      createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.createdAt ?? null }),
-      startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.startedAt ?? null }),
-      endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (task) => task.endedAt ?? null }),
+      createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+      startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+      endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
     }),
   });
 
-  const WorkflowExecutionRef = builder.node(builder.objectRef<ExecutionParent>('WorkflowExecution'), {
+  const WorkflowExecutionRef = builder.node('WorkflowExecution', {
     description: 'One run of a media workflow on one object.',
     ...access.read,
     id: { resolve: (execution) => execution.runId },
     loadOne: (runId, context) => loadExecutionReference(runId, context),
-    isTypeOf: (value) => typeof value === 'object' && value !== null && 'runId' in value,
     fields: (t) => ({
       runId: t.exposeID('runId', { description: 'CI’s id of the run (`RunId`).' }),
       workflowId: t.exposeID('workflowId'),
       objectKey: t.exposeString('objectKey', { description: 'Key of the COS object the run processed.' }),
-      state: t.field({ type: WorkflowExecutionState, resolve: (execution) => execution.state }),
-      createdAt: t.field({ type: 'DateTime', resolve: (execution) => execution.createdAt }),
+      state: t.expose('state', { type: ExecutionStateEnum }),
+      createdAt: t.expose('createdAt', { type: 'DateTime' }),
       workflowName: t.string({
         nullable: true,
         description: 'Name of the workflow at the time of the run.',
-        resolve: async (execution, _args, context) =>
-          (await detailOf(execution, context))?.workflowName ?? null,
+        resolve: async (execution, _args, context) => (await detailOf(execution, context))?.workflowName,
       }),
       tasks: t.field({
         ...costs.tasks,
-        type: [WorkflowTaskRef],
+        type: ['WorkflowTask'],
         description: 'The run’s tasks, in order.',
         resolve: async (execution, _args, context) => (await detailOf(execution, context))?.tasks ?? [],
       }),
@@ -127,11 +85,11 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
       }),
       failedTask: t.field({
         ...costs.executionDetail,
-        type: WorkflowTaskRef,
+        type: 'WorkflowTask',
         nullable: true,
         description: 'The task that failed the run, with CI’s code and message; null unless a task failed.',
         resolve: async (execution, _args, context) =>
-          (await detailOf(execution, context))?.tasks.find((task) => task.state === 'Failed') ?? null,
+          (await detailOf(execution, context))?.tasks.find((task) => task.state === 'Failed'),
       }),
     }),
   });
@@ -143,54 +101,32 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
     resolveReference: (reference, context) => loadExecutionReference(reference.runId, context),
   });
 
-  /** The filter fields every executions connection shares; `workflowId` is added where it is not implied. */
-  const filterFields = (t: InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
-    objectKey: t.string({ description: 'Only runs on this exact object key.' }),
-    states: t.field({ type: [WorkflowExecutionState], description: 'Only runs in one of these states.' }),
-    createdAfter: t.field({ type: 'DateTime', description: 'Only runs created at or after this instant.' }),
-    createdBefore: t.field({ type: 'DateTime', description: 'Only runs created at or before this instant.' }),
-    batchJobId: t.id({ description: 'Only runs started by this batch-trigger job.' }),
-    order: t.field({ type: SortOrderEnum, defaultValue: 'Desc', description: 'By creation time.' }),
-  });
-
   const WorkflowExecutionFilter = builder.inputType('WorkflowExecutionFilter', {
     description: 'Which executions to list. Every field narrows the result; time bounds are inclusive.',
-    fields: (t) => ({ workflowId: t.id({ required: true }), ...filterFields(t) }),
+    fields: (t) => ({ workflowId: t.id({ required: true }), ...executionFilterFields(t) }),
   });
 
-  const WorkflowRunFilter = builder.inputType('WorkflowRunFilter', {
-    description:
-      'Which of a workflow’s executions to list: `WorkflowExecutionFilter` with the workflow implied.',
-    fields: (t) => filterFields(t),
-  });
-
-  const WorkflowExecutionConnection = builder.connectionObject(
+  builder.connectionObject(
     { type: WorkflowExecutionRef, name: 'WorkflowExecutionConnection' },
     { name: 'WorkflowExecutionEdge' },
   );
-
-  /** The arguments of every executions connection: forward-only, so `first` and `after` and nothing else. */
-  const pageArgs = (t: ArgBuilder<BuilderTypes>) => ({
-    first: t.int({
-      defaultValue: DEFAULT_PAGE_SIZE,
-      description: 'How many executions, from 1 to the configured maximum (100 by default).',
-    }),
-    after: t.string({ description: 'Continue after this cursor (a previous page’s `pageInfo.endCursor`).' }),
-  });
 
   builder.queryFields((t) => ({
     workflowExecutions: t.field({
       ...access.read,
       ...costs.executionsPage,
-      type: WorkflowExecutionConnection,
+      type: 'WorkflowExecutionConnection',
       description:
         'A workflow’s executions, newest first unless `filter.order` says otherwise. Forward-only: pass the ' +
         'previous page’s `pageInfo.endCursor` as `after`.',
-      args: { filter: t.arg({ type: WorkflowExecutionFilter, required: true }), ...pageArgs(t.arg) },
+      args: {
+        filter: t.arg({ type: WorkflowExecutionFilter, required: true }),
+        ...pageArgs(t.arg, 'How many executions, from 1 to the configured maximum (100 by default).'),
+      },
       resolve: (_root, args, context) =>
         paginateExecutions(
           context,
-          toExecutionFilter(
+          executionFilter(
             parseArgument(workflowIdRule, String(args.filter.workflowId), 'filter.workflowId'),
             args.filter,
           ),
@@ -211,49 +147,95 @@ export function addWorkflowExecutionTypes(builder: Builder, access: AccessRules)
     }),
   }));
 
-  return {
-    WorkflowExecutionRef,
-    WorkflowExecutionConnection,
-    WorkflowRunFilter,
-    WorkflowTaskRef,
-    WorkflowExecutionStateEnum: WorkflowExecutionState,
-    SortOrderEnum,
-    pageArgs,
-  };
+  const TriggerWorkflowInput = builder.inputType('TriggerWorkflowInput', {
+    fields: (t) => ({
+      workflowId: t.id({ required: true }),
+      objectKey: t.string({ required: true, description: 'The COS object to run the workflow on.' }),
+      name: t.string({
+        description: 'A label for the trigger: up to 128 CJK characters, letters, digits, `-` and `_`.',
+      }),
+    }),
+  });
+
+  const TriggerWorkflowPayload = builder.objectRef<TriggerResult>('TriggerWorkflowPayload').implement({
+    fields: (t) => ({
+      runId: t.exposeID('runId', { description: 'The new run’s id.' }),
+      execution: t.field({
+        ...costs.executionDetail,
+        type: WorkflowExecutionRef,
+        nullable: true,
+        description: 'The new run, read back from CI (null if CI does not show it yet).',
+        resolve: (result, _args, context) => context.executionDetails.load(result.runId),
+      }),
+      rerunOf: t.expose('rerunOf', {
+        type: WorkflowExecutionRef,
+        nullable: true,
+        description: 'For a re-run, the run it repeats.',
+      }),
+    }),
+  });
+
+  const write = { ...access.write, ...costs.action };
+
+  builder.mutationFields((t) => ({
+    triggerWorkflow: t.field({
+      ...write,
+      type: TriggerWorkflowPayload,
+      description: 'Starts one run of a workflow on an object. Sent to CI at most once.',
+      args: { input: t.arg({ type: TriggerWorkflowInput, required: true }) },
+      resolve: async (_root, { input }, context) => {
+        const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
+        const objectKey = parseArgument(objectKeyRule, input.objectKey, 'input.objectKey');
+        const name = parseOptionalArgument(jobNameRule, input.name, 'input.name');
+        return trigger(context, { workflowId, objectKey, name }, null);
+      },
+    }),
+    rerunWorkflowExecution: t.field({
+      ...write,
+      type: TriggerWorkflowPayload,
+      description:
+        'Runs the same workflow on the same object again: a new run (CI cannot restart a run). `rerunOf` is the ' +
+        'run it repeats.',
+      args: { runId: t.arg.id({ required: true }) },
+      resolve: async (_root, args, context) => {
+        const runId = parseArgument(runIdRule, String(args.runId), 'runId');
+        const original = await context.executionDetails.load(runId);
+        if (!original) throw executionNotFound(runId);
+        const objectKey = parseReference(objectKeyRule, original.objectKey);
+        if (!objectKey) {
+          throw userInputError(`Run ${runId} cannot be repeated: CI reports no valid object key.`, 'runId');
+        }
+        return trigger(context, { workflowId: original.workflowId, objectKey, name: undefined }, original);
+      },
+    }),
+  }));
+
+  builder.subscriptionField('workflowExecutionUpdated', (t) =>
+    t.field({
+      ...access.read,
+      type: WorkflowExecutionRef,
+      description:
+        'The run’s current state at once, then every change of its state or of a task; completes once the run ' +
+        'has finished and its final state was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
+      args: { runId: t.arg.id({ required: true }) },
+      subscribe: (_root, args, context) => {
+        const runId = parseArgument(runIdRule, String(args.runId), 'runId');
+        return subscriptionSource(context.services.live.watchRun(runId), context.caller.expiresAt);
+      },
+      resolve: (detail) => detail,
+    }),
+  );
 }
 
-export type ExecutionTypes = ReturnType<typeof addWorkflowExecutionTypes>;
-
-interface FilterInput {
-  readonly objectKey?: string | null | undefined;
-  readonly states?: readonly ExecutionState[] | null | undefined;
-  readonly createdAfter?: Date | null | undefined;
-  readonly createdBefore?: Date | null | undefined;
-  readonly batchJobId?: string | number | null | undefined;
-  readonly order?: SortOrder | null | undefined;
-}
-
-/**
- * A filter input of either connection, for one workflow, with every value parsed by its input rule; GraphQL's
- * nulls become absent fields.
- */
-export function toExecutionFilter(
-  workflowId: WorkflowId,
-  input: FilterInput | null | undefined,
-): ExecutionFilter {
-  return {
-    workflowId,
-    objectKey: parseOptionalArgument(objectKeyRule, input?.objectKey, 'filter.objectKey'),
-    states: input?.states ?? undefined,
-    createdAfter: input?.createdAfter ?? undefined,
-    createdBefore: input?.createdBefore ?? undefined,
-    batchJobId: parseOptionalArgument(
-      batchJobIdRule,
-      input?.batchJobId == null ? undefined : String(input.batchJobId),
-      'filter.batchJobId',
-    ),
-    order: input?.order ?? 'Desc',
-  };
+/** Starts a run of a workflow that CI knows and that is active; sent at most once. */
+async function trigger(
+  context: GraphQLContext,
+  params: TriggerWorkflowParams,
+  rerunOf: ExecutionParent | null,
+): Promise<TriggerResult> {
+  await usableWorkflow(context, params.workflowId);
+  const { runId } = await context.ci.triggerWorkflow(params);
+  return { runId, rerunOf };
 }
 
 /** The end of the last task of a finished run; null while it runs or is paused, or without a detail. */
@@ -274,8 +256,5 @@ function detailOf(
   execution: ExecutionParent,
   context: GraphQLContext,
 ): Promise<WorkflowExecutionDetail | null> | WorkflowExecutionDetail | null {
-  if ('tasks' in execution) return execution;
-  // A run id CI itself listed; should it ever break the rule, it has no detail to load.
-  const runId = parseReference(runIdRule, execution.runId);
-  return runId === undefined ? null : context.executionDetails.load(runId);
+  return 'tasks' in execution ? execution : context.executionDetails.load(execution.runId);
 }

@@ -1,53 +1,54 @@
-/** `Workflow`: an entity of its own, the workflow of every execution, and the executions of every workflow. */
-import { workflowIdRule } from '../ci/inputs.js';
-import type { Workflow, WorkflowState } from '../ci/types.js';
+/**
+ * `Workflow`: an entity of its own, the workflow of every execution, and the executions of every workflow; the
+ * `workflow` query and the pause and activate mutations.
+ */
+import { type WorkflowId, workflowIdRule } from '../ci/inputs.js';
+import type { Workflow } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { costs } from './costs.js';
+import { WorkflowStateEnum } from './enums.js';
+import { workflowNotFound } from './errors.js';
+import { executionFilter, executionFilterFields } from './execution-filter.js';
 import { parseArgument, parseReference } from './inputs.js';
+import { known } from './lookups.js';
+import { pageArgs } from './page-args.js';
 import { paginateExecutions } from './pagination.js';
-import { type ExecutionTypes, toExecutionFilter } from './workflow-execution.js';
 
-export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, access: AccessRules) {
-  const WorkflowStateEnum = builder.enumType('WorkflowState', {
-    description: 'Whether a workflow starts runs for new objects.',
-    values: {
-      ACTIVE: { value: 'Active' as WorkflowState, description: 'Runs for every matching upload.' },
-      PAUSED: { value: 'Paused' as WorkflowState, description: 'Starts no runs.' },
-    },
+export function registerWorkflow(builder: Builder, access: AccessRules): void {
+  const WorkflowRunFilter = builder.inputType('WorkflowRunFilter', {
+    description:
+      'Which of a workflow’s executions to list: `WorkflowExecutionFilter` with the workflow implied.',
+    fields: (t) => executionFilterFields(t),
   });
 
-  const WorkflowRef = builder.node(builder.objectRef<Workflow>('Workflow'), {
+  const WorkflowRef = builder.node('Workflow', {
     ...access.read,
     description: 'A media workflow: the pipeline of tasks CI runs on objects uploaded to a bucket.',
     id: { resolve: (workflow) => workflow.workflowId },
     loadOne: (workflowId, context) => loadWorkflowReference(workflowId, context),
-    isTypeOf: (value) =>
-      typeof value === 'object' && value !== null && 'updatedAt' in value && !('runId' in value),
     fields: (t) => ({
       workflowId: t.exposeID('workflowId', { description: 'CI’s id of the workflow (`WorkflowId`).' }),
       name: t.exposeString('name'),
-      state: t.field({ type: WorkflowStateEnum, resolve: (workflow) => workflow.state }),
-      bucketId: t.string({
+      state: t.expose('state', { type: WorkflowStateEnum }),
+      bucketId: t.exposeString('bucketId', {
         // Storage layout: a contract variant for outside consumers leaves it out.
         tag: 'internal',
         nullable: true,
         description: 'The bucket whose objects it processes.',
-        resolve: (workflow) => workflow.bucketId ?? null,
       }),
-      createdAt: t.field({ type: 'DateTime', resolve: (workflow) => workflow.createdAt }),
-      updatedAt: t.field({ type: 'DateTime', resolve: (workflow) => workflow.updatedAt }),
+      createdAt: t.expose('createdAt', { type: 'DateTime' }),
+      updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
       executions: t.field({
         ...costs.executionsPage,
-        type: executions.WorkflowExecutionConnection,
+        type: 'WorkflowExecutionConnection',
         description: 'This workflow’s executions: `Query.workflowExecutions` with the workflow fixed.',
-        args: { filter: t.arg({ type: executions.WorkflowRunFilter }), ...executions.pageArgs(t.arg) },
+        args: {
+          filter: t.arg({ type: WorkflowRunFilter }),
+          ...pageArgs(t.arg, 'How many executions, from 1 to the configured maximum (100 by default).'),
+        },
         resolve: (workflow, args, context) =>
-          paginateExecutions(
-            context,
-            toExecutionFilter(parseArgument(workflowIdRule, workflow.workflowId, 'workflowId'), args.filter),
-            args,
-          ),
+          paginateExecutions(context, executionFilter(workflow.workflowId, args.filter), args),
       }),
     }),
   });
@@ -58,13 +59,13 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, a
     resolveReference: (reference, context) => loadWorkflowReference(reference.workflowId, context),
   });
 
-  builder.objectField(executions.WorkflowExecutionRef, 'workflow', (t) =>
+  builder.objectField('WorkflowExecution', 'workflow', (t) =>
     t.field({
       ...costs.batchedWorkflowLookup,
       type: WorkflowRef,
       nullable: true,
       description: 'The workflow this run belongs to; null if it has since been deleted.',
-      resolve: (execution, _args, context) => loadWorkflowReference(execution.workflowId, context),
+      resolve: (execution, _args, context) => context.workflows.load(execution.workflowId),
     }),
   );
 
@@ -83,13 +84,51 @@ export function addWorkflowTypes(builder: Builder, executions: ExecutionTypes, a
     }),
   );
 
-  return { WorkflowRef };
+  const WorkflowPayload = builder.objectRef<{ readonly workflow: Workflow }>('WorkflowPayload').implement({
+    fields: (t) => ({
+      workflow: t.expose('workflow', {
+        type: WorkflowRef,
+        description: 'The workflow as CI reports it after the change.',
+      }),
+    }),
+  });
+
+  builder.mutationFields((t) => {
+    const stateChange = (state: 'paused' | 'active', description: string) =>
+      t.field({
+        ...access.write,
+        ...costs.action,
+        type: WorkflowPayload,
+        description,
+        args: { workflowId: t.arg.id({ required: true }) },
+        resolve: async (_root, args, context) => ({
+          workflow: await setState(
+            context,
+            parseArgument(workflowIdRule, String(args.workflowId), 'workflowId'),
+            state,
+          ),
+        }),
+      });
+    return {
+      pauseWorkflow: stateChange(
+        'paused',
+        'Stops a workflow from starting runs; runs already started go on.',
+      ),
+      activateWorkflow: stateChange('active', 'Lets a paused workflow start runs again.'),
+    };
+  });
 }
 
-/** A workflow named by a reference, a global id or a run: null, without a call, when no workflow can have that id. */
+async function setState(context: GraphQLContext, workflowId: WorkflowId, state: 'paused' | 'active') {
+  await known(context.workflows, workflowId, workflowNotFound);
+  await context.ci.setWorkflowState(workflowId, state);
+  // Read back what CI now says (the client's cache forgot the workflow; this request's loader must too).
+  context.workflows.clear(workflowId);
+  return known(context.workflows, workflowId, workflowNotFound);
+}
+
+/** A workflow named by a reference or a global id: null, without a call, when no workflow can have that id. */
 function loadWorkflowReference(workflowId: unknown, context: GraphQLContext) {
   const parsed = parseReference(workflowIdRule, workflowId);
   return parsed === undefined ? null : context.workflows.load(parsed);
 }
-
-export type WorkflowTypes = ReturnType<typeof addWorkflowTypes>;

@@ -13,8 +13,7 @@ import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
 import type { CacheCounts, ReadCache } from '../ci/read-cache.js';
-import { RATE_LIMITED } from '../plugins/rate-limit.js';
-import { UPSTREAM_BUDGET_ERROR } from '../schema/errors.js';
+import { ErrorCode, errorCodeOf, errorCodesOf } from '../error-codes.js';
 
 export const METRICS_PATH = '/metrics';
 export const MAX_OPERATION_NAMES = 200;
@@ -25,8 +24,8 @@ export type RefusalReason = 'request_budget' | 'rate_limit' | 'retry_budget';
 
 /** GraphQL error codes that are refusals of upstream work, and how the refusal metric names them. */
 export const REFUSAL_CODES: Readonly<Record<string, RefusalReason>> = {
-  [UPSTREAM_BUDGET_ERROR]: 'request_budget',
-  [RATE_LIMITED]: 'rate_limit',
+  [ErrorCode.UPSTREAM_CALL_BUDGET_EXCEEDED]: 'request_budget',
+  [ErrorCode.RATE_LIMITED]: 'rate_limit',
 };
 
 export interface Metrics {
@@ -238,13 +237,9 @@ export function createMetrics(): Metrics {
     },
     // Refusals made before execution (the rate limit answers from request parsing) show only in the result.
     onResultProcess({ result }) {
-      for (const single of Array.isArray(result) ? result : [result]) {
-        const errors = (single as { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> })
-          .errors;
-        for (const error of errors ?? []) {
-          const reason = REFUSAL_CODES[String(error.extensions?.['code'])];
-          if (reason) refusals.inc({ reason });
-        }
+      for (const code of errorCodesOf(result)) {
+        const reason = REFUSAL_CODES[code];
+        if (reason) refusals.inc({ reason });
       }
     },
   });
@@ -284,11 +279,12 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** graphql-js's parse and validation errors carry no code of their own. */
+const PHASE_CODES: Readonly<Record<string, string>> = {
+  parse: ErrorCode.GRAPHQL_PARSE_FAILED,
+  validate: ErrorCode.GRAPHQL_VALIDATION_FAILED,
+};
+
 function errorCode(error: unknown, phase: string | undefined): string {
-  const code = (error as { extensions?: { code?: unknown } } | undefined)?.extensions?.code;
-  if (typeof code === 'string') return code;
-  if (phase === 'parse') return 'GRAPHQL_PARSE_FAILED';
-  if (phase === 'validate') return 'GRAPHQL_VALIDATION_FAILED';
-  // An unexpected error, masked before it reaches the client.
-  return 'INTERNAL_SERVER_ERROR';
+  return errorCodeOf(error, (phase && PHASE_CODES[phase]) || ErrorCode.INTERNAL_SERVER_ERROR);
 }

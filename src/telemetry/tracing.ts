@@ -25,6 +25,7 @@ import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
 import type { OtlpProtocol } from '../config.js';
+import { errorCodesOf } from '../error-codes.js';
 
 const TRACER_NAME = 'ci-workflow-gateway';
 export const DEFAULT_SERVICE_NAME = 'ci-workflow-gateway';
@@ -106,20 +107,9 @@ export function useTracing(options: { readonly graphqlPath: string }): Plugin {
       setExecuteFn((executionArgs) => context.with(inside, () => executeFn(executionArgs)));
       return {
         onExecuteDone({ result }) {
-          const errors = Array.isArray(result)
-            ? []
-            : ((result as { errors?: readonly unknown[] }).errors ?? []);
-          if (errors.length > 0) {
-            const codes = [
-              ...new Set(
-                errors.map((error) =>
-                  String(
-                    (error as { extensions?: { code?: unknown } }).extensions?.code ??
-                      'INTERNAL_SERVER_ERROR',
-                  ),
-                ),
-              ),
-            ];
+          // A streamed result (a subscription, `@defer`) has its errors in its parts, which are not read here.
+          const codes = [...new Set(errorCodesOf(result))];
+          if (codes.length > 0) {
             span.setAttribute('graphql.error.codes', codes);
             span.setStatus({ code: SpanStatusCode.ERROR, message: codes.join(', ') });
           }

@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { ListWorkflowExecutionsParams } from '../../src/ci/client.js';
-import type { WorkflowId } from '../../src/ci/inputs.js';
+import type { RunId, WorkflowId } from '../../src/ci/inputs.js';
 import type { WorkflowExecutionPage } from '../../src/ci/types.js';
 import { CacheHints } from '../../src/schema/cache-hints.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
@@ -13,9 +13,10 @@ import { upstreamGraphQLError } from '../../src/schema/errors.js';
 import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
 import { paginateExecutions } from '../../src/schema/pagination.js';
 
+// The scripted upstream is not CI: its ids are short labels, branded as the decoders would brand CI's.
 const executions = Array.from({ length: 30 }, (_, index) => ({
-  runId: `i${index}`,
-  workflowId: 'w',
+  runId: `i${index}` as RunId,
+  workflowId: 'w' as WorkflowId,
   objectKey: `k${index}`,
   state: 'Success' as const,
   createdAt: new Date(Date.UTC(2026, 10, 1, 0, index)),

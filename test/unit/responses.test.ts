@@ -7,8 +7,17 @@ import {
   decodeWorkflowLookup,
 } from '../../src/ci/responses.js';
 
+// Ids as CI issues them: a letter for the kind and 32 hex digits.
+const RUN_1 = `i${'1'.repeat(32)}`;
+const RUN_2 = `i${'2'.repeat(32)}`;
+const RUN_A = `i${'a'.repeat(32)}`;
+const WORKFLOW_1 = `w${'1'.repeat(32)}`;
+const WORKFLOW_2 = `w${'2'.repeat(32)}`;
+/** A media job id made from a task's name, so each task's job is told apart. */
+const jobIdOf = (name: string) => `j${Buffer.from(name).toString('hex').padEnd(32, '0')}`;
+
 const execution = (runId: string, time = '<CreateTime>2022-08-09T14:54:17+08:00</CreateTime>') =>
-  `<WorkflowExecutionList><RunId>${runId}</RunId><WorkflowId>w1</WorkflowId><Object>wk-test/game.mp4</Object>` +
+  `<WorkflowExecutionList><RunId>${runId}</RunId><WorkflowId>${WORKFLOW_1}</WorkflowId><Object>wk-test/game.mp4</Object>` +
   `${time}<State>Success</State></WorkflowExecutionList>`;
 const listBody = (items: string, tail = '') =>
   `<?xml version="1.0" encoding="utf-8"?><Response><RequestId>req-1</RequestId>${items}${tail}</Response>`;
@@ -27,21 +36,21 @@ function unreadable(run: () => unknown): CiError {
 describe('decodeListWorkflowExecutions', () => {
   it('reads the seed page verbatim, keeping the token a string', () => {
     const page = decodeListWorkflowExecutions(
-      listBody(execution('i1') + execution('i2'), '<NextToken>0115716</NextToken>'),
+      listBody(execution(RUN_1) + execution(RUN_2), '<NextToken>0115716</NextToken>'),
     );
     expect(page.requestId).toBe('req-1');
     expect(page.nextToken).toBe('0115716');
     expect(page.executions).toEqual([
       {
-        runId: 'i1',
-        workflowId: 'w1',
+        runId: RUN_1,
+        workflowId: WORKFLOW_1,
         objectKey: 'wk-test/game.mp4',
         state: 'Success',
         createdAt: new Date('2022-08-09T06:54:17Z'),
       },
       {
-        runId: 'i2',
-        workflowId: 'w1',
+        runId: RUN_2,
+        workflowId: WORKFLOW_1,
         objectKey: 'wk-test/game.mp4',
         state: 'Success',
         createdAt: new Date('2022-08-09T06:54:17Z'),
@@ -51,40 +60,42 @@ describe('decodeListWorkflowExecutions', () => {
 
   it('reads zero and one items as lists', () => {
     expect(decodeListWorkflowExecutions(listBody('')).executions).toEqual([]);
-    expect(decodeListWorkflowExecutions(listBody(execution('only'))).executions.map((e) => e.runId)).toEqual([
-      'only',
+    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A))).executions.map((e) => e.runId)).toEqual([
+      RUN_A,
     ]);
   });
 
   it('treats an empty or absent NextToken as the last page', () => {
     expect(
-      decodeListWorkflowExecutions(listBody(execution('a'), '<NextToken></NextToken>')).nextToken,
+      decodeListWorkflowExecutions(listBody(execution(RUN_A), '<NextToken></NextToken>')).nextToken,
     ).toBeNull();
-    expect(decodeListWorkflowExecutions(listBody(execution('a'), '<NextToken/>')).nextToken).toBeNull();
-    expect(decodeListWorkflowExecutions(listBody(execution('a'))).nextToken).toBeNull();
+    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A), '<NextToken/>')).nextToken).toBeNull();
+    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A))).nextToken).toBeNull();
   });
 
   it('accepts CreationTime in place of CreateTime', () => {
     const page = decodeListWorkflowExecutions(
-      listBody(execution('a', '<CreationTime>2022-08-09 14:54:17+0800</CreationTime>')),
+      listBody(execution(RUN_A, '<CreationTime>2022-08-09 14:54:17+0800</CreationTime>')),
     );
     expect(page.executions[0]?.createdAt).toEqual(new Date('2022-08-09T06:54:17Z'));
   });
 
   it('decodes entities in object keys', () => {
-    const body = listBody(execution('a').replace('wk-test/game.mp4', 'a &amp; b/&lt;c&gt; 视频+1.mp4'));
+    const body = listBody(execution(RUN_A).replace('wk-test/game.mp4', 'a &amp; b/&lt;c&gt; 视频+1.mp4'));
     expect(decodeListWorkflowExecutions(body).executions[0]?.objectKey).toBe('a & b/<c> 视频+1.mp4');
   });
 
   it.each([
     ['an HTML page', '<html><body>Bad gateway</body></html>'],
     ['an empty body', ''],
-    ['truncated XML', listBody(execution('a')).slice(0, 80)],
+    ['truncated XML', listBody(execution(RUN_A)).slice(0, 80)],
     ['JSON', '{"Response":{}}'],
-    ['an unknown state', listBody(execution('a').replace('Success', 'Exploded'))],
-    ['an unparseable time', listBody(execution('a', '<CreateTime>yesterday</CreateTime>'))],
-    ['a missing time', listBody(execution('a', ''))],
+    ['an unknown state', listBody(execution(RUN_A).replace('Success', 'Exploded'))],
+    ['an unparseable time', listBody(execution(RUN_A, '<CreateTime>yesterday</CreateTime>'))],
+    ['a missing time', listBody(execution(RUN_A, ''))],
     ['a missing run id', listBody(execution('').replace('<RunId></RunId>', ''))],
+    ['a run id that is not one', listBody(execution('i1'))],
+    ['a workflow id that is not one', listBody(execution(RUN_A).replace(WORKFLOW_1, 'w1'))],
     ['an Error body with status 200', '<Error><Code>InternalError</Code></Error>'],
   ])('rejects %s as unreadable', (_name, body) => {
     unreadable(() => decodeListWorkflowExecutions(body));
@@ -93,13 +104,13 @@ describe('decodeListWorkflowExecutions', () => {
 
 describe('decodeWorkflowExecutionDetail', () => {
   const detail = (tasks: string) =>
-    `<Response><RequestId>r</RequestId><WorkflowExecution><RunId>i1</RunId><WorkflowId>w1</WorkflowId>` +
+    `<Response><RequestId>r</RequestId><WorkflowExecution><RunId>${RUN_1}</RunId><WorkflowId>${WORKFLOW_1}</WorkflowId>` +
     `<WorkflowName>ignored when Name is present</WorkflowName><Name>demo</Name><Object>a b.mp4</Object>` +
     `<CreateTime>2022-08-09T14:54:17+08:00</CreateTime><State>Failed</State>` +
     `<Topology><Dependencies><Start>Snapshot_1581665960536</Start></Dependencies><Nodes><Snapshot_1581665960536>` +
     `<Type>Snapshot</Type></Snapshot_1581665960536></Nodes></Topology>${tasks}</WorkflowExecution></Response>`;
   const taskXml = (name: string) =>
-    `<Tasks><Type>Transcode</Type><State>Failed</State><JobId>j-${name}</JobId><Name>${name}</Name>` +
+    `<Tasks><Type>Transcode</Type><State>Failed</State><JobId>${jobIdOf(name)}</JobId><Name>${name}</Name>` +
     `<CreateTime>2022-08-09 14:54:40+0800</CreateTime><StartTime>2022-08-09 14:54:41+0800</StartTime>` +
     `<EndTime></EndTime><Code>InternalError</Code><Message>boom</Message><TemplateId>t1</TemplateId>` +
     `<TemplateName>HD</TemplateName><ResultInfo><ObjectCount>0</ObjectCount></ResultInfo></Tasks>`;
@@ -113,7 +124,7 @@ describe('decodeWorkflowExecutionDetail', () => {
         type: 'Transcode',
         name: 'one',
         state: 'Failed',
-        jobId: 'j-one',
+        jobId: jobIdOf('one'),
         templateId: 't1',
         templateName: 'HD',
         code: 'InternalError',
@@ -145,12 +156,14 @@ describe('decodeWorkflowLookup', () => {
 
   it('reads workflows and missing ids, one or many of each', () => {
     const result = decodeWorkflowLookup(
-      `<Response><RequestId>r</RequestId><TotalCount>1</TotalCount>${workflow('w1')}<NonExistIDs>w9</NonExistIDs></Response>`,
+      `<Response><RequestId>r</RequestId><TotalCount>1</TotalCount>${workflow(WORKFLOW_1)}<NonExistIDs>w9</NonExistIDs></Response>`,
     );
-    expect(result.workflows.map((w) => [w.workflowId, w.name, w.state])).toEqual([['w1', 'wf w1', 'Active']]);
+    expect(result.workflows.map((w) => [w.workflowId, w.name, w.state])).toEqual([
+      [WORKFLOW_1, `wf ${WORKFLOW_1}`, 'Active'],
+    ]);
     expect(result.nonExistIds).toEqual(['w9']);
     const many = decodeWorkflowLookup(
-      `<Response>${workflow('w1')}${workflow('w2')}<NonExistIDs>a</NonExistIDs><NonExistIDs>b</NonExistIDs></Response>`,
+      `<Response>${workflow(WORKFLOW_1)}${workflow(WORKFLOW_2)}<NonExistIDs>a</NonExistIDs><NonExistIDs>b</NonExistIDs></Response>`,
     );
     expect(many.workflows).toHaveLength(2);
     expect(many.nonExistIds).toEqual(['a', 'b']);
@@ -158,7 +171,8 @@ describe('decodeWorkflowLookup', () => {
 
   it('reads an empty NonExistIDs tag as no missing ids', () => {
     expect(
-      decodeWorkflowLookup(`<Response>${workflow('w1')}<NonExistIDs></NonExistIDs></Response>`).nonExistIds,
+      decodeWorkflowLookup(`<Response>${workflow(WORKFLOW_1)}<NonExistIDs></NonExistIDs></Response>`)
+        .nonExistIds,
     ).toEqual([]);
   });
 
@@ -166,7 +180,7 @@ describe('decodeWorkflowLookup', () => {
     /** The NotifyConfig decoded from a workflow with this topology. */
     const notifyOf = (topology: string) =>
       decodeWorkflowLookup(
-        `<Response>${workflow('w1').replace('<Topology/>', `<Topology>${topology}</Topology>`)}</Response>`,
+        `<Response>${workflow(WORKFLOW_1).replace('<Topology/>', `<Topology>${topology}</Topology>`)}</Response>`,
       ).workflows[0]?.notifyConfig;
     const notify =
       '<NotifyConfig><Type>Url</Type><Url>https://hooks.example.com/ci?key=s3cret</Url>' +
@@ -200,7 +214,7 @@ describe('decodeWorkflowLookup', () => {
       notifyOf('<Nodes><Start><Type>Start</Type><Input><QueueId>p1</QueueId></Input></Start></Nodes>'),
     ).toBeUndefined();
     expect(
-      decodeWorkflowLookup(`<Response>${workflow('w1')}</Response>`).workflows[0]?.notifyConfig,
+      decodeWorkflowLookup(`<Response>${workflow(WORKFLOW_1)}</Response>`).workflows[0]?.notifyConfig,
     ).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * uses an enum as a field's type without importing another module.
  */
 import { EXECUTION_STATES, JOB_STATES, SORT_ORDERS, WORKFLOW_STATES } from '../ci/types.js';
-import { WORKFLOW_EVENT_KINDS } from '../live/live-updates.js';
+import { WORKFLOW_EVENT_KINDS } from '../live/workflow-watch.js';
 import type { Builder } from './builder.js';
 
 type EnumOf<V extends string> = { readonly [K in V as Uppercase<K>]: K };

@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { ErrorCode } from '../error-codes.js';
-import { RunNotFound } from '../live/live-updates.js';
+import { RunNotFound } from '../live/run-watch.js';
 import { afterDelay } from '../timers.js';
 import { executionNotFound } from './errors.js';
 

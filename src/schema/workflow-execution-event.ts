@@ -4,7 +4,7 @@
  */
 
 import { workflowIdRule } from '../ci/inputs.js';
-import type { WorkflowEvent } from '../live/live-updates.js';
+import type { WorkflowEvent } from '../live/workflow-watch.js';
 import type { AccessRules, Builder } from './builder.js';
 import { ExecutionStateEnum, WorkflowEventKindEnum } from './enums.js';
 import { executionFilter, matchesFilter } from './execution-filter.js';

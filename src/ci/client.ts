@@ -4,6 +4,7 @@
  * Every argument that reaches a URL is a branded value from `inputs.ts`, so it has passed its input rule.
  */
 
+import type { CallOptions } from './attempts.js';
 import { CiError } from './errors.js';
 import type {
   BatchJobId,
@@ -28,7 +29,7 @@ import {
   encodeBatchTriggerInput,
 } from './responses.js';
 import { formatCiTime } from './time.js';
-import { type CallOptions, CiTransport, type CiTransportOptions } from './transport.js';
+import { CiTransport, type CiTransportOptions } from './transport.js';
 import {
   type BatchTrigger,
   type BatchTriggerPage,
@@ -48,18 +49,15 @@ export type {
   AttemptObservation,
   AttemptStart,
   CallOptions,
-  CiCredentials,
-  CiLogger,
   UpstreamAttempt,
   UpstreamObserver,
   UpstreamOutcome,
-} from './transport.js';
-export {
-  DEFAULT_MAX_RETRIES,
-  outcomeOf,
-  parseRetryAfter,
-  SESSION_TOKEN_HEADER,
-} from './transport.js';
+} from './attempts.js';
+export { outcomeOf } from './attempts.js';
+export { SESSION_TOKEN_HEADER } from './dialect.js';
+export { parseRetryAfter } from './errors.js';
+export type { CiCredentials, CiLogger } from './transport.js';
+export { DEFAULT_MAX_RETRIES } from './transport.js';
 
 /** The search call's page size limit, and so the most ids one lookup can resolve. */
 export const MAX_WORKFLOW_IDS_PER_LOOKUP = 100;

@@ -111,3 +111,46 @@ export function classifyHttpFailure(status: number, code: string | undefined): C
   if (status === 401 || status === 403) return 'unauthorized';
   return 'bad_request';
 }
+
+const RESPONSE_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+/** Network errors that mean the request never left: nothing reached CI. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
+/** undici's timeouts: connecting, waiting for the answer to start, and waiting for more of its body. */
+const TIMEOUT_CODES = new Set([CONNECT_TIMEOUT, 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** A request that got no usable answer (undici's error), as the CI error it is, saying whether CI may have it. */
+export function networkFailure(error: unknown, timeoutMs: number): CiError {
+  const code = error instanceof Error ? Reflect.get(error, 'code') : undefined;
+  if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+    return new CiError('timeout', `CI did not answer within ${timeoutMs} ms`, {
+      cause: error,
+      requestSent: code !== CONNECT_TIMEOUT,
+    });
+  }
+  if (code === RESPONSE_TOO_LARGE) {
+    return new CiError('unreadable_response', 'CI sent a response larger than the gateway accepts', {
+      cause: error,
+    });
+  }
+  return new CiError(
+    'unavailable',
+    `CI could not be reached${typeof code === 'string' ? ` (${code})` : ''}`,
+    {
+      cause: error,
+      requestSent: !(typeof code === 'string' && NOT_SENT_CODES.has(code)),
+    },
+  );
+}
+
+export function secondsOrUndefined(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds from now. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}

@@ -11,26 +11,37 @@
  * - A caller's abort stops everything at once: the attempt in flight, the back-off, and any further attempt. It is
  *   reported as `cancelled`, never as the upstream being unavailable, and never retried.
  * - A signature rejected as expired or skewed corrects the clock offset from the server's `Date`, once.
- * - Identical reads in flight at the same moment are made once (single-flight), keyed by everything that makes the
- *   signed request what it is: method, path, every parameter, and (flights being kept per transport) credentials.
- *   Each caller still pays for every attempt from its own budget, stops waiting on its own abort, and gets the
- *   shared failure as its own; the shared call is abandoned only when no caller waits any more.
+ * - Identical reads in flight at the same moment are made once (`single-flight.ts`), keyed by everything that
+ *   makes the signed request what it is: method, path, every parameter, and (flights being kept per transport)
+ *   credentials.
+ * - What is the service's own (its header names, its error body) is its {@link ServiceDialect}: CI's by default.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { DEFAULT_TIMEOUT_MS } from '../config.js';
+import type {
+  AttemptObservation,
+  AttemptStart,
+  CallOptions,
+  HttpMethod,
+  UpstreamAttempt,
+  UpstreamObserver,
+} from './attempts.js';
+import { CI_DIALECT, type ServiceDialect } from './dialect.js';
 import { encodePath, encodeQuery } from './encoding.js';
 import {
   CiError,
-  type CiErrorKind,
   classifyHttpFailure,
   isClockSkewError,
   isRetryable,
   mayHaveActed,
+  networkFailure,
+  parseRetryAfter,
+  secondsOrUndefined,
 } from './errors.js';
-import { decodeErrorBody } from './responses.js';
 import { RetryBudget } from './retry-budget.js';
 import { DEFAULT_SIGNATURE_TTL_SECONDS, formatKeyTime, type KeyValuePairs, signRequest } from './signer.js';
+import { cancellation, SingleFlight } from './single-flight.js';
 
 export const DEFAULT_MAX_RETRIES = 3;
 const DEFAULT_RETRY_BASE_DELAY_MS = 200;
@@ -40,20 +51,12 @@ const DEFAULT_MAX_RETRY_AFTER_MS = 20_000;
 const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 128;
 /** A page of 100 executions is about 30 KiB; anything near this is not an answer we can use. */
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
-const RESPONSE_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
-/** Network errors that mean the request never left: nothing reached CI. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
-/** undici's timeouts: connecting, waiting for the answer to start, and waiting for more of its body. */
-const TIMEOUT_CODES = new Set([CONNECT_TIMEOUT, 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
-export const SESSION_TOKEN_HEADER = 'x-ci-security-token';
-const REQUEST_ID_HEADER = 'x-ci-request-id';
 
 export interface CiCredentials {
   readonly secretId: string;
   readonly secretKey: string;
-  /** Temporary (STS) credentials' token, sent as `x-ci-security-token`. */
+  /** Temporary (STS) credentials' token, sent in the dialect's session-token header. */
   readonly sessionToken?: string | undefined;
 }
 
@@ -88,110 +91,14 @@ export interface CiTransportOptions {
   readonly dispatcher?: Dispatcher | undefined;
   /** See every attempt of every call (metrics, traces), whoever made it. */
   readonly observers?: readonly UpstreamObserver[] | undefined;
-}
-
-/** An attempt about to be sent. */
-export interface AttemptStart {
-  readonly operation: string;
-  readonly method: UpstreamRequest['method'];
-  /** The path alone: queries are left out of everything observed. */
-  readonly path: string;
-  readonly attempt: number;
-  /** The CI endpoint's host name and port. */
-  readonly serverAddress: string;
-  readonly serverPort: number;
-}
-
-/** Watches the transport's traffic; it cannot change what is sent, beyond unsigned headers. */
-export interface UpstreamObserver {
-  /** Called as each attempt starts; what it returns is told how the attempt ended. */
-  attemptStarted(start: AttemptStart): AttemptObservation | undefined;
-  /** A failed attempt that would have been retried was not, because the shared retry budget was spent. */
-  retryBudgetSpent?(operation: string): void;
-}
-
-export interface AttemptObservation {
-  /** Sent with the attempt, outside the signature (a `traceparent`, say). */
-  readonly headers?: Readonly<Record<string, string>> | undefined;
-  ended(attempt: UpstreamAttempt): void;
-}
-
-/** One attempt of one call, reported for logging and metrics. */
-export interface UpstreamAttempt {
-  readonly operation: string;
-  readonly attempt: number;
-  readonly status: number | undefined;
-  readonly requestId: string | undefined;
-  readonly durationMs: number;
-  /** `retry`: this attempt failed and another follows; `cancelled`: the caller stopped waiting. */
-  readonly outcome: 'ok' | 'retry' | 'error' | 'cancelled';
-  readonly errorKind?: CiErrorKind | undefined;
-  readonly errorCode?: string | undefined;
-  /** The upstream's own explanation, for logs. */
-  readonly errorMessage?: string | undefined;
-}
-
-/** How an attempt ended, as metrics and traces name it. */
-export type UpstreamOutcome =
-  | 'ok'
-  | 'not_found'
-  | 'client_error'
-  | 'unauthorized'
-  | 'throttled'
-  | 'unavailable'
-  | 'timeout'
-  | 'bad_response'
-  | 'cancelled';
-
-const OUTCOME_OF_KIND: Record<CiErrorKind, UpstreamOutcome> = {
-  not_found: 'not_found',
-  bad_request: 'client_error',
-  unauthorized: 'unauthorized',
-  throttled: 'throttled',
-  unavailable: 'unavailable',
-  timeout: 'timeout',
-  unreadable_response: 'bad_response',
-  cancelled: 'cancelled',
-};
-
-export function outcomeOf(attempt: UpstreamAttempt): UpstreamOutcome {
-  if (attempt.outcome === 'ok') return 'ok';
-  if (attempt.outcome === 'cancelled') return 'cancelled';
-  return attempt.errorKind === undefined ? 'bad_response' : OUTCOME_OF_KIND[attempt.errorKind];
-}
-
-export interface CallOptions {
-  /**
-   * Stops the call, including back-off waits, and prevents any further attempt. An abort whose reason is a
-   * {@link CiError} fails the call with that error (a deadline says `timeout`); any other reason with `cancelled`.
-   */
-  readonly signal?: AbortSignal | undefined;
-  readonly onAttempt?: ((attempt: UpstreamAttempt) => void) | undefined;
-  /**
-   * Called before every attempt, retries included, so a caller can pay for each; what it throws fails the call
-   * without that attempt being made.
-   */
-  readonly beforeAttempt?: (() => void) | undefined;
-  /** Overrides the transport's retry limit for this call (a health probe wants 0). */
-  readonly maxRetries?: number | undefined;
-}
-
-/** One caller waiting on a shared call. */
-interface Waiter {
-  readonly options: CallOptions;
-  readonly fail: (error: unknown) => void;
-}
-
-interface Flight {
-  readonly waiters: Set<Waiter>;
-  readonly controller: AbortController;
-  readonly result: Promise<unknown>;
+  /** The service's header names and error body; CI's when absent. */
+  readonly dialect?: ServiceDialect | undefined;
 }
 
 export interface UpstreamRequest {
   /** The call's name in logs, e.g. `ListWorkflowExecutions`. */
   readonly operation: string;
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: HttpMethod;
   /** Decoded path, as signed. */
   readonly path: string;
   readonly query: KeyValuePairs;
@@ -226,10 +133,10 @@ export class CiTransport {
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #observers: readonly UpstreamObserver[];
+  readonly #dialect: ServiceDialect;
   /** Server time minus local time, learnt from a skew error's `Date` header. */
   #clockOffsetMs = 0;
-  /** Reads in flight, by request identity. */
-  readonly #flights = new Map<string, Flight>();
+  readonly #flights = new SingleFlight();
 
   constructor(options: CiTransportOptions) {
     this.#origin = new URL(options.endpoint);
@@ -250,6 +157,7 @@ export class CiTransport {
     this.#sleep = options.sleep ?? sleep;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#observers = options.observers ?? [];
+    this.#dialect = options.dialect ?? CI_DIALECT;
     this.#dispatcher =
       options.dispatcher ??
       new Agent({
@@ -271,92 +179,9 @@ export class CiTransport {
    */
   call<T>(request: UpstreamRequest, decode: (body: string) => T, options: CallOptions = {}): Promise<T> {
     if (request.method !== 'GET' || !request.idempotent) return this.#callAlone(request, decode, options);
-    return this.#join(request, decode, options);
-  }
-
-  #join<T>(request: UpstreamRequest, decode: (body: string) => T, options: CallOptions): Promise<T> {
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(cancellation(signal));
-    const key = this.#identity(request);
-    let flight = this.#flights.get(key);
-    // Joining a call already under way pays for one attempt, as making it would have.
-    if (flight) options.beforeAttempt?.();
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = {
-        options,
-        fail: (error) => {
-          leave();
-          reject(error);
-        },
-      };
-      const onAbort = () => {
-        const why = cancellation(signal as AbortSignal);
-        const shared = flight as Flight;
-        if (shared.waiters.size === 1 && shared.waiters.has(waiter)) {
-          // The last caller: stop the call itself, for its reason, and fail with it once the call has reported
-          // the attempt it cut short, so that attempt shows in this caller's log.
-          if (this.#flights.get(key) === shared) this.#flights.delete(key);
-          shared.controller.abort(why);
-        } else {
-          waiter.fail(why);
-        }
-      };
-      // Every other way out (an answer, a failure, a spent budget) comes with the call itself over, or with
-      // other callers still waiting: leaving only stops listening.
-      const leave = () => {
-        signal?.removeEventListener('abort', onAbort);
-        flight?.waiters.delete(waiter);
-      };
-      if (flight) flight.waiters.add(waiter);
-      else flight = this.#startFlight(key, request, decode, waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      flight.result.then(
-        (value) => {
-          leave();
-          resolve(value as T);
-        },
-        (error: unknown) => waiter.fail(error),
-      );
-    });
-  }
-
-  #startFlight<T>(key: string, request: UpstreamRequest, decode: (body: string) => T, first: Waiter): Flight {
-    const waiters = new Set<Waiter>([first]);
-    const controller = new AbortController();
-    let attempts = 0;
-    const flight: Flight = {
-      waiters,
-      controller,
-      result: this.#callAlone(request, decode, {
-        signal: controller.signal,
-        maxRetries: first.options.maxRetries,
-        onAttempt: (attempt) => {
-          for (const waiter of waiters) waiter.options.onAttempt?.(attempt);
-        },
-        // Every waiter pays for every attempt; one whose budget is spent fails alone and the rest go on.
-        beforeAttempt: () => {
-          attempts += 1;
-          for (const waiter of [...waiters]) {
-            // Those who joined before the first attempt paid when they joined.
-            if (attempts === 1 && waiter !== first) continue;
-            try {
-              waiter.options.beforeAttempt?.();
-            } catch (error) {
-              waiters.delete(waiter);
-              waiter.fail(error);
-            }
-          }
-          if (waiters.size === 0) throw new CiError('cancelled', 'No caller can pay for another attempt');
-        },
-      }),
-    };
-    this.#flights.set(key, flight);
-    // A settled call leaves the table at once: the next identical read is a new call, with fresh data.
-    const land = () => {
-      if (this.#flights.get(key) === flight) this.#flights.delete(key);
-    };
-    flight.result.then(land, land);
-    return flight;
+    return this.#flights.run(this.#identity(request), options, (shared) =>
+      this.#callAlone(request, decode, shared),
+    );
   }
 
   /**
@@ -407,7 +232,7 @@ export class CiTransport {
           report('ok', response);
           return value;
         }
-        failure = httpFailure(response, this.#now());
+        failure = this.#httpFailure(response);
       } catch (error) {
         if (!(error instanceof CiError)) {
           report('error', response);
@@ -460,6 +285,20 @@ export class CiTransport {
         throw error;
       }
     }
+  }
+
+  #httpFailure(response: UpstreamResponse): CiError {
+    const body = this.#dialect.decodeError(response.body);
+    const code = body?.code;
+    const kind = classifyHttpFailure(response.status, code);
+    const what = code ? `${code}${body?.message ? `: ${body.message}` : ''}` : 'no error body';
+    return new CiError(kind, `CI answered HTTP ${response.status} (${what})`, {
+      code,
+      upstreamMessage: body?.message,
+      requestId: body?.requestId ?? response.requestId,
+      status: response.status,
+      retryAfterSeconds: secondsOrUndefined(parseRetryAfter(response.retryAfter, this.#now())),
+    });
   }
 
   async close(): Promise<void> {
@@ -537,7 +376,8 @@ export class CiTransport {
     for (const observation of observations) Object.assign(headers, observation.headers);
     Object.assign(headers, Object.fromEntries(headersToSign), { authorization, accept: 'application/xml' });
     // Sent unsigned, as the official Node SDK does.
-    if (this.#credentials.sessionToken) headers[SESSION_TOKEN_HEADER] = this.#credentials.sessionToken;
+    if (this.#credentials.sessionToken)
+      headers[this.#dialect.sessionTokenHeader] = this.#credentials.sessionToken;
 
     try {
       const response = await this.#dispatcher.request({
@@ -556,41 +396,15 @@ export class CiTransport {
       return {
         status: response.statusCode,
         body: text,
-        requestId: header(response.headers, REQUEST_ID_HEADER),
+        requestId: header(response.headers, this.#dialect.requestIdHeader),
         date: header(response.headers, 'date'),
         retryAfter: header(response.headers, 'retry-after'),
       };
     } catch (error) {
       if (callerSignal?.aborted) throw cancellation(callerSignal);
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
-        throw new CiError('timeout', `CI did not answer within ${this.#timeoutMs} ms`, {
-          cause: error,
-          requestSent: code !== CONNECT_TIMEOUT,
-        });
-      }
-      if (code === RESPONSE_TOO_LARGE) {
-        throw new CiError('unreadable_response', 'CI sent a response larger than the gateway accepts', {
-          cause: error,
-        });
-      }
-      throw new CiError(
-        'unavailable',
-        `CI could not be reached${typeof code === 'string' ? ` (${code})` : ''}`,
-        {
-          cause: error,
-          requestSent: !(typeof code === 'string' && NOT_SENT_CODES.has(code)),
-        },
-      );
+      throw networkFailure(error, this.#timeoutMs);
     }
   }
-}
-
-/** The error a call fails with when its caller aborts: the abort's own CiError, else `cancelled`. */
-function cancellation(signal: AbortSignal): CiError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof CiError) return reason;
-  return new CiError('cancelled', 'The caller stopped waiting before CI answered', { cause: reason });
 }
 
 function decodeOrExplain<T>(decode: (body: string) => T, response: UpstreamResponse): T {
@@ -604,32 +418,6 @@ function decodeOrExplain<T>(decode: (body: string) => T, response: UpstreamRespo
       requestId: response.requestId,
     });
   }
-}
-
-function httpFailure(response: UpstreamResponse, nowMs: number): CiError {
-  const body = decodeErrorBody(response.body);
-  const code = body?.code;
-  const kind = classifyHttpFailure(response.status, code);
-  const what = code ? `${code}${body?.message ? `: ${body.message}` : ''}` : 'no error body';
-  return new CiError(kind, `CI answered HTTP ${response.status} (${what})`, {
-    code,
-    upstreamMessage: body?.message,
-    requestId: body?.requestId ?? response.requestId,
-    status: response.status,
-    retryAfterSeconds: secondsOrUndefined(parseRetryAfter(response.retryAfter, nowMs)),
-  });
-}
-
-function secondsOrUndefined(ms: number | undefined): number | undefined {
-  return ms === undefined ? undefined : Math.ceil(ms / 1000);
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

@@ -3,8 +3,9 @@
  * signs a request with a body. The typed calls' behaviour is in client.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UpstreamAttempt } from '../../src/ci/attempts.js';
 import { CiError } from '../../src/ci/errors.js';
-import { CiTransport, type UpstreamAttempt } from '../../src/ci/transport.js';
+import { CiTransport } from '../../src/ci/transport.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { type EmulatorFixture, startEmulator } from '../support/emulator.js';
 

@@ -21,17 +21,19 @@ export const MAX_CALLBACK_BYTES = 256 * 1024;
 /** Wrong tokens one client may try per minute before it is answered 429 unheard. */
 const GUESSES_PER_MINUTE = 10;
 
-export interface CiCallbackOptions {
+export interface CiCallbackOptions<ServerContext> {
   readonly token: string;
   readonly hint: (runId: RunId) => Promise<void>;
   readonly logger: Logger;
   /** Re-reads callbacks may cause per second, gateway-wide. @default 50 */
   readonly hintsPerSecond?: number;
   /** Who is posting: the same key for the same client (its address). */
-  readonly clientKey: (serverContext: unknown) => string;
+  readonly clientKey: (serverContext: ServerContext) => string;
 }
 
-export function useCiCallbacks(options: CiCallbackOptions): Plugin {
+export function useCiCallbacks<ServerContext extends object>(
+  options: CiCallbackOptions<ServerContext>,
+): Plugin<object, ServerContext> {
   const matches = secretMatcher(options.token);
   const limiter = new RateLimiterMemory({ points: options.hintsPerSecond ?? 50, duration: 1 });
   const plain = (status: number, requestId: string, text = '') =>

@@ -16,22 +16,24 @@ import { ErrorCode } from '../error-codes.js';
 
 const WINDOW_SECONDS = 60;
 
-export interface RateLimitOptions {
+export interface RateLimitOptions<ServerContext> {
   /** Upstream attempts per caller per minute. */
   readonly perMinute: number;
   /** Who is calling: the same key for the same caller across requests. */
-  readonly callerKey: (request: Request, serverContext: unknown) => string;
+  readonly callerKey: (request: Request, serverContext: ServerContext) => string;
 }
 
-export interface RateLimit {
-  readonly plugin: Plugin;
+export interface RateLimit<ServerContext extends object> {
+  readonly plugin: Plugin<object, ServerContext>;
   /** The refusal for a caller over its limit; undefined for one under it. */
   refusal(callerKey: string): Promise<GraphQLError | undefined>;
   /** What counts one upstream attempt against this caller. */
   charge(callerKey: string): () => void;
 }
 
-export function useUpstreamRateLimit(options: RateLimitOptions): RateLimit {
+export function useUpstreamRateLimit<ServerContext extends object>(
+  options: RateLimitOptions<ServerContext>,
+): RateLimit<ServerContext> {
   const limiter = new RateLimiterMemory({ points: options.perMinute, duration: WINDOW_SECONDS });
   const refusal = async (key: string) => {
     const usage = await limiter.get(key);

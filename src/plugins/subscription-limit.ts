@@ -12,17 +12,19 @@ import { GraphQLError } from 'graphql';
 import { finalAsyncIterator, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../error-codes.js';
 
-export interface SubscriptionLimitOptions {
+export interface SubscriptionLimitOptions<Context> {
   readonly perCaller: number;
   /** Who the subscriber is, from the GraphQL context (a token's subject, else an address). */
-  readonly callerKey: (context: object) => string;
+  readonly callerKey: (context: Context) => string;
 }
 
-export function useSubscriptionLimit(options: SubscriptionLimitOptions): Plugin {
+export function useSubscriptionLimit<Context extends object>(
+  options: SubscriptionLimitOptions<Context>,
+): Plugin<Context> {
   const open = new Map<string, number>();
   return {
     onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
-      const key = options.callerKey(args.contextValue as object);
+      const key = options.callerKey(args.contextValue);
       const count = open.get(key) ?? 0;
       if (count >= options.perCaller) {
         setResultAndStopExecution({

@@ -1,8 +1,8 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
-import { createReadinessProbe } from '../../src/readiness.js';
-import { DOCUMENT_LIMITS } from '../../src/server.js';
+import { DOCUMENT_LIMITS } from '../../src/http/gateway.js';
+import { createReadinessProbe } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 

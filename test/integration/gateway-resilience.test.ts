@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/ci/retry-budget.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
-import { createHttpServer, type TrackedServer } from '../../src/http-server.js';
+import { createHttpServer, type TrackedServer } from '../../src/http/http-server.js';
 import {
   closeAfterEach,
   type GatewayFixture,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpServer, type HttpLimits, type TrackedServer } from '../../src/http-server.js';
+import { createHttpServer, type HttpLimits, type TrackedServer } from '../../src/http/http-server.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 
 const servers: TrackedServer[] = [];

@@ -5,12 +5,12 @@ import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/http/gateway.js';
+import { serveGraphQLOverWebSocket } from '../../src/http/websocket.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
-import { serveGraphQLOverWebSocket } from '../../src/live/websocket.js';
 import { callbackUrlCheck } from '../../src/plugins/ci-callbacks.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
-import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { type EmulatorFixture, startEmulator } from './emulator.js';
 

@@ -13,7 +13,7 @@ import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { DEFAULT_PORT, ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config.js';
-import { HEALTH_PATH, READY_PATH } from '../../src/server.js';
+import { HEALTH_PATH, READY_PATH } from '../../src/http/gateway.js';
 
 const folder = new URL('../../deploy/kubernetes/', import.meta.url).pathname;
 const MODELS = {

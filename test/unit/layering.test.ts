@@ -4,7 +4,7 @@
  *
  * Layers, lowest first: what everything may use (the configuration, which owns every default, among it); the CI client (knows no GraphQL); live updates and the emulator
  * (built on the CI client); the schema (knows no HTTP signing); yoga plugins and telemetry; the HTTP layer and the
- * process (server, transports, drain, configuration); the entry point.
+ * process (`src/http`: the yoga app, its transports, the drain, readiness); the entry point.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -18,14 +18,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/live/', 'src/emulator/'],
   ['src/schema/'],
   ['src/plugins/', 'src/telemetry/'],
-  [
-    'src/server.ts',
-    'src/http-server.ts',
-    'src/drain.ts',
-    'src/readiness.ts',
-    'src/live/websocket.ts',
-    'src/unhandled-rejections.ts',
-  ],
+  ['src/http/', 'src/unhandled-rejections.ts'],
   ['src/index.ts'],
 ];
 

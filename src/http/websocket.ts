@@ -6,7 +6,7 @@
  *   the bearer token from `connectionParams` (`authorization`, `x-router-secret`) or the upgrade request's
  *   headers. A refused connection is closed with 4403. It is closed with 4403 too when its token expires.
  * - Each operation (a subscription, a query, or a mutation: graphql-ws allows all three, and so does this) is
- *   admitted by the gateway as an HTTP request would be (`Gateway.openSocketOperation`: persisted-document rules,
+ *   admitted by the gateway as an HTTP request would be (`socket-operations.ts`: persisted-document rules,
  *   document size, the caller's rate limit, the request deadline, one log line), then executed through the
  *   gateway's own envelop (schema, scopes, masking, limits) with the connection's caller, and stopped (its upstream
  *   work aborted) when it completes or the connection closes.
@@ -16,15 +16,15 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode } from '../error-codes.js';
 import type { Caller } from '../plugins/caller-auth.js';
-import type { Gateway, OpenedSocketOperation } from '../server.js';
 import type { Logger } from '../telemetry/logger.js';
 import { afterDelay } from '../timers.js';
+import type { OpenedSocketOperation, SocketGateway } from './socket-operations.js';
 
 /** Headers a client may send in `connectionParams` in place of HTTP headers (browsers cannot set them). */
 const CREDENTIAL_PARAMS = ['authorization', 'x-router-secret'] as const;
@@ -74,7 +74,7 @@ export interface GraphQLWebSocket {
 
 export function serveGraphQLOverWebSocket(
   server: Server,
-  gateway: Gateway,
+  gateway: SocketGateway,
   options: WebSocketOptions,
 ): GraphQLWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
@@ -100,6 +100,13 @@ export function serveGraphQLOverWebSocket(
       states.set(extra, state);
     }
     return state;
+  };
+
+  const admitted = new WeakMap<ExecutionArgs, OpenedSocketOperation>();
+  const admittedOperation = (args: ExecutionArgs): OpenedSocketOperation => {
+    const operation = admitted.get(args);
+    if (!operation) throw new Error('graphql-ws executed an operation it did not admit');
+    return operation;
   };
 
   const disposable = useServer(
@@ -162,11 +169,12 @@ export function serveGraphQLOverWebSocket(
           return [new GraphQLError('The operation was completed before it started.')];
         }
         state.operations.set(id, { gone, opened });
+        admitted.set(opened.args, opened);
         return opened.args;
       },
-      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) =>
-        (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      // graphql-ws hands back the very arguments `onSubscribe` returned: they name the admitted operation.
+      execute: (args) => admittedOperation(args).execute(),
+      subscribe: (args) => admittedOperation(args).subscribe(),
       onNext: (ctx, id, _payload, _args, result) => {
         stateOf(ctx.extra).operations.get(id)?.opened?.noteResult(result);
       },

@@ -2,8 +2,8 @@
  * Readiness: the upstream is configured and answers a signed call. Probes from a load balancer arrive every few
  * seconds per replica, so one answer is reused for a short while instead of calling CI each time.
  */
-import type { CiClient } from './ci/client.js';
-import type { Logger } from './telemetry/logger.js';
+import type { CiClient } from '../ci/client.js';
+import type { Logger } from '../telemetry/logger.js';
 
 const CACHE_MS = 5_000;
 const PROBE_TIMEOUT_MS = 3_000;

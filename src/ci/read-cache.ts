@@ -9,6 +9,7 @@
  * the one set of credentials the process holds, never anything derived from a caller.
  */
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_DETAIL_CACHE_ENTRIES, DEFAULT_WORKFLOW_CACHE_TTL_MS } from '../config.js';
 import type { RunId, WorkflowId } from './inputs.js';
 import { isFinishedState, type Workflow, type WorkflowExecutionDetail } from './types.js';
 
@@ -35,8 +36,8 @@ export class ReadCache {
   readonly workflowCounts: CacheCounts = { hits: 0, misses: 0 };
 
   constructor(options: ReadCacheOptions = {}) {
-    const entries = options.detailEntries ?? 10_000;
-    const ttl = options.workflowTtlMs ?? 30_000;
+    const entries = options.detailEntries ?? DEFAULT_DETAIL_CACHE_ENTRIES;
+    const ttl = options.workflowTtlMs ?? DEFAULT_WORKFLOW_CACHE_TTL_MS;
     this.#details =
       entries > 0
         ? new LRUCache({

@@ -1,4 +1,5 @@
 import { CiClient, type CiClientOptions } from '../../src/ci/client.js';
+import { DEFAULT_TIMEOUT_MS, type UpstreamConfig } from '../../src/config.js';
 import {
   type CiEmulator,
   createCiEmulator,
@@ -8,6 +9,8 @@ import {
 
 export interface EmulatorFixture {
   readonly emulator: CiEmulator;
+  /** The emulator's endpoint and credentials, as a gateway's upstream. */
+  readonly upstream: UpstreamConfig;
   client(options?: Partial<CiClientOptions>): CiClient;
   close(): Promise<void>;
 }
@@ -19,6 +22,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clients: CiClient[] = [];
   return {
     emulator,
+    upstream: { endpoint: url, ...DEMO_CREDENTIALS, sessionToken: undefined, timeoutMs: DEFAULT_TIMEOUT_MS },
     client(overrides = {}) {
       const client = new CiClient({
         endpoint: url,

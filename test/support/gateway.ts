@@ -3,14 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
-import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/http/gateway.js';
 import { serveGraphQLOverWebSocket } from '../../src/http/websocket.js';
-import { LiveUpdates } from '../../src/live/live-updates.js';
-import { callbackUrlCheck } from '../../src/plugins/ci-callbacks.js';
-import { CursorCodec } from '../../src/schema/cursor.js';
-import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
+import { createServices, gatewayOptions, type Services } from '../../src/services.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { type EmulatorFixture, startEmulator } from './emulator.js';
 
@@ -73,6 +70,28 @@ export interface GatewayFixture extends EmulatorFixture {
   replica(options?: { cursorSecret?: string }): Gateway;
 }
 
+/**
+ * The configuration tests start from: the defaults of a gateway run with no environment, except what would make
+ * tests wait or refuse them: no polling (news come from callbacks, or a test's own interval), no rate limit and no
+ * per-caller subscription limit unless a test sets them, and CSRF checks on as in production.
+ */
+const TEST_CONFIG: Config = (() => {
+  const loaded = loadConfig({});
+  if (!loaded.ok) throw new Error(`the default configuration is invalid: ${loaded.errors.join('; ')}`);
+  return {
+    ...loaded.config,
+    pollIntervalMs: 0,
+    rateLimitPerMinute: 0,
+    maxSubscriptionsPerCaller: 0,
+    csrfPrevention: true,
+  };
+})();
+
+/** The fields whose value is given: absent options keep the configuration's default. */
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 /** A gateway in-process (no port) over an emulator on 127.0.0.1, with its logs captured. */
 export async function startGateway(options: GatewayFixtureOptions = {}): Promise<GatewayFixture> {
   const fixture = await startEmulator(options.emulator);
@@ -86,43 +105,55 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       },
     }),
   );
-  // With metrics, the gateway's live updates report to them, as in the entry point.
-  const watchedLive = (live: LiveUpdates) => {
-    options.gateway?.metrics?.metrics.watchLiveUpdates(live);
-    return live;
-  };
-  const make = (cursorSecret: string, ci = fixture.client(options.client)) =>
-    createGateway({
-      services: {
-        ci,
-        cursors: new CursorCodec(cursorSecret),
-        maxPageSize: options.maxPageSize ?? 100,
-        upstreamConcurrency: options.upstreamConcurrency ?? 8,
-        maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest ?? 500,
-        pageTokens: new PageTokenKnowledge(),
-        jobIdsPerLookup: 10,
-        live: watchedLive(new LiveUpdates({ ci, pollIntervalMs: options.pollIntervalMs ?? 0 })),
-        callbacksReachGateway: callbackUrlCheck(
-          () => options.publicCallbackBaseUrl,
-          options.gateway?.callbackToken,
-        ),
-      },
-      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-      maxRequestBytes: options.maxRequestBytes ?? 1024 * 1024,
-      maxDocumentBytes: options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
-      shutdownSignal: options.shutdownSignal,
-      ...options.gateway,
+  const built: Services[] = [];
+  // Built as the entry point builds it, from the configuration's own defaults, with what a test says instead.
+  const make = (cursorSecret: string) => {
+    const config: Config = {
+      ...TEST_CONFIG,
+      cursorSecret,
+      ...definedOnly({
+        maxPageSize: options.maxPageSize,
+        pollIntervalMs: options.pollIntervalMs,
+        upstreamConcurrency: options.upstreamConcurrency,
+        requestTimeoutMs: options.requestTimeoutMs,
+        maxRequestBytes: options.maxRequestBytes,
+        maxDocumentBytes: options.maxDocumentBytes,
+        maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest,
+        corsOrigins: options.corsOrigins,
+        csrfPrevention: options.csrfPrevention,
+        relayNodeQueries: options.relayNodeQueries,
+      }),
+    };
+    const metrics = options.gateway?.metrics?.metrics;
+    const services = createServices(config, {
       logger,
-      corsOrigins: options.corsOrigins ?? '*',
-      csrfPrevention: options.csrfPrevention ?? true,
-      isReady: options.isReady ?? (async () => true),
-      relayNodeQueries: options.relayNodeQueries ?? false,
+      upstream: fixture.upstream,
+      metrics,
+      callbackToken: options.gateway?.callbackToken,
+      publicCallbackBaseUrl: () => options.publicCallbackBaseUrl,
+      // Tests do not wait out real back-off; the delays asked for are asserted where they matter.
+      client: { sleep: async () => {}, ...options.client },
     });
+    built.push(services);
+    return createGateway({
+      ...gatewayOptions(config, services, {
+        logger,
+        isReady: options.isReady ?? (async () => true),
+        shutdownSignal: options.shutdownSignal,
+        metrics,
+      }),
+      ...options.gateway,
+    });
+  };
   const secret = options.cursorSecret ?? 'test-cursor-secret-0123456789abcdef';
   const gateway = make(secret);
   const rawLog = () => chunks.join('');
   return {
     ...fixture,
+    async close() {
+      await Promise.all(built.map((services) => services.ci.close()));
+      await fixture.close();
+    },
     gateway,
     get logLines() {
       return rawLog()

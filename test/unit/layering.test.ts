@@ -4,7 +4,8 @@
  *
  * Layers, lowest first: what everything may use (the configuration, which owns every default, among it); the CI client (knows no GraphQL); live updates and the emulator
  * (built on the CI client); the schema (knows no HTTP signing); yoga plugins and telemetry; the HTTP layer and the
- * process (`src/http`: the yoga app, its transports, the drain, readiness); the entry point.
+ * process (`src/http`: the yoga app, its transports, the drain, readiness); the entry point and the composition
+ * root it shares with the tests (`services.ts`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -19,7 +20,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/schema/'],
   ['src/plugins/', 'src/telemetry/'],
   ['src/http/', 'src/unhandled-rejections.ts'],
-  ['src/index.ts'],
+  ['src/index.ts', 'src/services.ts'],
 ];
 
 /** A module's layer: the one with the longest matching entry (a file named beats its folder). */

@@ -1,58 +1,21 @@
 /**
  * The emulator's console calls, as strict as the reads: trigger, pause and activate, batch (inventory) triggers
- * and media jobs. Each answers in CI's shapes; what they change lives in {@link EmulatorWorld}.
+ * and media jobs. Each answers in CI's shapes; what they change lives in `world.ts`.
  */
 import { encodeBatchTriggerInput } from '../ci/responses.js';
 import { type BatchTriggerSource, JOB_STATES } from '../ci/types.js';
 import { parseXml } from '../ci/xml.js';
-import type { PageTokens } from './page-tokens.js';
-import { HttpError, invalid, parseSize, parseTime } from './params.js';
-import { type BatchJobView, type EmulatorWorld, PausedWorkflow, UnknownWorkflow } from './world.js';
+import type { CallContext } from './context.js';
+import { inWindow, parseListQuery, tokenPage } from './list-paging.js';
+import { HttpError, invalid, parseStates, parseTime } from './params.js';
+import { type BatchJobView, PausedWorkflow, UnknownWorkflow } from './world.js';
 import { compactOffsetTime, xmlDocument } from './xml-writer.js';
 
 /** The most media job ids one `GET /jobs/…` takes here (CI documents none). */
 export const MAX_JOB_IDS = 50;
 const MAX_NAME_LENGTH = 128;
 
-export interface ActionContext {
-  readonly world: EmulatorWorld;
-  readonly now: () => Date;
-  readonly requestId: string;
-  readonly tokens: PageTokens;
-  readonly pageTokensBoundToSize: boolean;
-}
-
-/** The answer to a console call, or undefined when the request is not one. */
-export function routeAction(
-  context: ActionContext,
-  method: string,
-  path: string,
-  query: URLSearchParams,
-  body: string,
-): string | undefined {
-  if (path === '/triggerworkflow') return only(method, 'POST', () => trigger(context, query));
-  const workflow = /^\/workflow\/([^/]+)$/.exec(path);
-  if (workflow?.[1] && method === 'PUT') return setState(context, workflow[1], query);
-  if (path === '/inventorytriggerjob') {
-    if (method === 'POST') return startBatchJob(context, body);
-    return only(method, 'GET', () => listBatchJobs(context, query));
-  }
-  const batchJob = /^\/inventorytriggerjob\/([^/]+)$/.exec(path);
-  if (batchJob?.[1]) {
-    if (method === 'PUT') return cancelBatchJob(context, batchJob[1], query);
-    return only(method, 'GET', () => describeBatchJobs(context, [batchJob[1] as string]));
-  }
-  const jobs = /^\/jobs\/([^/]+)$/.exec(path);
-  if (jobs?.[1]) return only(method, 'GET', () => describeMediaJobs(context, jobs[1] as string));
-  return undefined;
-}
-
-function only(method: string, expected: string, answer: () => string): string {
-  if (method !== expected) throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported here`);
-  return answer();
-}
-
-function trigger(context: ActionContext, query: URLSearchParams): string {
+export function trigger(context: CallContext, query: URLSearchParams): string {
   const workflowId = query.get('workflowId');
   const object = query.get('object');
   if (!workflowId) throw invalid('workflowId is required');
@@ -66,7 +29,7 @@ function trigger(context: ActionContext, query: URLSearchParams): string {
   }
 }
 
-function setState(context: ActionContext, workflowId: string, query: URLSearchParams): string {
+export function setState(context: CallContext, workflowId: string, query: URLSearchParams): string {
   const paused = query.has('paused');
   const active = query.has('active');
   if (paused === active) throw invalid('say either ?paused or ?active');
@@ -78,32 +41,39 @@ function setState(context: ActionContext, workflowId: string, query: URLSearchPa
   return '';
 }
 
-function startBatchJob(context: ActionContext, body: string): string {
+export function startBatchJob(context: CallContext, body: string): string {
   let request: Record<string, unknown>;
   try {
-    request = (parseXml(body)['Request'] ?? {}) as Record<string, unknown>;
+    request = element(parseXml(body)['Request']);
   } catch {
     throw new HttpError(400, 'MissingContent', 'The request body is not the XML expected');
   }
-  const name = checkName(text(request['Name']), true) as string;
+  const name = text(request['Name']);
+  if (name === undefined) throw invalid('Name is required');
+  checkName(name, true);
   if (text(request['Type']) !== 'Workflow') throw invalid('Type must be Workflow');
-  const input = (request['Input'] ?? {}) as Record<string, unknown>;
-  const sources: BatchTriggerSource[] = [];
-  if (text(input['Prefix']) !== undefined)
-    sources.push({ kind: 'prefix', prefix: text(input['Prefix']) as string });
+  const input = element(request['Input']);
+  const prefix = text(input['Prefix']);
+  const manifest = text(input['Manifest']);
+  const urlFile = text(input['UrlFile']);
   const objects = [input['Object']]
     .flat()
     .map(text)
     .filter((key): key is string => key !== undefined);
-  if (objects.length > 0) sources.push({ kind: 'objects', objectKeys: objects });
-  if (text(input['Manifest']))
-    sources.push({ kind: 'manifest', manifest: text(input['Manifest']) as string });
-  if (text(input['UrlFile'])) sources.push({ kind: 'urlFile', urlFile: text(input['UrlFile']) as string });
-  if (sources.length !== 1) throw invalid('Input takes exactly one of Prefix, Object, Manifest and UrlFile');
-  const operation = (request['Operation'] ?? {}) as Record<string, unknown>;
+  const sources: BatchTriggerSource[] = [
+    ...(prefix === undefined ? [] : [{ kind: 'prefix' as const, prefix }]),
+    ...(objects.length > 0 ? [{ kind: 'objects' as const, objectKeys: objects }] : []),
+    ...(manifest === undefined ? [] : [{ kind: 'manifest' as const, manifest }]),
+    ...(urlFile === undefined ? [] : [{ kind: 'urlFile' as const, urlFile }]),
+  ];
+  const [source] = sources;
+  if (source === undefined || sources.length !== 1) {
+    throw invalid('Input takes exactly one of Prefix, Object, Manifest and UrlFile');
+  }
+  const operation = element(request['Operation']);
   const workflowId = text(operation['WorkflowIds']);
   if (!workflowId || workflowId.includes(',')) throw invalid('Operation.WorkflowIds must name one workflow');
-  const interval = (operation['TimeInterval'] ?? {}) as Record<string, unknown>;
+  const interval = element(operation['TimeInterval']);
   const start = parseTime(text(interval['Start']) ?? null, 'TimeInterval.Start');
   const end = parseTime(text(interval['End']) ?? null, 'TimeInterval.End');
   try {
@@ -111,7 +81,7 @@ function startBatchJob(context: ActionContext, body: string): string {
       {
         name,
         workflowId,
-        source: sources[0] as BatchTriggerSource,
+        source,
         windowStart: start === undefined ? undefined : new Date(start),
         windowEnd: end === undefined ? undefined : new Date(end),
       },
@@ -123,7 +93,7 @@ function startBatchJob(context: ActionContext, body: string): string {
   }
 }
 
-function describeBatchJobs(context: ActionContext, jobIds: readonly string[]): string {
+export function describeBatchJobs(context: CallContext, jobIds: readonly string[]): string {
   const found = jobIds.map((id) => context.world.batchJob(id, context.now()));
   return xmlDocument('Response', {
     RequestId: context.requestId,
@@ -132,56 +102,35 @@ function describeBatchJobs(context: ActionContext, jobIds: readonly string[]): s
   });
 }
 
-function listBatchJobs(context: ActionContext, query: URLSearchParams): string {
+export function listBatchJobs(context: CallContext, query: URLSearchParams): string {
   if (query.get('type') !== 'Workflow') throw invalid('type must be Workflow');
-  const size = parseSize(query.get('size'));
-  const order = query.get('orderByTime') ?? 'Desc';
-  if (order !== 'Asc' && order !== 'Desc') throw invalid('orderByTime must be Asc or Desc');
-  const states = query.get('states')?.split(',');
-  for (const state of states ?? [])
-    if (!(JOB_STATES as readonly string[]).includes(state)) throw invalid(`unknown state "${state}"`);
-  const after = parseTime(query.get('startCreationTime'), 'startCreationTime');
-  const before = parseTime(query.get('endCreationTime'), 'endCreationTime');
+  const list = parseListQuery(query);
+  const states = parseStates(query.get('states'), JOB_STATES);
   const workflowId = query.get('workflowId') ?? undefined;
-  const fingerprint = JSON.stringify([
-    'batch',
-    workflowId,
-    order,
-    states?.toSorted(),
-    after,
-    before,
-    context.pageTokensBoundToSize ? size : undefined,
-  ]);
-  const nextToken = query.get('nextToken');
-  let offset = 0;
-  if (nextToken !== null) {
-    const resumed = context.tokens.resolve(nextToken, fingerprint);
-    if (resumed === undefined) throw invalid('nextToken is invalid or belongs to another query');
-    offset = resumed;
-  }
   const matching = context.world
     .batchJobs(context.now())
     .filter(
       (job) =>
         (workflowId === undefined || job.workflowId === workflowId) &&
         (states === undefined || states.includes(job.state)) &&
-        (after === undefined || job.createdAt.getTime() >= after) &&
-        (before === undefined || job.createdAt.getTime() <= before),
-    )
-    .sort((a, b) => {
-      const byTime = a.createdAt.getTime() - b.createdAt.getTime() || (a.jobId < b.jobId ? -1 : 1);
-      return order === 'Asc' ? byTime : -byTime;
-    });
-  const page = matching.slice(offset, offset + size);
-  const end = offset + page.length;
+        inWindow(list, job.createdAt),
+    );
+  const { page, nextToken } = tokenPage(
+    context,
+    query,
+    list,
+    ['batch', workflowId, states?.toSorted()],
+    matching,
+    (job) => job.jobId,
+  );
   return xmlDocument('Response', {
     RequestId: context.requestId,
     JobsDetail: page.map(batchJobXml),
-    NextToken: end < matching.length ? context.tokens.issue(fingerprint, end) : '',
+    NextToken: nextToken,
   });
 }
 
-function cancelBatchJob(context: ActionContext, jobId: string, query: URLSearchParams): string {
+export function cancelBatchJob(context: CallContext, jobId: string, query: URLSearchParams): string {
   if (!query.has('cancel')) throw invalid('say ?cancel');
   if (!context.world.cancelBatchJob(jobId, context.now())) {
     throw new HttpError(400, 'ResourceNotFound', `batch trigger job ${jobId} does not exist`);
@@ -189,7 +138,7 @@ function cancelBatchJob(context: ActionContext, jobId: string, query: URLSearchP
   return '';
 }
 
-function describeMediaJobs(context: ActionContext, idList: string): string {
+export function describeMediaJobs(context: CallContext, idList: string): string {
   const ids = idList.split(',');
   if (ids.length > MAX_JOB_IDS || ids.some((id) => id === '')) {
     throw invalid(`between 1 and ${MAX_JOB_IDS} job ids, separated by commas`);
@@ -297,6 +246,11 @@ function checkName(name: string | null | undefined, required: boolean): string |
   }
   if ([...name].length > MAX_NAME_LENGTH) throw invalid(`name is longer than ${MAX_NAME_LENGTH} characters`);
   return name;
+}
+
+/** An XML element's children; an absent or empty element has none. */
+function element(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : {};
 }
 
 function text(value: unknown): string | undefined {

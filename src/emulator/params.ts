@@ -1,6 +1,6 @@
 /** The emulator's errors and parameter parsing: CI's codes, CI's limits. */
 import { parseCiTime } from '../ci/time.js';
-import { EXECUTION_STATES, type ExecutionState, MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
+import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
 
 const DEFAULT_LIST_SIZE = 10;
 
@@ -35,13 +35,14 @@ export function parseBoundedInteger(
   return number;
 }
 
-export function parseStates(value: string | null): ExecutionState[] | undefined {
+/** A comma-separated list of states, each one of `known`; undefined when the parameter is absent. */
+export function parseStates<S extends string>(value: string | null, known: readonly S[]): S[] | undefined {
   if (value === null) return undefined;
-  const states = value.split(',');
-  for (const state of states) {
-    if (!(EXECUTION_STATES as readonly string[]).includes(state)) throw invalid(`unknown state "${state}"`);
-  }
-  return states as ExecutionState[];
+  const isKnown = (state: string): state is S => known.some((one) => one === state);
+  return value.split(',').map((state) => {
+    if (!isKnown(state)) throw invalid(`unknown state "${state}"`);
+    return state;
+  });
 }
 
 export function parseTime(value: string | null, name: string): number | undefined {

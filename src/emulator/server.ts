@@ -8,13 +8,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SESSION_TOKEN_HEADER } from '../ci/client.js';
 import { canonicalizePairs, parseKeyTime, signRequest } from '../ci/signer.js';
-import { routeAction } from './actions.js';
 import { type CallbackSender, startCallbackSender } from './callbacks.js';
+import type { CallContext } from './context.js';
 import { createDemoDataset, type Dataset } from './demo-data.js';
 import { PageTokens } from './page-tokens.js';
-import { HttpError, invalid, parseBoundedInteger, parseSize, parseStates, parseTime } from './params.js';
+import { HttpError } from './params.js';
+import { answerCall } from './routes.js';
 import { EmulatorWorld } from './world.js';
-import { compactOffsetTime, rfc3339Time, spacedTime, xmlDocument } from './xml-writer.js';
+import { xmlDocument } from './xml-writer.js';
 
 /** Credentials the emulator accepts by default. They protect nothing: the emulator serves demo data only. */
 export const DEMO_CREDENTIALS = {
@@ -219,166 +220,15 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     requestId: string,
     body: string,
   ): string {
-    const actions = routeAction(
-      { world, now: clock, requestId, tokens, pageTokensBoundToSize: options.pageTokensBoundToSize === true },
-      method,
-      path,
-      query,
-      body,
-    );
-    if (actions !== undefined) return actions;
-    if (method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported here`);
-    if (path === '/workflowexecution') return listExecutions(query, requestId);
-    const detail = /^\/workflowexecution\/([^/]+)$/.exec(path);
-    if (detail?.[1]) return executionDetail(detail[1], requestId);
-    if (path === '/workflow') return searchWorkflows(query, requestId);
-    throw new HttpError(404, 'InvalidUrl', 'The requested URL is not supported');
-  }
-
-  function listExecutions(query: URLSearchParams, requestId: string): string {
-    const workflowId = query.get('workflowId');
-    if (!workflowId) throw invalid('workflowId is required');
-    const size = parseSize(query.get('size'));
-    const order = query.get('orderByTime') ?? 'Desc';
-    if (order !== 'Asc' && order !== 'Desc') throw invalid('orderByTime must be Asc or Desc');
-    const states = parseStates(query.get('states'));
-    const after = parseTime(query.get('startCreationTime'), 'startCreationTime');
-    const before = parseTime(query.get('endCreationTime'), 'endCreationTime');
-    const name = query.get('name') ?? undefined;
-    const jobId = query.get('jobId') ?? undefined;
-
-    const fingerprint = JSON.stringify([
-      workflowId,
-      name,
-      order,
-      states?.toSorted(),
-      after,
-      before,
-      jobId,
-      options.pageTokensBoundToSize ? size : undefined,
-    ]);
-    const nextToken = query.get('nextToken');
-    let offset = 0;
-    if (nextToken !== null) {
-      const resumed = tokens.resolve(nextToken, fingerprint);
-      if (resumed === undefined) throw invalid('nextToken is invalid or belongs to another query');
-      offset = resumed;
-    }
-
-    const matching = world
-      .executionsOf(workflowId, clock())
-      .filter(
-        (e) =>
-          (name === undefined || e.objectKey === name) &&
-          (states === undefined || states.includes(e.state)) &&
-          (after === undefined || e.createdAt.getTime() >= after) &&
-          (before === undefined || e.createdAt.getTime() <= before) &&
-          (jobId === undefined || e.batchJobId === jobId),
-      )
-      .sort((a, b) => {
-        const byTime = a.createdAt.getTime() - b.createdAt.getTime() || (a.runId < b.runId ? -1 : 1);
-        return order === 'Asc' ? byTime : -byTime;
-      });
-    const page = matching.slice(offset, offset + size);
-    const end = offset + page.length;
-    return xmlDocument('Response', {
-      RequestId: requestId,
-      WorkflowExecutionList: page.map((e) => ({
-        RunId: e.runId,
-        WorkflowId: e.workflowId,
-        Object: e.objectKey,
-        CreateTime: rfc3339Time(e.createdAt),
-        State: e.state,
-      })),
-      NextToken: end < matching.length ? tokens.issue(fingerprint, end) : '',
-    });
-  }
-
-  function executionDetail(runId: string, requestId: string): string {
-    const execution = world.execution(runId, clock());
-    if (!execution)
-      throw new HttpError(400, 'ResourceNotFound', `workflow execution ${runId} does not exist`);
-    return xmlDocument('Response', {
-      RequestId: requestId,
-      WorkflowExecution: {
-        RunId: execution.runId,
-        WorkflowId: execution.workflowId,
-        Name: execution.workflowName,
-        Object: execution.objectKey,
-        CreateTime: rfc3339Time(execution.createdAt),
-        State: execution.state,
-        Topology: {
-          Dependencies: { Start: 'Snapshot_1581665960536', Snapshot_1581665960536: 'End' },
-          Nodes: { Snapshot_1581665960536: { Type: 'Snapshot' } },
-        },
-        Tasks: execution.tasks.map((t) => ({
-          Type: t.type,
-          State: t.state,
-          JobId: t.jobId,
-          Name: t.name,
-          CreateTime: spacedTime(t.createdAt),
-          StartTime: spacedTime(t.startedAt),
-          EndTime: spacedTime(t.endedAt),
-          Code: t.code,
-          Message: t.message,
-          TemplateId: t.templateId,
-          TemplateName: t.templateName,
-        })),
-      },
-    });
-  }
-
-  function searchWorkflows(query: URLSearchParams, requestId: string): string {
-    const pageNumber = parseBoundedInteger(
-      query.get('pageNumber'),
-      'pageNumber',
-      1,
-      1,
-      Number.MAX_SAFE_INTEGER,
-    );
-    const pageSize = parseBoundedInteger(query.get('pageSize'), 'pageSize', 10, 1, 100);
-    const ids = query.get('ids')?.split(',').filter(Boolean);
-    const name = query.get('name') ?? undefined;
-    const workflows = world.workflows();
-    const found = workflows.filter(
-      (w) => (ids === undefined || ids.includes(w.workflowId)) && (name === undefined || w.name === name),
-    );
-    const page = found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
-    const known = new Set(workflows.map((w) => w.workflowId));
-    return xmlDocument('Response', {
-      RequestId: requestId,
-      TotalCount: String(found.length),
-      PageNumber: String(pageNumber),
-      PageSize: String(pageSize),
-      MediaWorkflowList: page.map((w) => ({
-        Name: w.name,
-        State: w.state,
-        WorkflowId: w.workflowId,
-        BucketId: w.bucketId,
-        CreateTime: compactOffsetTime(w.createdAt),
-        UpdateTime: compactOffsetTime(w.updatedAt),
-        Topology: {
-          Dependencies: { Start: 'End' },
-          Nodes: {
-            Start: {
-              Type: 'Start',
-              Input: {
-                QueueId: 'p0000000000000000000000000000demo',
-                ObjectPrefix: 'uploads/',
-                NotifyConfig: callbackUrl && {
-                  Type: 'Url',
-                  Url: callbackUrl,
-                  Event: 'TaskFinish,WorkflowFinish',
-                  ResultFormat: 'XML',
-                  State: 'On',
-                },
-              },
-            },
-          },
-        },
-      })),
-      NonExistIDs: (ids ?? []).filter((id) => !known.has(id)),
-    });
+    const context: CallContext = {
+      world,
+      now: clock,
+      requestId,
+      tokens,
+      pageTokensBoundToSize: options.pageTokensBoundToSize === true,
+      callbackUrl,
+    };
+    return answerCall(context, method, path, { query, body });
   }
 
   return {

@@ -6,51 +6,45 @@
 import pLimit from 'p-limit';
 import type { CallOptions, CiClient, UpstreamAttempt } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
-import type { BatchJobId, MediaJobId, RunId, WorkflowId } from '../ci/inputs.js';
-import type {
-  BatchTrigger,
-  BatchTriggerPage,
-  MediaJobLookup,
-  TriggeredRun,
-  WorkflowExecutionDetail,
-  WorkflowExecutionPage,
-  WorkflowLookup,
-} from '../ci/types.js';
 import { asActionGraphQLError, asGraphQLError, upstreamBudgetError } from './errors.js';
 
-/** The CI calls the schema needs; the real client or a test double. */
-export type CiApi = Pick<
-  CiClient,
-  | 'listWorkflowExecutions'
-  | 'getWorkflowExecution'
-  | 'getWorkflows'
-  | 'triggerWorkflow'
-  | 'setWorkflowState'
-  | 'getMediaJobs'
-  | 'startBatchTrigger'
-  | 'getBatchTrigger'
-  | 'listBatchTriggers'
-  | 'cancelBatchTrigger'
->;
+/**
+ * Every CI call the schema makes, and how a request makes it:
+ * - `read`: failures mapped to GraphQL errors (retried by the transport where that is safe);
+ * - `lookup`: a read whose "not found" is null;
+ * - `action`: a change that must not run twice: a failure after sending is `UPSTREAM_OUTCOME_UNKNOWN`.
+ * A new call is a method on the client and one line here.
+ */
+const CALL_POLICIES = {
+  listWorkflowExecutions: 'read',
+  getWorkflowExecution: 'lookup',
+  getWorkflows: 'read',
+  getMediaJobs: 'read',
+  getBatchTrigger: 'lookup',
+  listBatchTriggers: 'read',
+  triggerWorkflow: 'action',
+  startBatchTrigger: 'action',
+  // Idempotent changes: repeating them is harmless, so they fail as reads do.
+  setWorkflowState: 'read',
+  cancelBatchTrigger: 'read',
+} as const satisfies Record<string, 'read' | 'lookup' | 'action'>;
 
-export interface RequestCi {
-  listWorkflowExecutions(
-    params: Parameters<CiApi['listWorkflowExecutions']>[0],
-  ): Promise<WorkflowExecutionPage>;
-  /** Null for a run CI does not know. */
-  getWorkflowExecution(runId: RunId): Promise<WorkflowExecutionDetail | null>;
-  getWorkflows(ids: readonly WorkflowId[]): Promise<WorkflowLookup>;
-  getMediaJobs(ids: readonly MediaJobId[]): Promise<MediaJobLookup>;
-  /** Null for a job CI does not know. */
-  getBatchTrigger(jobId: BatchJobId): Promise<BatchTrigger | null>;
-  listBatchTriggers(params: Parameters<CiApi['listBatchTriggers']>[0]): Promise<BatchTriggerPage>;
-  /** Not idempotent: failures after sending are `UPSTREAM_OUTCOME_UNKNOWN`. */
-  triggerWorkflow(params: Parameters<CiApi['triggerWorkflow']>[0]): Promise<TriggeredRun>;
-  startBatchTrigger(params: Parameters<CiApi['startBatchTrigger']>[0]): Promise<BatchTrigger>;
-  /** Idempotent. */
-  setWorkflowState(workflowId: WorkflowId, state: 'paused' | 'active'): Promise<void>;
-  cancelBatchTrigger(jobId: BatchJobId): Promise<void>;
-}
+type CallName = keyof typeof CALL_POLICIES;
+
+/** The CI calls the schema needs: the real client, or a test double. */
+export type CiApi = Pick<CiClient, CallName>;
+
+/** A client call's arguments without its trailing `CallOptions`: the request supplies those. */
+type ArgumentsOf<K extends CallName> =
+  Parameters<CiApi[K]> extends [...infer Given, (CallOptions | undefined)?] ? Given : never;
+type Answer<K extends CallName> = Awaited<ReturnType<CiApi[K]>>;
+
+/** Each call as a request makes it; a lookup answers null for what CI does not know. */
+export type RequestCi = {
+  readonly [K in CallName]: (
+    ...args: ArgumentsOf<K>
+  ) => Promise<(typeof CALL_POLICIES)[K] extends 'lookup' ? Answer<K> | null : Answer<K>>;
+};
 
 export interface RequestCiOptions {
   /** Aborted when nobody waits any more: client gone, deadline passed, response sent, or shutdown. */
@@ -80,44 +74,21 @@ export function createRequestCi(ci: CiApi, options: RequestCiOptions): RequestCi
   // However the request is shaped, it holds at most `concurrency` upstream connections: a request stuck on a
   // hanging upstream cannot take the pool that every other request needs.
   const limit = pLimit(options.concurrency);
-  const run = async <T>(call: () => Promise<T>): Promise<T> => {
+  const make = async (name: CallName, args: readonly unknown[]): Promise<unknown> => {
+    const policy = CALL_POLICIES[name];
+    // The client's calls all end in `CallOptions`; TypeScript cannot spread a union of their signatures.
+    const call = ci[name] as (...args: unknown[]) => Promise<unknown>;
     try {
-      return await limit(call);
+      return await limit(() => call.apply(ci, [...args, callOptions]));
     } catch (error) {
-      throw asGraphQLError(error);
+      if (policy === 'lookup' && error instanceof CiError && error.kind === 'not_found') return null;
+      throw policy === 'action' ? asActionGraphQLError(error) : asGraphQLError(error);
     }
   };
-  /** A call that must not run twice: a failure after sending is an unknown outcome, never a plain error. */
-  const act = async <T>(call: () => Promise<T>): Promise<T> => {
-    try {
-      return await limit(call);
-    } catch (error) {
-      throw asActionGraphQLError(error);
-    }
-  };
-  /** Null for what CI does not know. */
-  const orNull = async <T>(call: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof CiError && error.kind === 'not_found') return null;
-      throw error;
-    }
-  };
-  return {
-    listWorkflowExecutions: (params) => run(() => ci.listWorkflowExecutions(params, callOptions)),
-    getWorkflowExecution: (runId) => run(() => orNull(() => ci.getWorkflowExecution(runId, callOptions))),
-    getWorkflows: (ids) => run(() => ci.getWorkflows(ids, callOptions)),
-    getMediaJobs: (ids) => run(() => ci.getMediaJobs(ids, callOptions)),
-    getBatchTrigger: (jobId) => run(() => orNull(() => ci.getBatchTrigger(jobId, callOptions))),
-    listBatchTriggers: (params) => run(() => ci.listBatchTriggers(params, callOptions)),
-    triggerWorkflow: (params) => act(() => ci.triggerWorkflow(params, callOptions)),
-    startBatchTrigger: (params) => act(() => ci.startBatchTrigger(params, callOptions)),
-    setWorkflowState: async (workflowId, state) => {
-      await run(() => ci.setWorkflowState(workflowId, state, callOptions));
-    },
-    cancelBatchTrigger: async (jobId) => {
-      await run(() => ci.cancelBatchTrigger(jobId, callOptions));
-    },
-  };
+  const entries = Object.keys(CALL_POLICIES).map((name) => [
+    name,
+    (...args: unknown[]) => make(name as CallName, args),
+  ]);
+  // Each entry is `make` for its own name, which answers as `RequestCi` says that call does.
+  return Object.fromEntries(entries) as RequestCi;
 }

@@ -181,15 +181,21 @@ const notifyConfig = z
  * other node, and anything unexpected in them, is left alone: only the callback settings are read.
  */
 const startNotifyConfig = z.preprocess((topology) => {
-  const nodes = (topology as { Nodes?: unknown } | undefined)?.Nodes;
-  if (typeof nodes !== 'object' || nodes === null) return undefined;
-  const entries = Object.entries(nodes as Record<string, unknown>);
-  const start =
-    (nodes as Record<string, unknown>)['Start'] ??
-    entries.find(([, node]) => (node as { Type?: unknown } | undefined)?.Type === 'Start')?.[1];
-  const config = (start as { Input?: { NotifyConfig?: unknown } } | undefined)?.Input?.NotifyConfig;
-  return typeof config === 'object' && config !== null ? config : undefined;
+  const nodes = child(topology, 'Nodes');
+  if (!isRecord(nodes)) return undefined;
+  const start = nodes['Start'] ?? Object.values(nodes).find((node) => child(node, 'Type') === 'Start');
+  const config = child(child(start, 'Input'), 'NotifyConfig');
+  return isRecord(config) ? config : undefined;
 }, notifyConfig.optional());
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An element's child, read where the answer's shape is not checked (undefined when there is none). */
+function child(value: unknown, key: string): unknown {
+  return isRecord(value) ? value[key] : undefined;
+}
 
 const workflow = z
   .object({
@@ -402,7 +408,7 @@ const batchTriggerPageResponse = z
 export function decodeAcknowledgement(body: string): { readonly requestId: string | undefined } {
   if (body.trim() === '') return { requestId: undefined };
   const tree = parseOrExplain(body);
-  const requestId = (tree['Response'] as { RequestId?: unknown } | undefined)?.RequestId;
+  const requestId = child(tree['Response'], 'RequestId');
   return { requestId: typeof requestId === 'string' && requestId !== '' ? requestId : undefined };
 }
 

@@ -8,7 +8,7 @@
  * - "archive-audio": paused, never run.
  */
 import { createHash } from 'node:crypto';
-import type { BatchJobId, WorkflowId } from '../ci/inputs.js';
+import { assume, batchJobIdRule, workflowIdRule } from '../ci/inputs.js';
 import type { ExecutionState, WorkflowState } from '../ci/types.js';
 
 export interface DemoTask {
@@ -53,9 +53,9 @@ export interface Dataset {
 export const DEMO_BUCKET = 'demo-1250000000';
 
 export const DEMO_WORKFLOW_IDS = {
-  large: 'w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b' as WorkflowId,
-  single: 'w0a1b2c3d4e5f60718293a4b5c6d7e8f9' as WorkflowId,
-  empty: 'wfedcba9876543210fedcba9876543210' as WorkflowId,
+  large: assume(workflowIdRule, 'w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b'),
+  single: assume(workflowIdRule, 'w0a1b2c3d4e5f60718293a4b5c6d7e8f9'),
+  empty: assume(workflowIdRule, 'wfedcba9876543210fedcba9876543210'),
 } as const;
 
 export const LARGE_WORKFLOW_EXECUTION_COUNT = 257;
@@ -82,9 +82,9 @@ const STATE_WHEEL: readonly ExecutionState[] = [
 
 /** The batch-trigger jobs that started some of the large workflow's runs. */
 export const DEMO_BATCH_JOBS = [
-  { jobId: 'b7e1f0a2b3c4d5e6f7a8b9c0d1e2f3a4b' as BatchJobId, from: 20, count: 40 },
-  { jobId: 'b1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d' as BatchJobId, from: 120, count: 25 },
-  { jobId: 'b9f8e7d6c5b4a39281706f5e4d3c2b1a0' as BatchJobId, from: 200, count: 1 },
+  { jobId: assume(batchJobIdRule, 'b7e1f0a2b3c4d5e6f7a8b9c0d1e2f3a4b'), from: 20, count: 40 },
+  { jobId: assume(batchJobIdRule, 'b1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d'), from: 120, count: 25 },
+  { jobId: assume(batchJobIdRule, 'b9f8e7d6c5b4a39281706f5e4d3c2b1a0'), from: 200, count: 1 },
 ] as const;
 
 const DAY_MS = 86_400_000;

@@ -9,7 +9,8 @@
  */
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { CacheHints } from '../schema/cache-hints.js';
+import { errorCodesOf } from '../error-codes.js';
+import { CacheHints } from '../schema/cache-hints.js';
 
 export interface CacheControlOptions {
   readonly graphqlPath: string;
@@ -35,15 +36,17 @@ export function useCacheControl(options: CacheControlOptions): Plugin {
     },
     onExecutionResult({ request, result, context }) {
       const single = result !== undefined && !Array.isArray(result) && !(Symbol.asyncIterator in result);
-      const maxAge = (context as { cacheHints?: CacheHints }).cacheHints?.maxAge;
-      const clean = single && !(result as { errors?: unknown[] }).errors?.length;
+      const hints = 'cacheHints' in context ? context.cacheHints : undefined;
+      const maxAge = hints instanceof CacheHints ? hints.maxAge : undefined;
+      const clean = single && errorCodesOf(result).length === 0;
       record(request, clean && queries.has(context) && maxAge !== undefined ? maxAge : 'no-store');
     },
     onResponse({ request, response }) {
       if (new URL(request.url).pathname !== options.graphqlPath || response.headers.has('cache-control'))
         return;
       const found = verdicts.get(request) ?? ['no-store'];
-      const maxAge = found.includes('no-store') ? undefined : Math.min(...(found as number[]));
+      const seconds = found.filter((verdict) => verdict !== 'no-store');
+      const maxAge = seconds.length < found.length ? undefined : Math.min(...seconds);
       response.headers.set(
         'cache-control',
         maxAge === undefined || response.status !== 200

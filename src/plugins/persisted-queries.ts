@@ -112,8 +112,7 @@ export function usePersistedQueries(options: PersistedQueryOptions): PersistedQu
         payload.params.extensions?.['persistedQuery'] === undefined ? undefined : apq.onParams?.(payload),
     } as Plugin,
     documentFor: (params) => {
-      const hash = (params.extensions?.['persistedQuery'] as { sha256Hash?: unknown } | undefined)
-        ?.sha256Hash;
+      const hash = apolloHash(params);
       if (typeof hash !== 'string') return params.query ?? refusal('noDocument');
       if (typeof params.query !== 'string') return store.get(hash) ?? refusal('apqNotFound');
       if (createHash('sha256').update(params.query).digest('hex') !== hash) return refusal('apqMismatch');
@@ -125,9 +124,9 @@ export function usePersistedQueries(options: PersistedQueryOptions): PersistedQu
 
 /** Apollo's `extensions.persistedQuery.sha256Hash`, or the GraphQL-over-HTTP draft's `documentId`. */
 function persistedId(params: GraphQLParams): string | null {
-  const apollo = (params.extensions?.['persistedQuery'] as { sha256Hash?: unknown } | undefined)?.sha256Hash;
+  const apollo = apolloHash(params);
   if (typeof apollo === 'string') return apollo;
-  const documentId = (params as { documentId?: unknown }).documentId;
+  const documentId = 'documentId' in params ? params.documentId : undefined;
   return typeof documentId === 'string' ? documentId : null;
 }
 
@@ -160,3 +159,11 @@ export function parsePersistedDocuments(text: string): Map<string, string> {
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Apollo's `extensions.persistedQuery.sha256Hash`, whatever the client sent there. */
+function apolloHash(params: GraphQLParams): unknown {
+  const persisted = params.extensions?.['persistedQuery'];
+  return typeof persisted === 'object' && persisted !== null && 'sha256Hash' in persisted
+    ? persisted.sha256Hash
+    : undefined;
+}

@@ -16,17 +16,19 @@ import type {
   RunId,
   WorkflowId,
 } from './inputs.js';
+import {
+  decodeBatchTriggerLookup,
+  decodeBatchTriggerPage,
+  decodeMediaJobs,
+  encodeBatchTriggerInput,
+} from './job-responses.js';
 import { ReadCache } from './read-cache.js';
 import {
   decodeAcknowledgement,
-  decodeBatchTriggerLookup,
-  decodeBatchTriggerPage,
   decodeListWorkflowExecutions,
-  decodeMediaJobs,
   decodeTriggeredRun,
   decodeWorkflowExecutionDetail,
   decodeWorkflowLookup,
-  encodeBatchTriggerInput,
 } from './responses.js';
 import { formatCiTime } from './time.js';
 import { CiTransport, type CiTransportOptions } from './transport.js';

@@ -2,7 +2,7 @@
  * The emulator's console calls, as strict as the reads: trigger, pause and activate, batch (inventory) triggers
  * and media jobs. Each answers in CI's shapes; what they change lives in `world.ts`.
  */
-import { encodeBatchTriggerInput } from '../ci/responses.js';
+import { encodeBatchTriggerInput } from '../ci/job-responses.js';
 import { type BatchTriggerSource, JOB_STATES } from '../ci/types.js';
 import { parseXml } from '../ci/xml.js';
 import type { CallContext } from './context.js';

@@ -12,7 +12,7 @@ const root = new URL('../..', import.meta.url).pathname;
 /** Type assertions in src: half of what there were when this was first measured (104), and lower since. */
 const MAX_CASTS = 34;
 /** Lines in one source file: past this, a module does more than one thing. */
-const MAX_LINES = 480;
+const MAX_LINES = 460;
 
 function sourceFiles(folder: string): string[] {
   return readdirSync(join(root, folder), { withFileTypes: true }).flatMap((entry) =>

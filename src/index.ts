@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Config, loadConfig, type UpstreamConfig } from './config.js';
+import { type Config, loadConfig, type UpstreamConnection } from './config.js';
 import { type DrainReport, drain } from './http/drain.js';
 import { createGateway, GRAPHQL_PATH } from './http/gateway.js';
 import { createHttpServer } from './http/http-server.js';
@@ -62,23 +62,25 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
     );
   }
 
-  const { upstream, demo } = config.upstream
-    ? { upstream: config.upstream, demo: undefined }
-    : await step('the built-in CI emulator could not start', startDemo(config, logger));
-  const tracing = config.tracing
-    ? await step('tracing could not start', startTracing({ protocol: config.tracing.protocol }))
+  const { connection, demo } = config.upstream.connection
+    ? { connection: config.upstream.connection, demo: undefined }
+    : await step('the built-in CI emulator could not start', startDemo(logger));
+  const { tracing: tracingConfig, metricsPort } = config.telemetry;
+  const tracing = tracingConfig
+    ? await step('tracing could not start', startTracing({ protocol: tracingConfig.protocol }))
     : undefined;
   const metrics = createMetrics();
-  if (config.metricsPort !== undefined) {
-    const port = config.metricsPort;
+  if (metricsPort !== undefined) {
+    const port = metricsPort;
     await step(`the metrics listener could not listen on port ${port}`, metrics.listen(port));
     logger.info({ port }, 'metrics listening');
   }
   const manifest = await readManifest(config);
   // Demo mode takes the emulator's callbacks whether or not a token was configured: the URL never leaves the machine.
-  const callbackToken = config.callbackToken ?? (demo ? randomBytes(24).toString('base64url') : undefined);
+  const callbackToken =
+    config.live.callbackToken ?? (demo ? randomBytes(24).toString('base64url') : undefined);
   // Replicas share live updates through Redis; alone, a replica keeps them in the process (and never loads ioredis).
-  const redisUrl = config.redisUrl;
+  const redisUrl = config.live.redisUrl;
   const redis = redisUrl
     ? await step(
         'REDIS_URL is set but Redis does not answer',
@@ -88,11 +90,11 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
       )
     : undefined;
   /** As CI reaches the gateway; in demo mode, the emulator reaches it on loopback once it listens. */
-  let publicCallbackBaseUrl = config.publicCallbackBaseUrl;
+  let publicCallbackBaseUrl = config.live.publicCallbackBaseUrl;
 
   const services = createServices(config, {
     logger,
-    upstream,
+    connection,
     metrics,
     observers: tracing ? [upstreamSpans()] : [],
     shared: redis,
@@ -110,7 +112,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
       isReady: createReadinessProbe(services.ci, logger, () => draining),
       shutdownSignal: shutdown.signal,
       subscriptionsEndSignal: endSubscriptions.signal,
-      persistedQueries: { manifest, onlyManifest: config.onlyPersisted },
+      persistedQueries: { manifest, onlyManifest: config.http.onlyPersisted },
       callbackToken,
       metrics,
       tracing: tracing !== undefined,
@@ -125,17 +127,17 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
   });
   const websocket = serveGraphQLOverWebSocket(tracked.server, gateway, {
     path: GRAPHQL_PATH,
-    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
-    allowedOrigins: config.corsOrigins,
+    maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
+    allowedOrigins: config.http.corsOrigins,
     logger: logger.child({ component: 'websocket' }),
   });
   const port = await step(
-    `the gateway could not listen on port ${config.port}`,
+    `the gateway could not listen on port ${config.http.port}`,
     new Promise<number>((resolve, reject) => {
       tracked.server.once('error', reject);
-      tracked.server.listen(config.port, () => {
+      tracked.server.listen(config.http.port, () => {
         const address = tracked.server.address();
-        resolve(typeof address === 'object' && address ? address.port : config.port);
+        resolve(typeof address === 'object' && address ? address.port : config.http.port);
       });
     }),
   );
@@ -144,30 +146,31 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
     publicCallbackBaseUrl ??= loopback;
     demo.sendCallbacksTo(`${loopback}${CALLBACK_PATH_PREFIX}${callbackToken}`);
   }
+  const { http, limits, auth, live } = config;
   logger.info(
     {
       mode: config.mode,
       port,
       url: `http://localhost:${port}${GRAPHQL_PATH}`,
-      upstream: upstream.endpoint,
-      maxPageSize: config.maxPageSize,
-      corsOrigins: config.corsOrigins,
+      upstream: connection.endpoint,
+      maxPageSize: limits.maxPageSize,
+      corsOrigins: http.corsOrigins,
       auth: {
-        jwt: config.auth.jwksUrl !== undefined,
-        routerSecret: config.auth.routerSecret !== undefined,
-        readScope: config.auth.readScope,
+        jwt: auth.jwksUrl !== undefined,
+        routerSecret: auth.routerSecret !== undefined,
+        readScope: auth.readScope,
       },
-      rateLimitPerMinute: config.rateLimitPerMinute,
-      introspection: config.introspection,
-      graphiql: config.graphiql,
-      allowedHosts: config.allowedHosts ?? 'any',
-      metricsPort: config.metricsPort ?? port,
-      tracing: config.tracing?.protocol ?? 'off',
+      rateLimitPerMinute: limits.rateLimitPerMinute,
+      introspection: http.introspection,
+      graphiql: http.graphiql,
+      allowedHosts: http.allowedHosts ?? 'any',
+      metricsPort: metricsPort ?? port,
+      tracing: tracingConfig?.protocol ?? 'off',
       callbacks: callbackToken ? `${CALLBACK_PATH_PREFIX}…` : 'off',
-      pollIntervalMs: config.pollIntervalMs,
+      pollIntervalMs: live.pollIntervalMs,
       liveUpdates: redis ? { shared: 'redis', replica: redis.replicaId } : { shared: 'none' },
       persistedDocuments: manifest?.size ?? 0,
-      onlyPersisted: config.onlyPersisted,
+      onlyPersisted: http.onlyPersisted,
     },
     'gateway listening',
   );
@@ -177,15 +180,15 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
   logger.info(
     {
       signal,
-      delayMs: config.shutdownDelayMs,
-      timeoutMs: config.shutdownTimeoutMs,
+      delayMs: http.shutdownDelayMs,
+      timeoutMs: http.shutdownTimeoutMs,
       inFlight: tracked.inFlight,
     },
     'draining: /ready answers 503; still serving until the delay ends',
   );
   const report = await drain(tracked, {
-    delayMs: config.shutdownDelayMs,
-    timeoutMs: config.shutdownTimeoutMs,
+    delayMs: http.shutdownDelayMs,
+    timeoutMs: http.shutdownTimeoutMs,
     endStreams: async () => {
       // SSE streams and router callbacks complete; WebSocket clients are told 1001: they resubscribe elsewhere.
       endSubscriptions.abort();
@@ -210,7 +213,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
 }
 
 /** Demo mode: the built-in emulator on loopback, and its credentials. */
-async function startDemo(config: Config, logger: Logger): Promise<{ upstream: UpstreamConfig; demo: Demo }> {
+async function startDemo(logger: Logger): Promise<{ connection: UpstreamConnection; demo: Demo }> {
   logger.warn(
     'Demo mode: no TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY set, so the gateway serves demo data from its ' +
       'built-in CI emulator. Set the credentials (and CI_BUCKET, CI_REGION) to use Tencent Cloud CI.',
@@ -221,7 +224,7 @@ async function startDemo(config: Config, logger: Logger): Promise<{ upstream: Up
   const endpoint = await emulator.listen(0, '127.0.0.1');
   logger.info({ endpoint }, 'built-in CI emulator listening');
   return {
-    upstream: { endpoint, ...DEMO_CREDENTIALS, sessionToken: undefined, timeoutMs: config.timeoutMs },
+    connection: { endpoint, ...DEMO_CREDENTIALS, sessionToken: undefined },
     demo: { sendCallbacksTo: (url) => emulator.sendCallbacksTo(url), stop: () => emulator.close() },
   };
 }
@@ -234,18 +237,18 @@ interface Demo {
 
 /** The persisted-document manifest, each document held to the same size bound as any: decided at start. */
 async function readManifest(config: Config): Promise<Map<string, string> | undefined> {
-  const file = config.persistedDocumentsFile;
+  const file = config.http.persistedDocumentsFile;
   if (!file) return undefined;
   const manifest = await step(
     `PERSISTED_DOCUMENTS_FILE ${file} cannot be read`,
     readFile(file, 'utf8').then(parsePersistedDocuments),
   );
   const oversized = [...manifest]
-    .filter(([, document]) => exceedsDocumentLimit(document, config.maxDocumentBytes))
+    .filter(([, document]) => exceedsDocumentLimit(document, config.limits.maxDocumentBytes))
     .map(([id]) => id);
   if (oversized.length > 0) {
     throw new StartupError(
-      `PERSISTED_DOCUMENTS_FILE has documents over MAX_DOCUMENT_BYTES (${config.maxDocumentBytes})`,
+      `PERSISTED_DOCUMENTS_FILE has documents over MAX_DOCUMENT_BYTES (${config.limits.maxDocumentBytes})`,
       new Error(`ids: ${oversized.join(', ')}`),
     );
   }
@@ -272,7 +275,7 @@ async function run(): Promise<number> {
     );
     return 1;
   }
-  const logger = createLogger(loaded.config.logLevel);
+  const logger = createLogger(loaded.config.telemetry.logLevel);
   process.on('unhandledRejection', logUnhandledRejections(logger));
   try {
     const report = await main(loaded.config, logger);

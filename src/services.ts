@@ -1,14 +1,14 @@
 /**
  * The composition root: what one gateway process is built from, out of its configuration. `index.ts` and the
  * tests both build the gateway here, so what the tests run is wired as production wires it, with the same
- * defaults (those of `config.ts`).
+ * defaults (those of `defaults.ts`).
  *
  * - {@link createServices}: what every request shares (the CI client and its read cache, live updates, cursors).
  * - {@link gatewayOptions}: the HTTP layer's options, section by section from the configuration.
  */
 import { CiClient, type CiClientOptions, type UpstreamObserver } from './ci/client.js';
 import { ReadCache } from './ci/read-cache.js';
-import type { Config, UpstreamConfig } from './config.js';
+import type { Config, UpstreamConnection } from './config.js';
 import type { GatewayOptions } from './http/gateway.js';
 import { LiveUpdates } from './live/live-updates.js';
 import type { PollLeases } from './live/poller.js';
@@ -23,7 +23,7 @@ import type { Metrics } from './telemetry/metrics.js';
 export interface ServiceRuntime {
   readonly logger: Logger;
   /** The CI endpoint and credentials: the configured ones, or the built-in emulator's. */
-  readonly upstream: UpstreamConfig;
+  readonly connection: UpstreamConnection;
   readonly metrics?: Metrics | undefined;
   /** Further watchers of every upstream attempt (trace spans). */
   readonly observers?: readonly UpstreamObserver[] | undefined;
@@ -44,28 +44,17 @@ export interface Services {
   readonly shared: GatewayServices;
 }
 
-export type ServiceConfig = Pick<
-  Config,
-  | 'cursorSecret'
-  | 'maxPageSize'
-  | 'upstreamConcurrency'
-  | 'maxUpstreamCallsPerRequest'
-  | 'jobIdsPerLookup'
-  | 'pollIntervalMs'
-  | 'detailCacheEntries'
-  | 'workflowCacheTtlMs'
->;
-
-export function createServices(config: ServiceConfig, runtime: ServiceRuntime): Services {
-  const { logger, metrics, upstream } = runtime;
+export function createServices(config: Config, runtime: ServiceRuntime): Services {
+  const { logger, metrics, connection } = runtime;
+  const { upstream, limits, live: liveConfig } = config;
   const cache = new ReadCache({
-    detailEntries: config.detailCacheEntries,
-    workflowTtlMs: config.workflowCacheTtlMs,
+    detailEntries: upstream.detailCacheEntries,
+    workflowTtlMs: upstream.workflowCacheTtlMs,
   });
   metrics?.watchReadCache(cache);
   const ci = new CiClient({
-    endpoint: upstream.endpoint,
-    credentials: upstream,
+    endpoint: connection.endpoint,
+    credentials: connection,
     timeoutMs: upstream.timeoutMs,
     logger: logger.child({ component: 'ci-client' }),
     cache,
@@ -74,7 +63,7 @@ export function createServices(config: ServiceConfig, runtime: ServiceRuntime): 
   });
   const live = new LiveUpdates({
     ci,
-    pollIntervalMs: config.pollIntervalMs,
+    pollIntervalMs: liveConfig.pollIntervalMs,
     eventTarget: runtime.shared?.eventTarget,
     leases: runtime.shared?.leases,
     logger: logger.child({ component: 'live-updates' }),
@@ -86,11 +75,11 @@ export function createServices(config: ServiceConfig, runtime: ServiceRuntime): 
     shared: {
       ci,
       // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors.
-      cursors: new CursorCodec(config.cursorSecret ?? upstream.secretKey),
-      maxPageSize: config.maxPageSize,
-      upstreamConcurrency: config.upstreamConcurrency,
-      maxUpstreamCallsPerRequest: config.maxUpstreamCallsPerRequest,
-      jobIdsPerLookup: config.jobIdsPerLookup,
+      cursors: new CursorCodec(config.http.cursorSecret ?? connection.secretKey),
+      maxPageSize: limits.maxPageSize,
+      upstreamConcurrency: limits.upstreamConcurrency,
+      maxUpstreamCallsPerRequest: limits.maxUpstreamCallsPerRequest,
+      jobIdsPerLookup: upstream.jobIdsPerLookup,
       live,
       pageTokens: new PageTokenKnowledge(),
       callbacksReachGateway: callbackUrlCheck(
@@ -110,27 +99,29 @@ export type GatewayRuntime = Pick<
   readonly tracing?: boolean | undefined;
 };
 
-/** The HTTP layer's options from the configuration, grouped as the configuration groups them. */
+/** The HTTP layer's options from the configuration, section by section. */
 export function gatewayOptions(config: Config, services: Services, runtime: GatewayRuntime): GatewayOptions {
-  const { auth } = config;
+  const { http, limits, auth, live, telemetry } = config;
   return {
     services: services.shared,
     logger: runtime.logger,
     isReady: runtime.isReady,
     // HTTP
-    corsOrigins: config.corsOrigins,
-    csrfPrevention: config.csrfPrevention,
-    allowedHosts: config.allowedHosts,
-    introspection: config.introspection,
-    graphiql: config.graphiql,
-    relayNodeQueries: config.relayNodeQueries,
-    // Limits
-    requestTimeoutMs: config.requestTimeoutMs,
-    maxRequestBytes: config.maxRequestBytes,
-    maxDocumentBytes: config.maxDocumentBytes,
-    rateLimitPerMinute: config.rateLimitPerMinute,
-    maxSubscriptionsPerCaller: config.maxSubscriptionsPerCaller,
+    corsOrigins: http.corsOrigins,
+    csrfPrevention: http.csrfPrevention,
+    allowedHosts: http.allowedHosts,
+    introspection: http.introspection,
+    graphiql: http.graphiql,
+    relayNodeQueries: http.relayNodeQueries,
     persistedQueries: runtime.persistedQueries,
+    shutdownSignal: runtime.shutdownSignal,
+    subscriptionsEndSignal: runtime.subscriptionsEndSignal,
+    // Limits
+    requestTimeoutMs: limits.requestTimeoutMs,
+    maxRequestBytes: limits.maxRequestBytes,
+    maxDocumentBytes: limits.maxDocumentBytes,
+    rateLimitPerMinute: limits.rateLimitPerMinute,
+    maxSubscriptionsPerCaller: limits.maxSubscriptionsPerCaller,
     // Auth
     auth: {
       jwt: auth.jwksUrl ? { jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience } : undefined,
@@ -140,12 +131,9 @@ export function gatewayOptions(config: Config, services: Services, runtime: Gate
     },
     // Live updates
     callbackToken: runtime.callbackToken,
-    subscriptionCallbackOrigins: config.subscriptionCallbackOrigins,
-    // Drain
-    shutdownSignal: runtime.shutdownSignal,
-    subscriptionsEndSignal: runtime.subscriptionsEndSignal,
+    subscriptionCallbackOrigins: live.subscriptionCallbackOrigins,
     // Telemetry
-    metrics: runtime.metrics && { metrics: runtime.metrics, servePath: config.metricsPort === undefined },
+    metrics: runtime.metrics && { metrics: runtime.metrics, servePath: telemetry.metricsPort === undefined },
     tracing: runtime.tracing,
   };
 }

@@ -9,7 +9,7 @@
  * the one set of credentials the process holds, never anything derived from a caller.
  */
 import { LRUCache } from 'lru-cache';
-import { DEFAULT_DETAIL_CACHE_ENTRIES, DEFAULT_WORKFLOW_CACHE_TTL_MS } from '../config.js';
+import { DEFAULT_DETAIL_CACHE_ENTRIES, DEFAULT_WORKFLOW_CACHE_TTL_MS } from '../defaults.js';
 import type { RunId, WorkflowId } from './inputs.js';
 import { isFinishedState, type Workflow, type WorkflowExecutionDetail } from './types.js';
 

@@ -18,7 +18,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
-import { DEFAULT_TIMEOUT_MS } from '../config.js';
+import { DEFAULT_TIMEOUT_MS } from '../defaults.js';
 import type {
   AttemptObservation,
   AttemptStart,

@@ -18,7 +18,7 @@ import {
   type YogaInitialContext,
   type YogaServerInstance,
 } from 'graphql-yoga';
-import { DEFAULT_SCOPES } from '../config.js';
+import { DEFAULT_SCOPES } from '../defaults.js';
 import { useBodyLimit } from '../plugins/body-limit.js';
 import { useCacheControl } from '../plugins/cache-control.js';
 import { type CallerAuthOptions, useCallerAuth } from '../plugins/caller-auth.js';
@@ -59,49 +59,60 @@ export const DOCUMENT_LIMITS = { maxTokens: 5_000, maxDepth: 15, maxAliases: 30 
 /** What yoga's parse and validation caches may hold, in bytes of the documents they key on. */
 const PARSE_CACHE_BYTES = 16 * 1024 * 1024;
 
+/** The gateway's options, in the configuration's sections (`services.ts` maps one onto the other). */
 export interface GatewayOptions {
   readonly services: GatewayServices;
   readonly logger: Logger;
+  /** Resolves true when the upstream is configured and reachable. */
+  readonly isReady: () => Promise<boolean>;
+
+  // HTTP
   /** `*` for any origin, an empty list for none. */
   readonly corsOrigins: '*' | readonly string[];
   /** Refuse GETs and non-JSON POSTs without a preflight-forcing header (CSRF). @default true */
   readonly csrfPrevention?: boolean | undefined;
-  /** Resolves true when the upstream is configured and reachable. */
-  readonly isReady: () => Promise<boolean>;
+  /** `Host` names served (probes aside); absent for any. */
+  readonly allowedHosts?: readonly string[] | undefined;
+  /** @default true */
+  readonly introspection?: boolean | undefined;
+  /** @default true */
+  readonly graphiql?: boolean | undefined;
   /** Adds `Query.node` / `Query.nodes` for standalone use (off in a supergraph). */
   readonly relayNodeQueries?: boolean;
+  /** Automatic persisted queries (always), a manifest of documents, and whether only those may run. */
+  readonly persistedQueries?: PersistedQueryOptions | undefined;
+  /** Ends every open subscription (its stream completes): the start of a drain. */
+  readonly subscriptionsEndSignal?: AbortSignal | undefined;
+  /** Aborts every request's upstream work: the end of a drain. */
+  readonly shutdownSignal?: AbortSignal | undefined;
+
+  // Limits
   /** Each request's deadline for its upstream work. */
   readonly requestTimeoutMs: number;
   /** Larger request bodies are refused with 413. */
   readonly maxRequestBytes: number;
   /** Larger GraphQL documents are refused before they are parsed. */
   readonly maxDocumentBytes: number;
-  /** Aborts every request's upstream work: the end of a drain. */
-  readonly shutdownSignal?: AbortSignal | undefined;
-  /** Ends every open subscription (its stream completes): the start of a drain. */
-  readonly subscriptionsEndSignal?: AbortSignal | undefined;
+  /** Upstream attempts one caller may cause per minute; 0 or absent for no limit. */
+  readonly rateLimitPerMinute?: number | undefined;
+  /** Subscriptions one caller may hold open at once, over every transport; 0 or absent for no limit. */
+  readonly maxSubscriptionsPerCaller?: number | undefined;
+
+  // Auth
   /** Who may call: a verified JWT, the router's secret, both, or (absent) anyone who reaches the port. */
   readonly auth?:
     | (CallerAuthOptions & { readonly readScope?: string; readonly writeScope?: string })
     | undefined;
-  /** Subscriptions one caller may hold open at once, over every transport; absent for no limit. */
-  readonly maxSubscriptionsPerCaller?: number | undefined;
-  /** Upstream attempts one caller may cause per minute; 0 or absent for no limit. */
-  readonly rateLimitPerMinute?: number | undefined;
-  /** @default true */
-  readonly introspection?: boolean | undefined;
-  /** @default true */
-  readonly graphiql?: boolean | undefined;
-  /** `Host` names served (probes aside); absent for any. */
-  readonly allowedHosts?: readonly string[] | undefined;
-  /** Prometheus metrics; `servePath` serves them at `/metrics` on this listener (else they have their own port). */
-  readonly metrics?: { readonly metrics: Metrics; readonly servePath: boolean } | undefined;
-  /** Automatic persisted queries (always), a manifest of documents, and whether only those may run. */
-  readonly persistedQueries?: PersistedQueryOptions | undefined;
-  /** Origins (the routers') that Apollo's subscription callback protocol may post to; none refuses it. */
-  readonly subscriptionCallbackOrigins?: readonly string[] | undefined;
+
+  // Live updates
   /** Take CI's callbacks at `/ci/callback/<token>`. */
   readonly callbackToken?: string | undefined;
+  /** Origins (the routers') that Apollo's subscription callback protocol may post to; none refuses it. */
+  readonly subscriptionCallbackOrigins?: readonly string[] | undefined;
+
+  // Telemetry
+  /** Prometheus metrics; `servePath` serves them at `/metrics` on this listener (else they have their own port). */
+  readonly metrics?: { readonly metrics: Metrics; readonly servePath: boolean } | undefined;
   /** Continue callers' traces with server and operation spans (an OpenTelemetry SDK must be registered). */
   readonly tracing?: boolean | undefined;
 }

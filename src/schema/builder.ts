@@ -10,7 +10,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { DEFAULT_SCOPES } from '../config.js';
+import { DEFAULT_SCOPES } from '../defaults.js';
 import { ErrorCode } from '../error-codes.js';
 import type { GraphQLContext } from './context.js';
 import type { SharedObjects } from './shapes.js';

@@ -24,7 +24,7 @@ import {
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
-import type { OtlpProtocol } from '../config.js';
+import type { OtlpProtocol } from '../defaults.js';
 import { errorCodesOf } from '../error-codes.js';
 
 const TRACER_NAME = 'ci-workflow-gateway';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/config.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES } from '../../src/defaults.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { createGateway } from '../../src/http/gateway.js';

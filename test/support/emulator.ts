@@ -1,5 +1,5 @@
 import { CiClient, type CiClientOptions } from '../../src/ci/client.js';
-import { DEFAULT_TIMEOUT_MS, type UpstreamConfig } from '../../src/config.js';
+import type { UpstreamConnection } from '../../src/config.js';
 import {
   type CiEmulator,
   createCiEmulator,
@@ -10,7 +10,7 @@ import {
 export interface EmulatorFixture {
   readonly emulator: CiEmulator;
   /** The emulator's endpoint and credentials, as a gateway's upstream. */
-  readonly upstream: UpstreamConfig;
+  readonly connection: UpstreamConnection;
   client(options?: Partial<CiClientOptions>): CiClient;
   close(): Promise<void>;
 }
@@ -22,7 +22,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clients: CiClient[] = [];
   return {
     emulator,
-    upstream: { endpoint: url, ...DEMO_CREDENTIALS, sessionToken: undefined, timeoutMs: DEFAULT_TIMEOUT_MS },
+    connection: { endpoint: url, ...DEMO_CREDENTIALS, sessionToken: undefined },
     client(overrides = {}) {
       const client = new CiClient({
         endpoint: url,

@@ -78,12 +78,12 @@ export interface GatewayFixture extends EmulatorFixture {
 const TEST_CONFIG: Config = (() => {
   const loaded = loadConfig({});
   if (!loaded.ok) throw new Error(`the default configuration is invalid: ${loaded.errors.join('; ')}`);
+  const { http, limits, live } = loaded.config;
   return {
     ...loaded.config,
-    pollIntervalMs: 0,
-    rateLimitPerMinute: 0,
-    maxSubscriptionsPerCaller: 0,
-    csrfPrevention: true,
+    http: { ...http, csrfPrevention: true },
+    limits: { ...limits, rateLimitPerMinute: 0, maxSubscriptionsPerCaller: 0 },
+    live: { ...live, pollIntervalMs: 0 },
   };
 })();
 
@@ -110,24 +110,32 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
   const make = (cursorSecret: string) => {
     const config: Config = {
       ...TEST_CONFIG,
-      cursorSecret,
-      ...definedOnly({
-        maxPageSize: options.maxPageSize,
-        pollIntervalMs: options.pollIntervalMs,
-        upstreamConcurrency: options.upstreamConcurrency,
-        requestTimeoutMs: options.requestTimeoutMs,
-        maxRequestBytes: options.maxRequestBytes,
-        maxDocumentBytes: options.maxDocumentBytes,
-        maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest,
-        corsOrigins: options.corsOrigins,
-        csrfPrevention: options.csrfPrevention,
-        relayNodeQueries: options.relayNodeQueries,
-      }),
+      http: {
+        ...TEST_CONFIG.http,
+        cursorSecret,
+        ...definedOnly({
+          corsOrigins: options.corsOrigins,
+          csrfPrevention: options.csrfPrevention,
+          relayNodeQueries: options.relayNodeQueries,
+        }),
+      },
+      limits: {
+        ...TEST_CONFIG.limits,
+        ...definedOnly({
+          maxPageSize: options.maxPageSize,
+          upstreamConcurrency: options.upstreamConcurrency,
+          requestTimeoutMs: options.requestTimeoutMs,
+          maxRequestBytes: options.maxRequestBytes,
+          maxDocumentBytes: options.maxDocumentBytes,
+          maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest,
+        }),
+      },
+      live: { ...TEST_CONFIG.live, ...definedOnly({ pollIntervalMs: options.pollIntervalMs }) },
     };
     const metrics = options.gateway?.metrics?.metrics;
     const services = createServices(config, {
       logger,
-      upstream: fixture.upstream,
+      connection: fixture.connection,
       metrics,
       callbackToken: options.gateway?.callbackToken,
       publicCallbackBaseUrl: () => options.publicCallbackBaseUrl,

@@ -41,32 +41,35 @@ describe('loadConfig', () => {
   ])(
     'asks for the CSRF header only where nothing else stops a forged request: %s → %s',
     (_case, env, expected) => {
-      expect(config(env).csrfPrevention).toBe(expected);
+      expect(config(env).http.csrfPrevention).toBe(expected);
     },
   );
 
   it('runs in demo mode with nothing set outside production', () => {
     expect(config({})).toMatchObject({
       mode: 'demo',
-      upstream: undefined,
-      port: 4000,
-      maxPageSize: 100,
-      timeoutMs: 10_000,
-      corsOrigins: '*',
-      logLevel: 'info',
-      upstreamConcurrency: 8,
-      maxUpstreamCallsPerRequest: 500,
-      requestTimeoutMs: 30_000,
-      maxRequestBytes: 1_048_576,
-      shutdownDelayMs: 0,
-      shutdownTimeoutMs: 20_000,
-      relayNodeQueries: false,
+      http: {
+        port: 4000,
+        corsOrigins: '*',
+        shutdownDelayMs: 0,
+        shutdownTimeoutMs: 20_000,
+        relayNodeQueries: false,
+      },
+      upstream: { connection: undefined, timeoutMs: 10_000 },
+      limits: {
+        maxPageSize: 100,
+        upstreamConcurrency: 8,
+        maxUpstreamCallsPerRequest: 500,
+        requestTimeoutMs: 30_000,
+        maxRequestBytes: 1_048_576,
+      },
+      telemetry: { logLevel: 'info' },
     });
   });
 
   it('keeps serving for 5 s after SIGTERM in production, unless told otherwise', () => {
-    expect(config(production).shutdownDelayMs).toBe(5_000);
-    expect(config({ ...production, SHUTDOWN_DELAY_MS: '0' }).shutdownDelayMs).toBe(0);
+    expect(config(production).http.shutdownDelayMs).toBe(5_000);
+    expect(config({ ...production, SHUTDOWN_DELAY_MS: '0' }).http.shutdownDelayMs).toBe(0);
     expect(errors({ SHUTDOWN_DELAY_MS: 'soon' })).toEqual(['SHUTDOWN_DELAY_MS: must be a whole number']);
   });
 
@@ -74,10 +77,12 @@ describe('loadConfig', () => {
     expect(config(credentials)).toMatchObject({
       mode: 'upstream',
       upstream: {
-        endpoint: 'https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com',
-        secretId: 'AKIDexample',
-        secretKey: 'example-secret-key',
-        sessionToken: undefined,
+        connection: {
+          endpoint: 'https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com',
+          secretId: 'AKIDexample',
+          secretKey: 'example-secret-key',
+          sessionToken: undefined,
+        },
         timeoutMs: 10_000,
       },
     });
@@ -115,18 +120,29 @@ describe('loadConfig', () => {
     expect(result).toMatchObject({
       mode: 'upstream',
       production: true,
-      upstream: { endpoint: 'http://127.0.0.1:9100', sessionToken: 'token', timeoutMs: 2500 },
-      maxPageSize: 250,
-      corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
-      logLevel: 'debug',
-      port: 8080,
-      upstreamConcurrency: 4,
-      maxUpstreamCallsPerRequest: 50,
-      requestTimeoutMs: 12_000,
-      maxRequestBytes: 65_536,
-      shutdownDelayMs: 15_000,
-      shutdownTimeoutMs: 40_000,
-      relayNodeQueries: true,
+      http: {
+        corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
+        port: 8080,
+        shutdownDelayMs: 15_000,
+        shutdownTimeoutMs: 40_000,
+        relayNodeQueries: true,
+        introspection: true,
+        graphiql: true,
+        allowedHosts: ['ci-workflows.internal', 'gateway.example.com'],
+      },
+      upstream: {
+        connection: { endpoint: 'http://127.0.0.1:9100', sessionToken: 'token' },
+        timeoutMs: 2500,
+      },
+      limits: {
+        maxPageSize: 250,
+        upstreamConcurrency: 4,
+        maxUpstreamCallsPerRequest: 50,
+        requestTimeoutMs: 12_000,
+        maxRequestBytes: 65_536,
+        rateLimitPerMinute: 600,
+      },
+      telemetry: { logLevel: 'debug' },
       auth: {
         jwksUrl: 'https://issuer.example.com/.well-known/jwks.json',
         issuer: 'https://issuer.example.com/',
@@ -136,22 +152,14 @@ describe('loadConfig', () => {
         routerSecret: undefined,
         disabled: false,
       },
-      rateLimitPerMinute: 600,
-      introspection: true,
-      graphiql: true,
-      allowedHosts: ['ci-workflows.internal', 'gateway.example.com'],
     });
   });
 
   it('closes what production does not need: introspection, GraphiQL, cross-origin access', () => {
     expect(config(production)).toMatchObject({
-      introspection: false,
-      graphiql: false,
-      corsOrigins: [],
-      allowedHosts: undefined,
-      rateLimitPerMinute: 1_200,
-      detailCacheEntries: 10_000,
-      workflowCacheTtlMs: 30_000,
+      http: { introspection: false, graphiql: false, corsOrigins: [], allowedHosts: undefined },
+      limits: { rateLimitPerMinute: 1_200 },
+      upstream: { detailCacheEntries: 10_000, workflowCacheTtlMs: 30_000 },
       auth: {
         readScope: 'ci.workflows.read',
         writeScope: 'ci.workflows.write',
@@ -172,21 +180,21 @@ describe('loadConfig', () => {
   });
 
   it('signs demo cursors with a random key: the demo credentials are public', () => {
-    const first = config({}).cursorSecret;
+    const first = config({}).http.cursorSecret;
     expect(first).toMatch(/^[\w-]{43}$/);
-    expect(config({}).cursorSecret).not.toBe(first);
-    expect(config(credentials).cursorSecret).toBeUndefined();
-    expect(config({ ...credentials, CURSOR_SECRET: 'c'.repeat(32) }).cursorSecret).toBe('c'.repeat(32));
+    expect(config({}).http.cursorSecret).not.toBe(first);
+    expect(config(credentials).http.cursorSecret).toBeUndefined();
+    expect(config({ ...credentials, CURSOR_SECRET: 'c'.repeat(32) }).http.cursorSecret).toBe('c'.repeat(32));
   });
 
   it('opens the demo to any origin and host, but real data outside production only to loopback hosts', () => {
-    expect(config({})).toMatchObject({
+    expect(config({}).http).toMatchObject({
       corsOrigins: '*',
       allowedHosts: undefined,
       introspection: true,
       graphiql: true,
     });
-    expect(config(credentials)).toMatchObject({
+    expect(config(credentials).http).toMatchObject({
       corsOrigins: [],
       allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
     });
@@ -203,22 +211,22 @@ describe('loadConfig', () => {
   });
 
   it('allows no cross-origin access in production unless told', () => {
-    expect(config(production).corsOrigins).toEqual([]);
+    expect(config(production).http.corsOrigins).toEqual([]);
   });
 
   it('serves metrics on the main port unless METRICS_PORT is set', () => {
-    expect(config(production).metricsPort).toBeUndefined();
-    expect(config({ ...production, METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(config(production).telemetry.metricsPort).toBeUndefined();
+    expect(config({ ...production, METRICS_PORT: '9464' }).telemetry.metricsPort).toBe(9464);
     expect(errors({ ...production, METRICS_PORT: '0' })).toEqual(['METRICS_PORT: must be at least 1']);
   });
 
   it('traces only when an OTLP endpoint is set and nothing turns the SDK off', () => {
     const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
-    expect(config(production).tracing).toBeUndefined();
-    expect(config({ ...production, ...endpoint }).tracing).toEqual({ protocol: 'http/protobuf' });
+    expect(config(production).telemetry.tracing).toBeUndefined();
+    expect(config({ ...production, ...endpoint }).telemetry.tracing).toEqual({ protocol: 'http/protobuf' });
     expect(
       config({ ...production, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' })
-        .tracing,
+        .telemetry.tracing,
     ).toEqual({ protocol: 'http/protobuf' });
     expect(
       config({
@@ -226,10 +234,14 @@ describe('loadConfig', () => {
         ...endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-      }).tracing,
+      }).telemetry.tracing,
     ).toEqual({ protocol: 'http/json' });
-    expect(config({ ...production, ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
-    expect(config({ ...production, ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+    expect(
+      config({ ...production, ...endpoint, OTEL_SDK_DISABLED: 'true' }).telemetry.tracing,
+    ).toBeUndefined();
+    expect(
+      config({ ...production, ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).telemetry.tracing,
+    ).toBeUndefined();
     expect(errors({ ...production, ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })[0]).toMatch(
       /^OTEL_EXPORTER_OTLP_PROTOCOL: must be http\/protobuf or http\/json/,
     );
@@ -247,13 +259,16 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       AUTH_JWKS_URL: 'https://issuer.example/jwks',
     };
-    expect(config(jwtProduction)).toMatchObject({ persistedDocumentsFile: undefined, onlyPersisted: false });
+    expect(config(jwtProduction).http).toMatchObject({
+      persistedDocumentsFile: undefined,
+      onlyPersisted: false,
+    });
     expect(
       config({
         ...jwtProduction,
         PERSISTED_DOCUMENTS_FILE: '/etc/gateway/documents.json',
         ONLY_PERSISTED: 'true',
-      }),
+      }).http,
     ).toMatchObject({ persistedDocumentsFile: '/etc/gateway/documents.json', onlyPersisted: true });
     expect(errors({ ...jwtProduction, ONLY_PERSISTED: 'true' })).toEqual([
       'ONLY_PERSISTED: set PERSISTED_DOCUMENTS_FILE to the manifest of documents that may run',
@@ -268,9 +283,9 @@ describe('loadConfig', () => {
   });
 
   it('takes CI callbacks only with a long URL-safe token, and polls every 5 s unless told otherwise', () => {
-    expect(config(production)).toMatchObject({ callbackToken: undefined, pollIntervalMs: 5_000 });
+    expect(config(production).live).toMatchObject({ callbackToken: undefined, pollIntervalMs: 5_000 });
     const token = 'a'.repeat(32);
-    expect(config({ ...production, CI_CALLBACK_TOKEN: token, POLL_INTERVAL_MS: '0' })).toMatchObject({
+    expect(config({ ...production, CI_CALLBACK_TOKEN: token, POLL_INTERVAL_MS: '0' }).live).toMatchObject({
       callbackToken: token,
       pollIntervalMs: 0,
     });
@@ -283,10 +298,10 @@ describe('loadConfig', () => {
   });
 
   it('lists the origins subscription callbacks may go to, refusing anything that is not one', () => {
-    expect(config(production).subscriptionCallbackOrigins).toEqual([]);
+    expect(config(production).live.subscriptionCallbackOrigins).toEqual([]);
     expect(
       config({ ...production, SUBSCRIPTION_CALLBACK_ORIGINS: 'http://router:4000, https://router.example' })
-        .subscriptionCallbackOrigins,
+        .live.subscriptionCallbackOrigins,
     ).toEqual(['http://router:4000', 'https://router.example']);
     expect(errors({ ...production, SUBSCRIPTION_CALLBACK_ORIGINS: 'router:4000/path' })[0]).toMatch(
       /^SUBSCRIPTION_CALLBACK_ORIGINS: "router:4000\/path" is not an origin/,

@@ -12,7 +12,9 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { DEFAULT_PORT, ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { DEFAULT_PORT } from '../../src/defaults.js';
+import { ENVIRONMENT_VARIABLES } from '../../src/environment.js';
 import { HEALTH_PATH, READY_PATH } from '../../src/http/gateway.js';
 
 const folder = new URL('../../deploy/kubernetes/', import.meta.url).pathname;
@@ -98,7 +100,7 @@ describe('deploy/kubernetes', () => {
     const preStop = pod.containers[0].lifecycle.preStop.exec.command;
     expect(preStop[0]).toBe('sleep');
     const config = loaded();
-    const needed = Number(preStop[1]) * 1000 + config.shutdownDelayMs + config.shutdownTimeoutMs;
+    const needed = Number(preStop[1]) * 1000 + config.http.shutdownDelayMs + config.http.shutdownTimeoutMs;
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(needed);
   });
 
@@ -144,7 +146,7 @@ describe('deploy/kubernetes', () => {
     expect(config).toMatchObject({
       mode: 'upstream',
       production: true,
-      tracing: { protocol: 'http/protobuf' },
+      telemetry: { tracing: { protocol: 'http/protobuf' } },
     });
     expect(config.auth.routerSecret).toBeDefined();
   });

@@ -14,7 +14,15 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('../..', import.meta.url).pathname;
 
 const LAYERS: ReadonlyArray<readonly string[]> = [
-  ['src/config.ts', 'src/error-codes.ts', 'src/timers.ts', 'src/secret-match.ts', 'src/request-context.ts'],
+  [
+    'src/config.ts',
+    'src/defaults.ts',
+    'src/environment.ts',
+    'src/error-codes.ts',
+    'src/timers.ts',
+    'src/secret-match.ts',
+    'src/request-context.ts',
+  ],
   ['src/ci/'],
   ['src/live/', 'src/emulator/'],
   ['src/schema/'],

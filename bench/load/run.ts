@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -20,6 +21,8 @@ import { loadRequestBody } from './load-query.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['SECONDS_PER_RUN'] ?? 5);
+/** Another build of the gateway (a folder holding its `index.js`, such as an earlier commit's), in the same rounds. */
+const BASELINE_GATEWAY = process.env['BASELINE_GATEWAY'];
 /** The repository: this file runs compiled, from dist-bench/bench/load. */
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -222,6 +225,16 @@ async function benchmark(): Promise<void> {
       { ...gatewayEnv, DETAIL_CACHE_ENTRIES: '0' },
       imageNodeFlags(),
     ),
+    ...(BASELINE_GATEWAY
+      ? [
+          await startTarget(
+            'gateway, baseline build',
+            resolve(BASELINE_GATEWAY, 'index.js'),
+            gatewayEnv,
+            imageNodeFlags(),
+          ),
+        ]
+      : []),
   ];
   const samples = new Map<string, Sample[]>();
   try {

@@ -1,8 +1,9 @@
 /**
- * How long a request's upstream work may go on: until its answer is sent, its client goes away, its deadline
- * passes, or the gateway shuts down, whichever comes first. Each request gets one abort signal that fires at the
- * first of these; every upstream call of the request carries it, so no attempt starts (or goes on) when nobody
- * waits for its result.
+ * How long a request's upstream work may go on: until its answer is sent (its last part, for `@defer` and
+ * `@stream`), its client goes away, its deadline passes, or the gateway shuts down, whichever comes first. Each
+ * request gets one abort signal that fires at the first of these; every upstream call of the request carries it,
+ * so no attempt starts (or goes on) when nobody waits for its result. A subscription's events each get a lifetime
+ * of their own (`subscription-events.ts`).
  */
 import type { ServerResponse } from 'node:http';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';

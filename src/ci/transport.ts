@@ -27,6 +27,7 @@ import type {
   UpstreamAttempt,
   UpstreamObserver,
 } from './attempts.js';
+import { type CredentialSource, fixedCredentials, type SigningKeys } from './credential-source.js';
 import { CI_DIALECT, type ServiceDialect } from './dialect.js';
 import { encodePath, encodeQuery } from './encoding.js';
 import {
@@ -53,12 +54,8 @@ const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN = 128;
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
-export interface CiCredentials {
-  readonly secretId: string;
-  readonly secretKey: string;
-  /** Temporary (STS) credentials' token, sent in the dialect's session-token header. */
-  readonly sessionToken?: string | undefined;
-}
+/** A key pair (and, for temporary credentials, the token sent in the dialect's session-token header). */
+export type CiCredentials = SigningKeys;
 
 /** The subset of a pino logger the transport uses. */
 export interface CiLogger {
@@ -69,7 +66,8 @@ export interface CiLogger {
 export interface CiTransportOptions {
   /** Base URL without a path, e.g. `https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com`. */
   readonly endpoint: string;
-  readonly credentials: CiCredentials;
+  /** Fixed keys, or a source of them (temporary credentials kept fresh), asked for each attempt. */
+  readonly credentials: CiCredentials | CredentialSource;
   /** Per attempt. */
   readonly timeoutMs?: number | undefined;
   readonly maxRetries?: number | undefined;
@@ -118,7 +116,7 @@ export interface UpstreamResponse {
 
 export class CiTransport {
   readonly #origin: URL;
-  readonly #credentials: CiCredentials;
+  readonly #credentials: CredentialSource;
   readonly #timeoutMs: number;
   readonly #maxRetries: number;
   readonly #retryBaseDelayMs: number;
@@ -143,7 +141,8 @@ export class CiTransport {
     if (this.#origin.pathname !== '/' || this.#origin.search !== '') {
       throw new TypeError('CI endpoint must be an origin without path or query');
     }
-    this.#credentials = options.credentials;
+    this.#credentials =
+      'current' in options.credentials ? options.credentials : fixedCredentials(options.credentials);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
@@ -366,18 +365,18 @@ export class CiTransport {
         ['content-length', String(Buffer.byteLength(body))],
       );
     }
+    const keys = await this.#credentials.current();
     const keyTime = formatKeyTime(this.#now() + this.#clockOffsetMs, this.#signatureTtlSeconds);
     const { authorization } = signRequest(
       { method: request.method, path: request.path, query: request.query, headers: headersToSign },
-      this.#credentials,
+      keys,
       keyTime,
     );
     const headers: Record<string, string> = {};
     for (const observation of observations) Object.assign(headers, observation.headers);
     Object.assign(headers, Object.fromEntries(headersToSign), { authorization, accept: 'application/xml' });
     // Sent unsigned, as the official Node SDK does.
-    if (this.#credentials.sessionToken)
-      headers[this.#dialect.sessionTokenHeader] = this.#credentials.sessionToken;
+    if (keys.sessionToken) headers[this.#dialect.sessionTokenHeader] = keys.sessionToken;
 
     try {
       const response = await this.#dispatcher.request({

@@ -85,6 +85,28 @@ describe('@defer', () => {
     expect(parts.at(-1)?.value['hasNext']).toBe(false);
   });
 
+  it('logs the request once its last part is sent, with every part’s CI calls', async () => {
+    const before = fixture.logLines.length;
+    // Running runs: their details are never cached, so each deferred part reads CI.
+    const parts = await multipartParts(
+      DEFERRED_TASKS.replace(`workflowId: "${LARGE}" }`, `workflowId: "${LARGE}", states: [RUNNING] }`),
+    );
+    await expect
+      .poll(() => fixture.logLines.slice(before).filter((line) => line['msg'] === 'graphql request'))
+      .toHaveLength(1);
+    const line = fixture.logLines.slice(before).find((entry) => entry['msg'] === 'graphql request');
+    const upstream = (line?.['upstream'] ?? []) as Array<{ operation: string }>;
+    // The list call for the first part, then one detail read per run for the deferred parts.
+    expect(upstream.map((attempt) => attempt.operation)).toEqual([
+      'ListWorkflowExecutions',
+      'GetWorkflowExecution',
+      'GetWorkflowExecution',
+      'GetWorkflowExecution',
+    ]);
+    expect(line).toMatchObject({ operation: 'query Deferred', status: 200, upstreamCalls: 4 });
+    expect(parts.at(-1)?.value['hasNext']).toBe(false);
+  });
+
   it('answers over SSE too', async () => {
     const parts = await multipartParts(DEFERRED_TASKS, 'text/event-stream');
     expect(parts[0]?.value['hasNext']).toBe(true);

@@ -84,6 +84,35 @@ describe('subscription events that need CI reads of their own', () => {
     }
   });
 
+  it('over SSE: the request is logged once its stream ends, with every event’s CI calls', async () => {
+    const { fixture, advance } = await startLive();
+    const runId = await triggerRun(fixture, 'events/logged.mp4');
+    const requestLines = () =>
+      fixture.logLines.filter(
+        (line) => line['msg'] === 'graphql request' && line['operation'] === 'subscription Run',
+      );
+    const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN_WITH_JOBS, { runId });
+    try {
+      await subscription.next();
+      // The stream is open: its line waits for its end.
+      expect(requestLines()).toEqual([]);
+      advance(2 * TASK_SECONDS + 1);
+      expect((await finishCallback(fixture, runId)).status).toBe(204);
+      await subscription.next();
+      expect(await subscription.next()).toBeUndefined();
+    } finally {
+      await subscription.close();
+    }
+    await expect.poll(() => requestLines()).toHaveLength(1);
+    const [line] = requestLines();
+    const operations = ((line?.['upstream'] ?? []) as Array<{ operation: string }>).map(
+      (attempt) => attempt.operation,
+    );
+    // Each of the two events read its tasks' jobs afresh.
+    expect(operations.filter((operation) => operation === 'GetMediaJobs').length).toBeGreaterThanOrEqual(2);
+    expect(line).toMatchObject({ status: 200, upstreamCalls: operations.length });
+  });
+
   it('over SSE: a workflow’s events resolve their runs’ tasks and jobs, never a null event', async () => {
     const { fixture, advance } = await startLive();
     const subscription = await subscribe<{

@@ -14,6 +14,7 @@ import { createDemoDataset, type Dataset } from './demo-data.js';
 import { PageTokens } from './page-tokens.js';
 import { HttpError } from './params.js';
 import { answerCall } from './routes.js';
+import { EmulatedSts } from './sts.js';
 import { EmulatorWorld } from './world.js';
 import { xmlDocument } from './xml-writer.js';
 
@@ -117,6 +118,10 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   const requests: RecordedRequest[] = [];
   const script: ScriptedFault[] = [];
   const world = new EmulatorWorld(dataset);
+  const sts = new EmulatedSts(credentials, now);
+  /** The account's own keys, or keys its STS issued (which must come with their session token). */
+  const keysFor = (secretId: string): CallerKeys | undefined =>
+    secretId === credentials.secretId ? credentials : sts.issued(secretId);
   let callbacks: CallbackSender | undefined;
   /** Where callbacks go: every workflow's Start node names it, as CI's would once configured. */
   let callbackUrl: string | undefined;
@@ -142,10 +147,16 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
     const requestId = Buffer.from(`emu_${requestCounter}_${randomBytes(4).toString('hex')}`).toString(
       'base64',
     );
+    // Tencent Cloud API 3.0 calls (STS) name their action in a header; CI's calls never do.
+    if (req.headers['x-tc-action'] !== undefined) {
+      const answer = sts.answer(req.headers, body);
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+      return;
+    }
     const target = new URL(req.url ?? '/', 'http://emulator');
     const path = safeDecode(target.pathname);
     const params = Object.fromEntries(target.searchParams);
-    const problem = verifySignature(req, path, [...target.searchParams], credentials, now());
+    const problem = verifySignature(req, path, [...target.searchParams], keysFor, now());
     const tokenProblem =
       options.sessionToken !== undefined && req.headers[SESSION_TOKEN_HEADER] !== options.sessionToken
         ? 'missing or wrong security token'
@@ -302,11 +313,18 @@ function takeFault(
  * Checks a request's q-sign signature the way CI does: the key must be ours, the key time must cover now,
  * `host` and every query parameter must be signed, and the signature must match. Returns the failure, if any.
  */
+/** Keys a request may be signed with: temporary ones carry their token and expiry. */
+interface CallerKeys {
+  readonly secretKey: string;
+  readonly sessionToken?: string | undefined;
+  readonly expiresAt?: number | undefined;
+}
+
 function verifySignature(
   req: IncomingMessage,
   path: string,
   query: Array<[string, string]>,
-  credentials: { readonly secretId: string; readonly secretKey: string },
+  keysFor: (secretId: string) => CallerKeys | undefined,
   nowMs: number,
 ): HttpError | undefined {
   const header = req.headers.authorization;
@@ -331,8 +349,15 @@ function verifySignature(
   ) {
     return new HttpError(401, 'InvalidAuthorization', 'Authorization header is malformed');
   }
-  if (fields.get('q-ak') !== credentials.secretId)
-    return new HttpError(401, 'SecretidNotExist', 'SecretId does not exist');
+  const secretId = fields.get('q-ak') ?? '';
+  const keys = keysFor(secretId);
+  if (!keys) return new HttpError(401, 'SecretidNotExist', 'SecretId does not exist');
+  if (keys.sessionToken !== undefined) {
+    if (req.headers[SESSION_TOKEN_HEADER] !== keys.sessionToken)
+      return new HttpError(403, 'AccessDenied', 'Missing or wrong security token for temporary credentials');
+    if ((keys.expiresAt ?? 0) <= nowMs)
+      return new HttpError(403, 'AccessDenied', 'The temporary credentials have expired');
+  }
   const nowSeconds = Math.floor(nowMs / 1000);
   if (window.end < nowSeconds) return new HttpError(401, 'SignatureExpired', 'Request has expired');
   if (window.start > nowSeconds)
@@ -357,7 +382,7 @@ function verifySignature(
   }
   const expected = signRequest(
     { method: req.method ?? 'GET', path, query, headers },
-    credentials,
+    { secretId, secretKey: keys.secretKey },
     keyTime as string,
   ).signature;
   const matches =

@@ -11,6 +11,7 @@ import { RenewingCredentials } from '../../src/ci/credential-source.js';
 import { CiError } from '../../src/ci/errors.js';
 import { assume, runIdRule } from '../../src/ci/inputs.js';
 import { assumeRole, assumeRoleWithWebIdentity, type TemporaryCredentials } from '../../src/ci/sts.js';
+import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
 import { startEmulator } from '../support/emulator.js';
 
@@ -288,6 +289,43 @@ describe('renewing credentials', () => {
         sessionTokenSent: true,
       });
       await client.close();
+    } finally {
+      await fixture.close();
+    }
+  });
+
+  it('through the emulator’s STS: its keys sign CI calls with their token, are refused once expired, and renewal keeps calls working', async () => {
+    let clock = Date.UTC(2026, 11, 7, 8, 0, 0);
+    const now = () => clock;
+    const fixture = await startEmulator({ now });
+    try {
+      const endpoint = fixture.connection.endpoint;
+      let renewals = 0;
+      const renew = () => {
+        renewals += 1;
+        return assumeRole({ endpoint, region: 'ap-guangzhou', now }, DEMO_CREDENTIALS, {
+          roleArn: ROLE,
+          sessionName: 'emulated',
+          durationSeconds: 900,
+        });
+      };
+      const lookup = [DEMO_WORKFLOW_IDS.large];
+      const renewing = new CiClient({ endpoint, credentials: new RenewingCredentials({ renew, now }), now });
+      expect((await renewing.getWorkflows(lookup)).workflows).toHaveLength(1);
+      const first = fixture.emulator.requests.at(-1);
+      expect(first).toMatchObject({ signatureVerified: true, sessionTokenSent: true });
+
+      // Keys taken once and never renewed stop working when they expire.
+      const once = await renew();
+      const fixed = new CiClient({ endpoint, credentials: once, now, maxRetries: 0 });
+      clock += 901_000;
+      const refused = await fixed.getWorkflows([DEMO_WORKFLOW_IDS.single]).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ kind: 'unauthorized', status: 403 });
+
+      // The renewing client took new keys before its own expired (or at the first call after): still served.
+      expect((await renewing.getWorkflows([DEMO_WORKFLOW_IDS.single])).workflows).toHaveLength(1);
+      expect(renewals).toBe(3);
+      await Promise.all([renewing.close(), fixed.close()]);
     } finally {
       await fixture.close();
     }

@@ -2,6 +2,7 @@
  * Every `extensions.code` this gateway puts on an error: the public contract clients switch on, in one leaf module
  * that the schema, the plugins, telemetry and the HTTP layer all import. docs/errors.md explains each one.
  */
+import { child } from './records.js';
 export const ErrorCode = {
   // The request itself.
   BAD_REQUEST: 'BAD_REQUEST',
@@ -49,10 +50,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * code) for one without: graphql-js's own parse and validation errors carry none.
  */
 export function errorCodeOf(error: unknown, fallback: string = ErrorCode.INTERNAL_SERVER_ERROR): string {
-  const extensions =
-    typeof error === 'object' && error !== null ? Reflect.get(error, 'extensions') : undefined;
-  const code =
-    typeof extensions === 'object' && extensions !== null ? Reflect.get(extensions, 'code') : undefined;
+  const code = child(child(error, 'extensions'), 'code');
   return typeof code === 'string' ? code : fallback;
 }
 
@@ -60,7 +58,7 @@ export function errorCodeOf(error: unknown, fallback: string = ErrorCode.INTERNA
 export function errorCodesOf(result: unknown): string[] {
   const results = Array.isArray(result) ? result : [result];
   return results.flatMap((single) => {
-    const errors = typeof single === 'object' && single !== null ? Reflect.get(single, 'errors') : undefined;
+    const errors = child(single, 'errors');
     return Array.isArray(errors) ? errors.map((error: unknown) => errorCodeOf(error)) : [];
   });
 }

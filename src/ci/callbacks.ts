@@ -3,6 +3,7 @@
  * `Workflow.RunId` names the run. XML or JSON, with or without the `<Response>` root (CI's own examples differ).
  * A callback is unsigned, so all that is read from it is which run to look at again.
  */
+import { isRecord } from '../records.js';
 import { type RunId, runIdRule } from './inputs.js';
 import { parseXml } from './xml.js';
 
@@ -57,6 +58,3 @@ function first(value: unknown): Record<string, unknown> | undefined {
   const item = Array.isArray(value) ? value[0] : value;
   return isRecord(item) ? item : undefined;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -46,15 +46,6 @@ export const optionalNumber = optionalText.transform((value) => {
 export const optionalRecord = <T extends z.ZodRawShape>(shape: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), z.object(shape).optional());
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** An element's child, read where the answer's shape is not checked (undefined when there is none). */
-export function child(value: unknown, key: string): unknown {
-  return isRecord(value) ? value[key] : undefined;
-}
-
 export function parseOrExplain(body: string) {
   try {
     return parseXml(body);

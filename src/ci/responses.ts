@@ -5,13 +5,12 @@
  * malformed id, unknown state, unparseable time) is an `unreadable_response` error.
  */
 import { z } from 'zod';
+import { child, isRecord } from '../records.js';
 import { mediaJobIdRule, runIdRule, workflowIdRule } from './inputs.js';
 import {
-  child,
   ciId,
   ciTime,
   decode,
-  isRecord,
   list,
   optionalCiId,
   optionalCiTime,

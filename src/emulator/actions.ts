@@ -5,6 +5,7 @@
 import { encodeBatchTriggerInput } from '../ci/job-responses.js';
 import { type BatchTriggerSource, JOB_STATES } from '../ci/types.js';
 import { parseXml } from '../ci/xml.js';
+import { isRecord } from '../records.js';
 import type { CallContext } from './context.js';
 import { inWindow, parseListQuery, tokenPage } from './list-paging.js';
 import { HttpError, invalid, parseStates, parseTime } from './params.js';
@@ -250,7 +251,7 @@ function checkName(name: string | null | undefined, required: boolean): string |
 
 /** An XML element's children; an absent or empty element has none. */
 function element(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : {};
+  return isRecord(value) ? value : {};
 }
 
 function text(value: unknown): string | undefined {

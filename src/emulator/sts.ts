@@ -5,8 +5,8 @@
  * their renewal tested, with no cloud account.
  */
 import { randomBytes } from 'node:crypto';
-import { isRecord } from '../ci/response-fields.js';
 import { tc3Authorization } from '../ci/tc3-signer.js';
+import { isRecord } from '../records.js';
 
 /** What a caller of CI may sign with: the account's own keys, or keys STS issued. */
 export interface IssuedKeys {

@@ -21,6 +21,7 @@ import { GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { ErrorCode } from '../error-codes.js';
+import { child, isRecord } from '../records.js';
 
 const DEFAULT_MAX_ENTRIES = 1_000;
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
@@ -157,13 +158,7 @@ export function parsePersistedDocuments(text: string): Map<string, string> {
   return documents;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** Apollo's `extensions.persistedQuery.sha256Hash`, whatever the client sent there. */
 function apolloHash(params: GraphQLParams): unknown {
-  const persisted = params.extensions?.['persistedQuery'];
-  return typeof persisted === 'object' && persisted !== null && 'sha256Hash' in persisted
-    ? persisted.sha256Hash
-    : undefined;
+  return child(child(params.extensions, 'persistedQuery'), 'sha256Hash');
 }

@@ -19,6 +19,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
     'src/defaults.ts',
     'src/environment.ts',
     'src/error-codes.ts',
+    'src/records.ts',
     'src/timers.ts',
     'src/secret-match.ts',
     'src/request-context.ts',

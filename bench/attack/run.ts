@@ -19,8 +19,8 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildGateway } from '../../scripts/build.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
-import { imageCommand, type RunningGateway, spawnGateway } from '../../test/support/processes.js';
+import { type CiEmulator, createCiEmulator, faults } from '../../src/emulator/server.js';
+import { emulatorUpstream, type RunningGateway, spawnBundle } from '../../test/support/processes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const SECRET = 'router-secret-for-the-attack-bench';
@@ -41,20 +41,13 @@ function rssMiB(gateway: RunningGateway, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): nu
 }
 
 async function start(folder: string, emulator: CiEmulator, env: Record<string, string> = {}) {
-  const [command, ...args] = imageCommand(root);
-  return spawnGateway(command as string, args, {
-    cwd: folder,
-    env: {
-      NODE_ENV: 'production',
-      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-      CI_ENDPOINT: emulator.url,
-      ROUTER_SECRET: SECRET,
-      CI_CALLBACK_TOKEN: TOKEN,
-      SHUTDOWN_DELAY_MS: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
+  return spawnBundle(root, folder, {
+    ...emulatorUpstream(emulator.url),
+    ROUTER_SECRET: SECRET,
+    CI_CALLBACK_TOKEN: TOKEN,
+    SHUTDOWN_DELAY_MS: '0',
+    LOG_LEVEL: 'info',
+    ...env,
   });
 }
 

@@ -3,34 +3,21 @@
  * HTTP, subscriptions to the subgraph over its default transport (an event-stream request), its own clients over
  * SSE. The client here is plain `fetch` to the router.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
-import { afterAll, beforeAll, describe, it } from 'vitest';
 import { printSchemaFile } from '../../scripts/print-schema.js';
 import { subscribe } from '../support/sse.js';
-import {
-  type ClientAdapter,
-  type CompatGateway,
-  startCompatGateway,
-  triggerAndFollow,
-  walkEveryPage,
-} from './scenario.js';
+import { type ClientAdapter, describeClient } from './scenario.js';
 
-let gateway: CompatGateway;
-let router: ReturnType<typeof createGatewayRuntime>;
-let server: Server;
-let adapter: ClientAdapter;
-
-beforeAll(async () => {
-  gateway = await startCompatGateway();
+describeClient('Hive Gateway in front, with its defaults', 'compat/hive.mp4', async (gateway) => {
   const { supergraphSdl } = composeServices([
     { name: 'ci-workflows', typeDefs: parse(printSchemaFile()), url: gateway.url },
   ]);
-  router = createGatewayRuntime({ supergraph: supergraphSdl as string, logging: false });
-  server = createServer(router);
+  const router = createGatewayRuntime({ supergraph: supergraphSdl as string, logging: false });
+  const server = createServer(router);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const routerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
   const post = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
@@ -43,7 +30,7 @@ beforeAll(async () => {
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data as T;
   };
-  adapter = {
+  const adapter: ClientAdapter = {
     query: post,
     mutate: post,
     async subscribe(query, variables, onData) {
@@ -62,16 +49,12 @@ beforeAll(async () => {
       }
     },
   };
-});
-afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await router?.dispose();
-  await gateway?.close();
-});
-
-describe('Hive Gateway in front, with its defaults', () => {
-  it('walks every page as a plain fetch to the subgraph does', () => walkEveryPage(gateway, adapter));
-  it('runs a mutation and relays the run it started to its client until it finishes', () =>
-    triggerAndFollow(gateway, adapter, 'compat/hive.mp4'));
+  return {
+    adapter,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await router.dispose();
+    },
+  };
 });

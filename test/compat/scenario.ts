@@ -4,7 +4,7 @@
  * fetch walk finds, run a mutation, and follow the triggered run's subscription to completion with each event's
  * jobs read afresh. Each library brings a small adapter; the scenario is the same for all.
  */
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { manualClock } from '../support/console.js';
@@ -144,4 +144,39 @@ export async function triggerAndFollow(gateway: CompatGateway, client: ClientAda
   expect(callback.status).toBe(204);
   await done;
   expect(events.at(-1)).toEqual({ state: 'SUCCESS', progress: [100, 100] });
+}
+
+/** A client library connected to a gateway: its adapter, and what closes the client. */
+export interface ConnectedClient {
+  readonly adapter: ClientAdapter;
+  close?(): Promise<unknown> | unknown;
+}
+
+/**
+ * The scenario as one suite per library: a gateway started for it, the client `connect` makes, every page walked
+ * and a triggered run (on `objectKey`) followed to its end. `more` adds the library's own tests; it is given the
+ * started gateway.
+ */
+export function describeClient(
+  name: string,
+  objectKey: string,
+  connect: (gateway: CompatGateway) => Promise<ConnectedClient> | ConnectedClient,
+  more?: (gateway: () => CompatGateway) => void,
+): void {
+  let gateway: CompatGateway;
+  let client: ConnectedClient;
+  beforeAll(async () => {
+    gateway = await startCompatGateway();
+    client = await connect(gateway);
+  });
+  afterAll(async () => {
+    await client?.close?.();
+    await gateway?.close();
+  });
+  describe(name, () => {
+    it('walks every page as a plain fetch does', () => walkEveryPage(gateway, client.adapter));
+    it('runs a mutation and follows the run it started to completion', () =>
+      triggerAndFollow(gateway, client.adapter, objectKey));
+    more?.(() => gateway);
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
+import { type CiEmulator, createCiEmulator, faults } from '../../src/emulator/server.js';
 import {
   AUDIENCE,
   type IdentityProvider,
@@ -17,7 +17,7 @@ import {
   token,
 } from '../support/jwks.js';
 import { expectedRunIds } from '../support/oracle.js';
-import { imageCommand, type RunningGateway, spawnGateway } from '../support/processes.js';
+import { emulatorUpstream, type RunningGateway, spawnBundle } from '../support/processes.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const LARGE = DEMO_WORKFLOW_IDS.large;
@@ -34,20 +34,13 @@ beforeAll(async () => {
   key = await signingKey('bundle-key', 'ES256');
   idp = await startIdentityProvider([key]);
   reader = { authorization: `Bearer ${await token(key)}` };
-  const [command, ...args] = imageCommand(root);
-  gateway = await spawnGateway(command as string, args, {
-    cwd: inject('bundleFolder'),
-    env: {
-      NODE_ENV: 'production',
-      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-      CI_ENDPOINT: emulator.url,
-      AUTH_JWKS_URL: idp.jwksUrl,
-      AUTH_ISSUER: ISSUER,
-      AUTH_AUDIENCE: AUDIENCE,
-      CI_TIMEOUT_MS: '500',
-      SHUTDOWN_DELAY_MS: '0',
-    },
+  gateway = await spawnBundle(root, inject('bundleFolder'), {
+    ...emulatorUpstream(emulator.url),
+    AUTH_JWKS_URL: idp.jwksUrl,
+    AUTH_ISSUER: ISSUER,
+    AUTH_AUDIENCE: AUDIENCE,
+    CI_TIMEOUT_MS: '500',
+    SHUTDOWN_DELAY_MS: '0',
   });
 });
 

@@ -17,7 +17,13 @@ import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
 import { expectedRunIds } from '../support/oracle.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
-import { freePort, imageCommand, type RunningGateway, spawnGateway } from '../support/processes.js';
+import {
+  emulatorUpstream,
+  freePort,
+  imageCommand,
+  type RunningGateway,
+  spawnBundle,
+} from '../support/processes.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -27,12 +33,7 @@ let emulator: CiEmulator;
 
 /** What an operator sets to point the gateway at the test's emulator. */
 function upstreamEnv(): Record<string, string> {
-  return {
-    TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-    TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-    CI_ENDPOINT: emulator.url,
-    ROUTER_SECRET,
-  };
+  return { ...emulatorUpstream(emulator.url), ROUTER_SECRET };
 }
 
 /** Production requires caller authentication; these tests stand in for the router. */
@@ -57,10 +58,7 @@ function bundledCopies(inputs: readonly string[]): Map<string, Set<string>> {
   return copies;
 }
 
-async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
-  const [command, ...args] = imageCommand(root);
-  return spawnGateway(command as string, args, { cwd: folder, env: { NODE_ENV: 'production', ...env } });
-}
+const startGateway = (env: Record<string, string>): Promise<RunningGateway> => spawnBundle(root, folder, env);
 
 beforeAll(async () => {
   folder = inject('bundleFolder');

@@ -9,10 +9,10 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS, faults } from '../../src/emulator/server.js';
+import { type CiEmulator, createCiEmulator, faults } from '../../src/emulator/server.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { manualClock } from '../support/console.js';
-import { imageCommand, type RunningGateway, spawnGateway } from '../support/processes.js';
+import { emulatorUpstream, type RunningGateway, spawnBundle } from '../support/processes.js';
 import { subscribe } from '../support/sse.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -42,18 +42,11 @@ afterAll(async () => {
 });
 
 async function startBundle(env: Record<string, string>): Promise<RunningGateway> {
-  const [command, ...args] = imageCommand(root);
-  return spawnGateway(command as string, args, {
-    cwd: inject('bundleFolder'),
-    env: {
-      NODE_ENV: 'production',
-      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-      CI_ENDPOINT: emulator.url,
-      ROUTER_SECRET,
-      CI_CALLBACK_TOKEN: CALLBACK_TOKEN,
-      ...env,
-    },
+  return spawnBundle(root, inject('bundleFolder'), {
+    ...emulatorUpstream(emulator.url),
+    ROUTER_SECRET,
+    CI_CALLBACK_TOKEN: CALLBACK_TOKEN,
+    ...env,
   });
 }
 

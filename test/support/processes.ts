@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
 
 /**
  * The exec-form `CMD` of the Dockerfile in `root` (`node`, its flags, the script), so what starts the gateway
@@ -16,6 +17,15 @@ export function imageCommand(root: string): string[] {
   const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
   if (!cmd) throw new Error('Dockerfile has no exec-form CMD');
   return JSON.parse(cmd) as string[];
+}
+
+/** What points a gateway at an emulator (or the static upstream) under the demo credentials. */
+export function emulatorUpstream(url: string): Record<string, string> {
+  return {
+    TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
+    TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
+    CI_ENDPOINT: url,
+  };
 }
 
 export interface RunningGateway {
@@ -121,4 +131,14 @@ export async function startRedis(port?: number): Promise<RunningRedis> {
       await exited;
     },
   };
+}
+
+/** The built bundle in `folder`, started as the image starts it (its `CMD`, in production mode) with `env`. */
+export function spawnBundle(
+  root: string,
+  folder: string,
+  env: Record<string, string>,
+): Promise<RunningGateway> {
+  const [command = 'node', ...args] = imageCommand(root);
+  return spawnGateway(command, args, { cwd: folder, env: { NODE_ENV: 'production', ...env } });
 }

@@ -7,11 +7,12 @@
  * process (`src/http`: the yoga app, its transports, the drain, readiness); the entry point and the composition
  * root it shares with the tests (`services.ts`).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repositoryRoot, sourceFiles } from '../support/source-files.js';
 
-const root = new URL('../..', import.meta.url).pathname;
+const root = repositoryRoot;
 
 const LAYERS: ReadonlyArray<readonly string[]> = [
   [
@@ -42,16 +43,6 @@ function layerOf(file: string): number {
     }
   });
   return best.layer;
-}
-
-function sourceFiles(folder: string): string[] {
-  return readdirSync(join(root, folder), { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sourceFiles(join(folder, entry.name))
-      : entry.name.endsWith('.ts')
-        ? [join(folder, entry.name)]
-        : [],
-  );
 }
 
 /** Every module each module imports, static (`import type` too) or dynamic. */

@@ -30,6 +30,8 @@ const CALL_POLICIES = {
 } as const satisfies Record<string, 'read' | 'lookup' | 'action'>;
 
 type CallName = keyof typeof CALL_POLICIES;
+/** Listed once: every request binds each of them. */
+const CALL_NAMES = Object.keys(CALL_POLICIES) as CallName[];
 
 /** The CI calls the schema needs: the real client, or a test double. */
 export type CiApi = Pick<CiClient, CallName>;
@@ -85,10 +87,7 @@ export function createRequestCi(ci: CiApi, options: RequestCiOptions): RequestCi
       throw policy === 'action' ? asActionGraphQLError(error) : asGraphQLError(error);
     }
   };
-  const entries = Object.keys(CALL_POLICIES).map((name) => [
-    name,
-    (...args: unknown[]) => make(name as CallName, args),
-  ]);
+  const entries = CALL_NAMES.map((name) => [name, (...args: unknown[]) => make(name, args)]);
   // Each entry is `make` for its own name, which answers as `RequestCi` says that call does.
   return Object.fromEntries(entries) as RequestCi;
 }

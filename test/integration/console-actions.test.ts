@@ -269,7 +269,7 @@ describe('batch triggers', () => {
 
 describe('task media jobs', () => {
   it('are gathered into calls of at most ten jobs, each job asked for once: 100 runs with tasks cost 1 list, their details and a few job calls', async () => {
-    const { fixture } = await startConsole({ client: { cache: undefined } });
+    const { fixture } = await startConsole();
     fixture.emulator.clearRequests();
     const result = await fixture.query<{
       workflowExecutions: {

@@ -24,6 +24,7 @@ import { DEMO_WORKFLOW_IDS } from '../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS } from '../src/emulator/server.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
 import { startTracing, type Tracing, upstreamSpans } from '../src/telemetry/tracing.js';
+import { EMULATED_BUCKET as BENCH_BUCKET } from '../test/support/emulator.js';
 import { type GatewayFixture, startGateway } from '../test/support/gateway.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../test/support/otlp-receiver.js';
 import { subscribe } from '../test/support/sse.js';
@@ -90,7 +91,7 @@ afterAll(() => fixture.close());
 describe('decoding a 100-execution page', () => {
   const bare = new XMLParser();
   bench('checked: well-formedness, string values, list paths, schema', () => {
-    decodeListWorkflowExecutions(pageXml);
+    decodeListWorkflowExecutions(pageXml, BENCH_BUCKET);
   });
   bench('bare fast-xml-parser parse, no checks', () => {
     bare.parse(pageXml);

@@ -11,15 +11,14 @@ import {
   type OtlpProtocol,
 } from './defaults.js';
 import { environment, isDemo, presenceErrors } from './environment.js';
+import {
+  keysFromEnvironment,
+  singleBucketTenancy,
+  type TenancyConfig,
+  tenancyFromFile,
+} from './tenancy-config.js';
 
-/** Where the CI API is and how to sign for it. */
-export interface UpstreamConnection {
-  /** Base URL of the CI API (or of an emulator). */
-  readonly endpoint: string;
-  readonly secretId: string;
-  readonly secretKey: string;
-  readonly sessionToken: string | undefined;
-}
+export type { AccountConfig, BucketConfig, TenancyConfig } from './tenancy-config.js';
 
 /**
  * The configuration, in the sections the gateway is built by (`services.ts` maps each onto the HTTP layer's
@@ -56,8 +55,8 @@ export interface HttpConfig {
   readonly graphiql: boolean;
   /** Serve `Query.node` / `Query.nodes` (standalone use only: they break composition beside another Relay subgraph). */
   readonly relayNodeQueries: boolean;
-  /** Signs cursors; replicas must share it. Derived from the secret key unless set; random in demo mode. */
-  readonly cursorSecret: string | undefined;
+  /** Signs cursors; replicas must share it. Derived from the accounts' secret keys unless set; random in demo mode. */
+  readonly cursorSecret: string;
   /** A manifest of persisted documents, known from the start; with `onlyPersisted`, the only ones that run. */
   readonly persistedDocumentsFile: string | undefined;
   readonly onlyPersisted: boolean;
@@ -69,8 +68,8 @@ export interface HttpConfig {
 
 /** The CI API and what is kept of its answers. */
 export interface UpstreamConfig {
-  /** Absent in demo mode, where the built-in emulator is started instead. */
-  readonly connection: UpstreamConnection | undefined;
+  /** The buckets served and the accounts that sign for them; absent in demo mode, where the emulator's are used. */
+  readonly tenancy: TenancyConfig | undefined;
   /** Each upstream attempt's timeout. */
   readonly timeoutMs: number;
   /** Media jobs asked for in one `GET /jobs/<id>,…`. */
@@ -131,6 +130,8 @@ export interface AuthConfig {
   readonly writeScope: string;
   /** Callers must present this value in `x-router-secret`: only the company router reaches the subgraph. */
   readonly routerSecret: string | undefined;
+  /** The token claim listing the buckets a caller may use (`*` for all); undefined: every bucket. */
+  readonly bucketsClaim: string | undefined;
   /** Production with neither mechanism, said on purpose: the network alone protects the gateway. */
   readonly disabled: boolean;
 }
@@ -150,17 +151,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const demo = isDemo(env);
-  const connection: UpstreamConnection | undefined = demo
-    ? undefined
-    : {
-        endpoint: (e.CI_ENDPOINT ?? `https://${e.CI_BUCKET}.ci.${e.CI_REGION}.myqcloud.com`).replace(
-          /\/$/,
-          '',
-        ),
-        secretId: e.TENCENTCLOUD_SECRET_ID ?? '',
-        secretKey: e.TENCENTCLOUD_SECRET_KEY ?? '',
-        sessionToken: e.TENCENTCLOUD_SESSION_TOKEN,
-      };
+  const tenancy = demo ? undefined : tenancyOf(e, env);
+  if (tenancy && !tenancy.ok) return { ok: false, errors: tenancy.errors };
+  // Cursors are signed with a secret every replica has: CURSOR_SECRET, else the accounts' own secret keys. The
+  // demo's credentials are published, so a key derived from them would let anyone forge cursors.
+  const cursorSecret =
+    e.CURSOR_SECRET ??
+    (demo ? randomBytes(32).toString('base64url') : tenancy && keyDerivedSecret(tenancy.tenancy));
+  if (cursorSecret === undefined) {
+    return {
+      ok: false,
+      errors: ['CURSOR_SECRET: required when no account in CI_BUCKETS_FILE is a key pair'],
+    };
+  }
 
   return {
     ok: true,
@@ -183,8 +186,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         introspection: e.INTROSPECTION === undefined ? !production : e.INTROSPECTION === 'true',
         graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',
         relayNodeQueries: e.RELAY_NODE_QUERIES === 'true',
-        // The demo's credentials are published, so a key derived from them would let anyone forge cursors.
-        cursorSecret: e.CURSOR_SECRET ?? (demo ? randomBytes(32).toString('base64url') : undefined),
+        cursorSecret,
         persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,
         onlyPersisted: e.ONLY_PERSISTED === 'true',
         // Only production sits behind load balancers that need time to notice; a laptop stops at once.
@@ -192,7 +194,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       },
       upstream: {
-        connection,
+        tenancy: tenancy?.tenancy,
         timeoutMs: e.CI_TIMEOUT_MS,
         jobIdsPerLookup: e.JOB_IDS_PER_LOOKUP,
         detailCacheEntries: e.DETAIL_CACHE_ENTRIES,
@@ -216,6 +218,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         readScope: e.AUTH_READ_SCOPE ?? DEFAULT_SCOPES.read,
         writeScope: e.AUTH_WRITE_SCOPE ?? DEFAULT_SCOPES.write,
         routerSecret: e.ROUTER_SECRET,
+        bucketsClaim: e.AUTH_BUCKETS_CLAIM,
         disabled: e.AUTH_DISABLED === 'true',
       },
       live: {
@@ -240,6 +243,38 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       },
     }),
   };
+}
+
+/** The buckets of `CI_BUCKETS_FILE`, or the one bucket of the single-bucket variables. */
+function tenancyOf(
+  e: ReturnType<typeof environment.parse>,
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; tenancy: TenancyConfig } | { ok: false; errors: string[] } {
+  if (e.CI_BUCKETS_FILE !== undefined) return tenancyFromFile(e.CI_BUCKETS_FILE, env);
+  const keys = keysFromEnvironment(env);
+  // presenceErrors has made sure of the keys outside demo mode.
+  if (!keys) return { ok: false, errors: ['TENCENTCLOUD_SECRET_ID: required'] };
+  return {
+    ok: true,
+    tenancy: singleBucketTenancy({
+      bucket: e.CI_BUCKET,
+      region: e.CI_REGION,
+      endpoint: e.CI_ENDPOINT,
+      keys,
+      stsEndpoint: e.STS_ENDPOINT,
+    }),
+  };
+}
+
+/** A secret from the key pairs' secret keys (in a fixed order), so replicas with the same accounts agree on it. */
+function keyDerivedSecret(tenancy: TenancyConfig): string | undefined {
+  const keys = Object.keys(tenancy.accounts)
+    .sort()
+    .flatMap((name) => {
+      const account = tenancy.accounts[name];
+      return account?.kind === 'keys' ? [account.secretKey] : [];
+    });
+  return keys.length === 0 ? undefined : keys.join('\n');
 }
 
 /** Frozen all the way down: no module can change what another reads. */

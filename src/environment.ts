@@ -84,6 +84,8 @@ export const environment = z.object({
       .optional(),
   ),
   CI_ENDPOINT: optionalText.pipe(origin.optional()),
+  CI_BUCKETS_FILE: optionalText,
+  STS_ENDPOINT: optionalText.pipe(origin.optional()),
   CI_TIMEOUT_MS: integer(100, 120_000, DEFAULT_TIMEOUT_MS),
   MAX_PAGE_SIZE: integer(1, 1_000, DEFAULT_MAX_PAGE_SIZE),
   UPSTREAM_CONCURRENCY_PER_REQUEST: integer(1, 100, DEFAULT_UPSTREAM_CONCURRENCY_PER_REQUEST),
@@ -119,6 +121,12 @@ export const environment = z.object({
   AUTH_WRITE_SCOPE: optionalText.pipe(scopeName.optional()),
   ROUTER_SECRET: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   AUTH_DISABLED: flag,
+  AUTH_BUCKETS_CLAIM: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[\w.:/-]{1,128}$/, 'must be a claim name, like ci_buckets')
+      .optional(),
+  ),
   RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE: integer(0, 1_000_000, DEFAULT_RATE_LIMIT_PER_MINUTE),
   DETAIL_CACHE_ENTRIES: integer(0, 1_000_000, DEFAULT_DETAIL_CACHE_ENTRIES),
   WORKFLOW_CACHE_TTL_MS: integer(0, 3_600_000, DEFAULT_WORKFLOW_CACHE_TTL_MS),
@@ -171,12 +179,13 @@ export const ENVIRONMENT_VARIABLES: readonly string[] = Object.keys(environment.
 const isSet = (env: Readonly<Record<string, string | undefined>>, name: string) =>
   (env[name] ?? '').trim() !== '';
 
-/** Demo mode: outside production, with no credentials at all. */
+/** Demo mode: outside production, with no credentials and no bucket file at all. */
 export function isDemo(env: Readonly<Record<string, string | undefined>>): boolean {
   return (
     (env['NODE_ENV'] ?? '').trim() !== 'production' &&
     !isSet(env, 'TENCENTCLOUD_SECRET_ID') &&
-    !isSet(env, 'TENCENTCLOUD_SECRET_KEY')
+    !isSet(env, 'TENCENTCLOUD_SECRET_KEY') &&
+    !isSet(env, 'CI_BUCKETS_FILE')
   );
 }
 
@@ -201,6 +210,17 @@ export function presenceErrors(env: Readonly<Record<string, string | undefined>>
     errors.push(
       'AUTH_JWKS_URL or ROUTER_SECRET: one is required in production, or AUTH_DISABLED=true to rely on the network alone',
     );
+  }
+  if (isSet(env, 'AUTH_BUCKETS_CLAIM') && !isSet(env, 'AUTH_JWKS_URL')) {
+    errors.push('AUTH_BUCKETS_CLAIM: a claim is read from a verified token; set AUTH_JWKS_URL too');
+  }
+  if (isSet(env, 'CI_BUCKETS_FILE')) {
+    // The file lists the buckets; its accounts say which keys they need (TENCENTCLOUD_* for the default one).
+    for (const name of ['CI_BUCKET', 'CI_REGION', 'CI_ENDPOINT']) {
+      if (isSet(env, name))
+        errors.push(`${name}: the bucket file lists the buckets; unset it or CI_BUCKETS_FILE`);
+    }
+    return errors;
   }
   for (const name of ['TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY']) {
     if (!isSet(env, name)) errors.push(`${name}: required`);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Config, loadConfig, type UpstreamConnection } from './config.js';
+import { type Config, loadConfig, type TenancyConfig } from './config.js';
 import { type DrainReport, drain } from './http/drain.js';
 import { createGateway, GRAPHQL_PATH } from './http/gateway.js';
 import { createHttpServer } from './http/http-server.js';
@@ -62,8 +62,8 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
     );
   }
 
-  const { connection, demo } = config.upstream.connection
-    ? { connection: config.upstream.connection, demo: undefined }
+  const { tenancy, demo } = config.upstream.tenancy
+    ? { tenancy: config.upstream.tenancy, demo: undefined }
     : await step('the built-in CI emulator could not start', startDemo(logger));
   const { tracing: tracingConfig, metricsPort } = config.telemetry;
   const tracing = tracingConfig
@@ -94,7 +94,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
 
   const services = createServices(config, {
     logger,
-    connection,
+    tenancy,
     metrics,
     observers: tracing ? [upstreamSpans()] : [],
     shared: redis,
@@ -109,7 +109,11 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
   const gateway = createGateway(
     gatewayOptions(config, services, {
       logger,
-      isReady: createReadinessProbe(services.ci, logger, () => draining),
+      isReady: createReadinessProbe(
+        services.tenants.map((tenant) => tenant.client),
+        logger,
+        () => draining,
+      ),
       shutdownSignal: shutdown.signal,
       subscriptionsEndSignal: endSubscriptions.signal,
       persistedQueries: { manifest, onlyManifest: config.http.onlyPersisted },
@@ -152,7 +156,8 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
       mode: config.mode,
       port,
       url: `http://localhost:${port}${GRAPHQL_PATH}`,
-      upstream: connection.endpoint,
+      buckets: tenancy.buckets.map(({ bucketId, region, account }) => ({ bucketId, region, account })),
+      defaultBucket: tenancy.defaultBucket ?? 'none',
       maxPageSize: limits.maxPageSize,
       corsOrigins: http.corsOrigins,
       auth: {
@@ -194,7 +199,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
       endSubscriptions.abort();
       await websocket.close();
       // Leases handed back (and polls aborted) before Redis is let go: another replica polls the keys at once.
-      await services.live.close();
+      await services.closeLive();
     },
     abortInFlight: () => shutdown.abort(),
   });
@@ -202,7 +207,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
   await Promise.race([
     Promise.allSettled([
       redis?.close(),
-      services.ci.close(),
+      services.close(),
       demo?.stop(),
       // Spans still buffered reach the collector before the process ends.
       tracing?.shutdown(),
@@ -212,26 +217,29 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
   return report;
 }
 
-/** Demo mode: the built-in emulator on loopback, and its credentials. */
-async function startDemo(logger: Logger): Promise<{ connection: UpstreamConnection; demo: Demo }> {
+/** Demo mode: the built-in emulated cloud on loopback (three buckets, two regions, two accounts), and its tenancy. */
+async function startDemo(logger: Logger): Promise<{ tenancy: TenancyConfig; demo: Demo }> {
   logger.warn(
-    'Demo mode: no TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY set, so the gateway serves demo data from its ' +
-      'built-in CI emulator. Set the credentials (and CI_BUCKET, CI_REGION) to use Tencent Cloud CI.',
+    'Demo mode: no TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY or CI_BUCKETS_FILE set, so the gateway serves ' +
+      'demo data from its built-in CI emulator. Set the credentials (and CI_BUCKET, CI_REGION), or a bucket file, ' +
+      'to use Tencent Cloud CI.',
   );
   // Loaded only in demo mode: production never carries the emulator in memory.
-  const { createCiEmulator, DEMO_CREDENTIALS } = await import('./emulator/server.js');
-  const emulator = createCiEmulator();
-  const endpoint = await emulator.listen(0, '127.0.0.1');
-  logger.info({ endpoint }, 'built-in CI emulator listening');
+  const { startEmulatedCloud } = await import('./emulator/cloud.js');
+  const cloud = await startEmulatedCloud();
+  logger.info(
+    { buckets: cloud.tenancy.buckets.map(({ bucketId, endpoint }) => ({ bucketId, endpoint })) },
+    'built-in CI emulator listening',
+  );
   return {
-    connection: { endpoint, ...DEMO_CREDENTIALS, sessionToken: undefined },
-    demo: { sendCallbacksTo: (url) => emulator.sendCallbacksTo(url), stop: () => emulator.close() },
+    tenancy: cloud.tenancy,
+    demo: { sendCallbacksTo: (base) => cloud.sendCallbacksTo(base), stop: () => cloud.close() },
   };
 }
 
 interface Demo {
-  /** Where the emulator posts its callbacks: the gateway's own callback URL, once it listens. */
-  sendCallbacksTo(url: string): void;
+  /** Where the emulated buckets post their callbacks: under the gateway's own callback URL, once it listens. */
+  sendCallbacksTo(base: string): void;
   stop(): Promise<void>;
 }
 

@@ -3,27 +3,32 @@
  * tests both build the gateway here, so what the tests run is wired as production wires it, with the same
  * defaults (those of `defaults.ts`).
  *
- * - {@link createServices}: what every request shares (the CI client and its read cache, live updates, cursors).
+ * - {@link createServices}: what every request shares: for each bucket its own CI client (its endpoint, its
+ *   account's credentials, its read cache, single-flight and retry budget) and its own live updates, so nothing
+ *   one bucket reads can answer for another; and the cursors and paging knowledge.
  * - {@link gatewayOptions}: the HTTP layer's options, section by section from the configuration.
  */
+import { AccountCredentials } from './ci/account-credentials.js';
 import { CiClient, type CiClientOptions, type UpstreamObserver } from './ci/client.js';
+import { assume, bucketIdRule } from './ci/inputs.js';
 import { ReadCache } from './ci/read-cache.js';
-import type { Config, UpstreamConnection } from './config.js';
+import type { Config, TenancyConfig } from './config.js';
 import type { GatewayOptions } from './http/gateway.js';
 import { LiveUpdates } from './live/live-updates.js';
 import type { PollLeases } from './live/poller.js';
 import { callbackUrlCheck } from './plugins/ci-callbacks.js';
-import type { GatewayServices } from './schema/context.js';
+import type { BucketDirectory, GatewayServices, ServedBucket } from './schema/context.js';
 import { CursorCodec } from './schema/cursor.js';
 import { PageTokenKnowledge } from './schema/page-tokens.js';
+import { ReferenceBuckets } from './schema/reference-buckets.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 
 /** What the services need beyond the configuration: things made outside, at start. */
 export interface ServiceRuntime {
   readonly logger: Logger;
-  /** The CI endpoint and credentials: the configured ones, or the built-in emulator's. */
-  readonly connection: UpstreamConnection;
+  /** The buckets and accounts: the configured ones, or the built-in emulator's. */
+  readonly tenancy: TenancyConfig;
   readonly metrics?: Metrics | undefined;
   /** Further watchers of every upstream attempt (trace spans). */
   readonly observers?: readonly UpstreamObserver[] | undefined;
@@ -34,59 +39,111 @@ export interface ServiceRuntime {
   /** This gateway's public base URL as CI reaches it (demo mode learns it once listening). */
   readonly publicCallbackBaseUrl?: () => string | undefined;
   /** Client settings a test overrides (retry timing, a dispatcher). */
-  readonly client?: Partial<CiClientOptions> | undefined;
+  readonly client?: Partial<Omit<CiClientOptions, 'bucketId' | 'endpoint' | 'credentials'>> | undefined;
+}
+
+/** One served bucket, with what the process must close. */
+export interface Tenant extends ServedBucket {
+  readonly client: CiClient;
+  readonly account: string;
 }
 
 export interface Services {
-  readonly ci: CiClient;
-  readonly live: LiveUpdates;
+  readonly tenants: readonly Tenant[];
   /** What every request's context shares. */
   readonly shared: GatewayServices;
+  /** A CI callback for this bucket (undefined: the default one) said this run changed. */
+  hint(runId: Parameters<LiveUpdates['hint']>[0], bucketId: string | undefined): Promise<void>;
+  /** Whether callbacks for this bucket (undefined: the path named none) are taken. */
+  takesCallbacksFor(bucketId: string | undefined): boolean;
+  /** Stops every bucket's live updates (a drain). */
+  closeLive(): Promise<void>;
+  /** Closes every bucket's connection pool. */
+  close(): Promise<void>;
 }
 
 export function createServices(config: Config, runtime: ServiceRuntime): Services {
-  const { logger, metrics, connection } = runtime;
+  const { logger, metrics, tenancy } = runtime;
   const { upstream, limits, live: liveConfig } = config;
-  const cache = new ReadCache({
-    detailEntries: upstream.detailCacheEntries,
-    workflowTtlMs: upstream.workflowCacheTtlMs,
-  });
-  metrics?.watchReadCache(cache);
-  const ci = new CiClient({
-    endpoint: connection.endpoint,
-    credentials: connection,
+  const accounts = new AccountCredentials(tenancy.accounts, {
+    stsEndpoint: tenancy.stsEndpoint,
     timeoutMs: upstream.timeoutMs,
-    logger: logger.child({ component: 'ci-client' }),
-    cache,
-    observers: [...(metrics ? [metrics.upstream] : []), ...(runtime.observers ?? [])],
-    ...runtime.client,
+    onRenewFailed: (account, error) =>
+      logger.warn(
+        { account, reason: error instanceof Error ? error.message : String(error) },
+        'temporary credentials could not be renewed; the current ones are kept while they last',
+      ),
   });
-  const live = new LiveUpdates({
-    ci,
-    pollIntervalMs: liveConfig.pollIntervalMs,
-    eventTarget: runtime.shared?.eventTarget,
-    leases: runtime.shared?.leases,
-    logger: logger.child({ component: 'live-updates' }),
+  const tenants: Tenant[] = tenancy.buckets.map((bucket) => {
+    const bucketId = assume(bucketIdRule, bucket.bucketId);
+    const tenant = { bucket: bucketId, account: bucket.account };
+    const cache = new ReadCache({
+      detailEntries: upstream.detailCacheEntries,
+      workflowTtlMs: upstream.workflowCacheTtlMs,
+    });
+    metrics?.watchReadCache(cache, bucketId);
+    const client = new CiClient({
+      bucketId,
+      endpoint: bucket.endpoint,
+      regionEndpoint: bucket.regionEndpoint,
+      credentials: accounts.of(bucket.account),
+      tenant,
+      timeoutMs: upstream.timeoutMs,
+      logger: logger.child({ component: 'ci-client', ...tenant }),
+      cache,
+      observers: [...(metrics ? [metrics.upstream] : []), ...(runtime.observers ?? [])],
+      ...runtime.client,
+    });
+    const live = new LiveUpdates({
+      bucketId,
+      ci: client,
+      pollIntervalMs: liveConfig.pollIntervalMs,
+      eventTarget: runtime.shared?.eventTarget,
+      leases: runtime.shared?.leases,
+      logger: logger.child({ component: 'live-updates', bucket: bucketId }),
+    });
+    metrics?.watchLiveUpdates(live);
+    return { bucketId, region: bucket.region, account: bucket.account, ci: client, client, live };
   });
-  metrics?.watchLiveUpdates(live);
+  const buckets = bucketDirectory(tenants, tenancy.defaultBucket);
+  const targetOf = (bucketId: string | undefined) => buckets.get(bucketId ?? buckets.defaultBucket ?? '');
   return {
-    ci,
-    live,
+    tenants,
+    hint: async (runId, bucketId) => targetOf(bucketId)?.live.hint(runId),
+    takesCallbacksFor: (bucketId) => targetOf(bucketId) !== undefined,
+    closeLive: async () => {
+      await Promise.all(tenants.map((served) => served.live.close()));
+    },
+    close: async () => {
+      await Promise.all(tenants.map((served) => served.client.close()));
+    },
     shared: {
-      ci,
-      // Every replica sharing the credentials (or CURSOR_SECRET) accepts every other replica's cursors.
-      cursors: new CursorCodec(config.http.cursorSecret ?? connection.secretKey),
+      buckets,
+      cursors: new CursorCodec(config.http.cursorSecret),
       maxPageSize: limits.maxPageSize,
       upstreamConcurrency: limits.upstreamConcurrency,
       maxUpstreamCallsPerRequest: limits.maxUpstreamCallsPerRequest,
       jobIdsPerLookup: upstream.jobIdsPerLookup,
-      live,
       pageTokens: new PageTokenKnowledge(),
+      referenceBuckets: new ReferenceBuckets(),
       callbacksReachGateway: callbackUrlCheck(
         runtime.publicCallbackBaseUrl ?? (() => undefined),
         runtime.callbackToken,
+        buckets.defaultBucket,
       ),
     },
+  };
+}
+
+function bucketDirectory(
+  served: readonly ServedBucket[],
+  defaultBucket: string | undefined,
+): BucketDirectory {
+  const byId = new Map<string, ServedBucket>(served.map((bucket) => [bucket.bucketId, bucket]));
+  return {
+    all: served,
+    defaultBucket: defaultBucket === undefined ? undefined : byId.get(defaultBucket)?.bucketId,
+    get: (bucketId) => byId.get(bucketId),
   };
 }
 
@@ -124,13 +181,21 @@ export function gatewayOptions(config: Config, services: Services, runtime: Gate
     maxSubscriptionsPerCaller: limits.maxSubscriptionsPerCaller,
     // Auth
     auth: {
-      jwt: auth.jwksUrl ? { jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience } : undefined,
+      jwt: auth.jwksUrl
+        ? {
+            jwksUrl: auth.jwksUrl,
+            issuer: auth.issuer,
+            audience: auth.audience,
+            bucketsClaim: auth.bucketsClaim,
+          }
+        : undefined,
       routerSecret: auth.routerSecret,
       readScope: auth.readScope,
       writeScope: auth.writeScope,
     },
     // Live updates
     callbackToken: runtime.callbackToken,
+    callbackHints: { hint: services.hint, takesBucket: services.takesCallbacksFor },
     subscriptionCallbackOrigins: live.subscriptionCallbackOrigins,
     // Telemetry
     metrics: runtime.metrics && { metrics: runtime.metrics, servePath: telemetry.metricsPort === undefined },

@@ -22,9 +22,16 @@ export interface CallOptions {
   readonly maxRetries?: number | undefined;
 }
 
+/** Whose call an attempt is: the bucket it reads or changes, and the account it is signed for. */
+export interface Tenant {
+  readonly bucket: string;
+  readonly account: string;
+}
+
 /** An attempt about to be sent. */
 export interface AttemptStart {
   readonly operation: string;
+  readonly tenant: Tenant | undefined;
   readonly method: HttpMethod;
   /** The path alone: queries are left out of everything observed. */
   readonly path: string;
@@ -51,6 +58,7 @@ export interface AttemptObservation {
 /** One attempt of one call, reported for logging and metrics. */
 export interface UpstreamAttempt {
   readonly operation: string;
+  readonly tenant: Tenant | undefined;
   readonly attempt: number;
   readonly status: number | undefined;
   readonly requestId: string | undefined;

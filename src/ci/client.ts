@@ -8,6 +8,7 @@ import type { CallOptions } from './attempts.js';
 import { CiError } from './errors.js';
 import type {
   BatchJobId,
+  BucketId,
   JobName,
   MediaJobId,
   ObjectKey,
@@ -26,6 +27,7 @@ import { ReadCache } from './read-cache.js';
 import {
   decodeAcknowledgement,
   decodeListWorkflowExecutions,
+  decodeMediaBuckets,
   decodeTriggeredRun,
   decodeWorkflowExecutionDetail,
   decodeWorkflowLookup,
@@ -38,6 +40,7 @@ import {
   type ExecutionState,
   type JobState,
   MAX_UPSTREAM_PAGE_SIZE,
+  type MediaBucketInfo,
   type MediaJobLookup,
   type SortOrder,
   type TriggeredRun,
@@ -65,6 +68,10 @@ export { DEFAULT_MAX_RETRIES } from './transport.js';
 export const MAX_WORKFLOW_IDS_PER_LOOKUP = 100;
 
 export interface CiClientOptions extends CiTransportOptions {
+  /** The bucket the endpoint serves: every resource read is stamped with it. */
+  readonly bucketId: BucketId;
+  /** The region's own CI origin, for the calls about buckets (`GET /mediabucket`); the endpoint when absent. */
+  readonly regionEndpoint?: string | undefined;
   /** What may be answered without asking CI again; a default cache when absent. */
   readonly cache?: ReadCache | undefined;
 }
@@ -125,11 +132,20 @@ export interface ListBatchTriggersParams {
 }
 
 export class CiClient {
+  readonly bucketId: BucketId;
   readonly #transport: CiTransport;
+  /** To the region host: the same credentials and settings, another origin. */
+  readonly #regionTransport: CiTransport;
   readonly #cache: ReadCache;
 
   constructor(options: CiClientOptions) {
+    this.bucketId = options.bucketId;
     this.#transport = new CiTransport(options);
+    const { regionEndpoint } = options;
+    this.#regionTransport =
+      regionEndpoint === undefined || regionEndpoint === options.endpoint
+        ? this.#transport
+        : new CiTransport({ ...options, endpoint: regionEndpoint });
     this.#cache = options.cache ?? new ReadCache();
   }
 
@@ -151,7 +167,7 @@ export class CiClient {
         query: listQuery(params),
         idempotent: true,
       },
-      decodeListWorkflowExecutions,
+      (body) => decodeListWorkflowExecutions(body, this.bucketId),
       options,
     );
   }
@@ -171,7 +187,7 @@ export class CiClient {
         query: [],
         idempotent: true,
       },
-      decodeWorkflowExecutionDetail,
+      (body) => decodeWorkflowExecutionDetail(body, this.bucketId),
       options,
     );
     this.#cache.rememberDetail(detail);
@@ -201,7 +217,7 @@ export class CiClient {
         ],
         idempotent: true,
       },
-      decodeWorkflowLookup,
+      (body) => decodeWorkflowLookup(body, this.bucketId),
       options,
     );
     this.#cache.rememberWorkflows(lookup.workflows);
@@ -297,7 +313,7 @@ export class CiClient {
         }),
         idempotent: false,
       },
-      decodeBatchTriggerLookup,
+      (body) => decodeBatchTriggerLookup(body, this.bucketId),
       options,
     );
     const job = lookup.jobs[0];
@@ -315,7 +331,7 @@ export class CiClient {
         query: [],
         idempotent: true,
       },
-      decodeBatchTriggerLookup,
+      (body) => decodeBatchTriggerLookup(body, this.bucketId),
       options,
     );
     return lookup.jobs.find((job) => job.jobId === jobId) ?? null;
@@ -342,7 +358,7 @@ export class CiClient {
         query: entries.filter((entry): entry is [string, string] => entry[1] !== undefined),
         idempotent: true,
       },
-      decodeBatchTriggerPage,
+      (body) => decodeBatchTriggerPage(body, this.bucketId),
       options,
     );
   }
@@ -365,6 +381,30 @@ export class CiClient {
     );
   }
 
+  /**
+   * `GET /mediabucket` on the region host: what CI says of this bucket; null when CI does not list it (media
+   * processing is not enabled for it).
+   */
+  async describeMediaBucket(region: string, options?: CallOptions): Promise<MediaBucketInfo | null> {
+    const buckets = await this.#regionTransport.call(
+      {
+        operation: 'DescribeMediaBuckets',
+        method: 'GET',
+        path: '/mediabucket',
+        query: [
+          ['regions', region],
+          ['bucketNames', this.bucketId],
+          ['pageNumber', '1'],
+          ['pageSize', '10'],
+        ],
+        idempotent: true,
+      },
+      decodeMediaBuckets,
+      options,
+    );
+    return buckets.find((bucket) => bucket.bucketId === this.bucketId) ?? null;
+  }
+
   /** A cheap signed call that proves the upstream is reachable and accepts our credentials; never retried. */
   async ping(options?: CallOptions): Promise<void> {
     await this.#transport.call(
@@ -378,13 +418,17 @@ export class CiClient {
         ],
         idempotent: true,
       },
-      decodeWorkflowLookup,
+      (body) => decodeWorkflowLookup(body, this.bucketId),
       { ...options, maxRetries: 0 },
     );
   }
 
-  close(): Promise<void> {
-    return this.#transport.close();
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#regionTransport === this.#transport
+        ? [this.#transport.close()]
+        : [this.#transport.close(), this.#regionTransport.close()],
+    );
   }
 }
 

@@ -22,6 +22,8 @@ export type JobName = Branded<string, 'JobName'>;
 export type ObjectPrefix = Branded<string, 'ObjectPrefix'>;
 /** The COS URL of an inventory manifest or URL list. */
 export type ObjectUrl = Branded<string, 'ObjectUrl'>;
+/** A bucket this gateway serves, as COS names it (`<BucketName-APPID>`), or the name the configuration gives it. */
+export type BucketId = Branded<string, 'BucketId'>;
 
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
@@ -61,6 +63,16 @@ export const runIdRule = idRule<RunId>('i', 'run id');
 export const workflowIdRule = idRule<WorkflowId>('w', 'workflow id');
 export const batchJobIdRule = idRule<BatchJobId>('b', 'batch-trigger job id');
 export const mediaJobIdRule = idRule<MediaJobId>('j', 'media job id');
+
+/**
+ * COS bucket names: lowercase letters, digits and `-`, with the account's APPID appended (`media-1250000000`), at
+ * most 60 characters in all. A single-bucket gateway without `CI_BUCKET` calls its bucket `default`.
+ */
+export const bucketIdRule = rule<BucketId>((raw) =>
+  /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$/.test(raw)
+    ? undefined
+    : 'must be a bucket id: lowercase letters, digits and "-", like media-1250000000',
+);
 
 /** CI allows up to 128 characters of CJK, letters, digits, `-` and `_` in a trigger's or job's name. */
 export const MAX_JOB_NAME_LENGTH = 128;

@@ -1,9 +1,10 @@
 /** Decoders of CI's job answers: media jobs (`GET /jobs/<id>,…`) and batch triggers (`/inventorytriggerjob`). */
 import { z } from 'zod';
-import { batchJobIdRule, mediaJobIdRule, runIdRule, workflowIdRule } from './inputs.js';
+import { type BucketId, batchJobIdRule, mediaJobIdRule, runIdRule, workflowIdRule } from './inputs.js';
 import {
   ciId,
   decode,
+  inBucket,
   list,
   optionalCiId,
   optionalCiTime,
@@ -13,6 +14,7 @@ import {
   requiredText,
 } from './response-fields.js';
 import {
+  type AsAnswered,
   type BatchTrigger,
   type BatchTriggerLookup,
   type BatchTriggerPage,
@@ -159,7 +161,7 @@ const batchTrigger = z
     }),
   })
   .transform(
-    (job): BatchTrigger => ({
+    (job): AsAnswered<BatchTrigger> => ({
       jobId: job.JobId,
       name: job.Name,
       ...toJobStatus(job),
@@ -174,17 +176,22 @@ const batchTriggerPageResponse = z
   .object({
     Response: z.object({ RequestId: optionalText, JobsDetail: list(batchTrigger), NextToken: optionalText }),
   })
-  .transform(
-    ({ Response }): BatchTriggerPage => ({
-      requestId: Response.RequestId,
-      jobs: Response.JobsDetail,
-      nextToken: Response.NextToken ?? null,
-    }),
-  );
+  .transform(({ Response }) => ({
+    requestId: Response.RequestId,
+    jobs: Response.JobsDetail,
+    nextToken: Response.NextToken ?? null,
+  }));
 
 const mediaJobsResponse = jobLookup(mediaJob);
 const batchTriggerLookupResponse = jobLookup(batchTrigger);
 export const decodeMediaJobs = (body: string): MediaJobLookup => decode(mediaJobsResponse, body);
-export const decodeBatchTriggerLookup = (body: string): BatchTriggerLookup =>
-  decode(batchTriggerLookupResponse, body);
-export const decodeBatchTriggerPage = (body: string) => decode(batchTriggerPageResponse, body);
+
+export function decodeBatchTriggerLookup(body: string, bucketId: BucketId): BatchTriggerLookup {
+  const lookup = decode(batchTriggerLookupResponse, body);
+  return { ...lookup, jobs: lookup.jobs.map(inBucket(bucketId)) };
+}
+
+export function decodeBatchTriggerPage(body: string, bucketId: BucketId): BatchTriggerPage {
+  const page = decode(batchTriggerPageResponse, body);
+  return { ...page, jobs: page.jobs.map(inBucket(bucketId)) };
+}

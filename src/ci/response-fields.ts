@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CiError } from './errors.js';
-import type { InputRule } from './inputs.js';
+import type { BucketId, InputRule } from './inputs.js';
 import { parseCiTime } from './time.js';
 import { parseXml, repeated, XmlSyntaxError } from './xml.js';
 
@@ -68,3 +68,8 @@ export function decode<T>(schema: z.ZodType<T>, body: string): T {
   }
   return parsed.data;
 }
+
+/** Adds the bucket an answer came from to each resource in it (CI's answers do not name it). */
+export const inBucket =
+  (bucketId: BucketId) =>
+  <T extends object>(value: T): T & { readonly bucketId: BucketId } => ({ ...value, bucketId });

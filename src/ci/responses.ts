@@ -6,11 +6,12 @@
  */
 import { z } from 'zod';
 import { child, isRecord } from '../records.js';
-import { mediaJobIdRule, runIdRule, workflowIdRule } from './inputs.js';
+import { type BucketId, mediaJobIdRule, runIdRule, workflowIdRule } from './inputs.js';
 import {
   ciId,
   ciTime,
   decode,
+  inBucket,
   list,
   optionalCiId,
   optionalCiTime,
@@ -19,7 +20,9 @@ import {
   requiredText,
 } from './response-fields.js';
 import {
+  type AsAnswered,
   EXECUTION_STATES,
+  type MediaBucketInfo,
   type NotifyConfig,
   type TriggeredRun,
   WORKFLOW_STATES,
@@ -46,7 +49,7 @@ const executionFields = {
 function toSummary(
   item: z.output<z.ZodObject<typeof executionFields>>,
   context: z.RefinementCtx,
-): WorkflowExecutionSummary {
+): AsAnswered<WorkflowExecutionSummary> {
   const createdAt = item.CreateTime ?? item.CreationTime;
   if (createdAt === undefined) {
     context.addIssue({ code: 'custom', message: 'missing CreateTime', path: ['CreateTime'] });
@@ -71,13 +74,11 @@ const listResponse = z
       NextToken: optionalText,
     }),
   })
-  .transform(
-    ({ Response }): WorkflowExecutionPage => ({
-      requestId: Response.RequestId,
-      executions: Response.WorkflowExecutionList,
-      nextToken: Response.NextToken ?? null,
-    }),
-  );
+  .transform(({ Response }) => ({
+    requestId: Response.RequestId,
+    executions: Response.WorkflowExecutionList,
+    nextToken: Response.NextToken ?? null,
+  }));
 
 const task = z
   .object({
@@ -94,7 +95,7 @@ const task = z
     EndTime: optionalCiTime,
   })
   .transform(
-    (item): WorkflowTask => ({
+    (item): AsAnswered<WorkflowTask> => ({
       type: item.Type,
       name: item.Name,
       state: item.State,
@@ -119,12 +120,10 @@ const executionDetail = z
 
 const detailResponse = z
   .object({ Response: z.object({ RequestId: optionalText, WorkflowExecution: executionDetail }) })
-  .transform(
-    ({ Response }): WorkflowExecutionDetail => ({
-      ...Response.WorkflowExecution,
-      requestId: Response.RequestId,
-    }),
-  );
+  .transform(({ Response }) => ({
+    ...Response.WorkflowExecution,
+    requestId: Response.RequestId,
+  }));
 
 /** The Start node's `Input.NotifyConfig`. */
 const notifyConfig = z
@@ -167,17 +166,15 @@ const workflow = z
     WorkflowId: ciId(workflowIdRule),
     Name: z.string(),
     State: z.enum(WORKFLOW_STATES),
-    BucketId: optionalText,
     CreateTime: ciTime,
     UpdateTime: ciTime,
     Topology: startNotifyConfig,
   })
   .transform(
-    (item): Workflow => ({
+    (item): AsAnswered<Workflow> => ({
       workflowId: item.WorkflowId,
       name: item.Name,
       state: item.State,
-      bucketId: item.BucketId,
       createdAt: item.CreateTime,
       updatedAt: item.UpdateTime,
       notifyConfig: item.Topology,
@@ -192,12 +189,32 @@ const workflowsResponse = z
       NonExistIDs: list(requiredText),
     }),
   })
-  .transform(
-    ({ Response }): WorkflowLookup => ({
-      requestId: Response.RequestId,
-      workflows: Response.MediaWorkflowList,
-      nonExistIds: Response.NonExistIDs,
+  .transform(({ Response }) => ({
+    requestId: Response.RequestId,
+    workflows: Response.MediaWorkflowList,
+    nonExistIds: Response.NonExistIDs,
+  }));
+
+const mediaBucketsResponse = z
+  .object({
+    Response: z.object({
+      MediaBucketList: list(
+        z.object({
+          BucketId: requiredText,
+          Name: requiredText,
+          Region: requiredText,
+          CreateTime: optionalCiTime,
+        }),
+      ),
     }),
+  })
+  .transform(({ Response }): MediaBucketInfo[] =>
+    Response.MediaBucketList.map((bucket) => ({
+      bucketId: bucket.BucketId,
+      name: bucket.Name,
+      region: bucket.Region,
+      createdAt: bucket.CreateTime,
+    })),
   );
 
 const triggerResponse = z
@@ -227,10 +244,23 @@ export interface UpstreamErrorBody {
   readonly requestId: string | undefined;
 }
 
-export const decodeListWorkflowExecutions = (body: string) => decode(listResponse, body);
-export const decodeWorkflowExecutionDetail = (body: string) => decode(detailResponse, body);
-export const decodeWorkflowLookup = (body: string) => decode(workflowsResponse, body);
+export function decodeListWorkflowExecutions(body: string, bucketId: BucketId): WorkflowExecutionPage {
+  const page = decode(listResponse, body);
+  return { ...page, executions: page.executions.map(inBucket(bucketId)) };
+}
+
+export function decodeWorkflowExecutionDetail(body: string, bucketId: BucketId): WorkflowExecutionDetail {
+  const detail = decode(detailResponse, body);
+  return { ...detail, bucketId, tasks: detail.tasks.map(inBucket(bucketId)) };
+}
+
+export function decodeWorkflowLookup(body: string, bucketId: BucketId): WorkflowLookup {
+  const lookup = decode(workflowsResponse, body);
+  return { ...lookup, workflows: lookup.workflows.map(inBucket(bucketId)) };
+}
+
 export const decodeTriggeredRun = (body: string) => decode(triggerResponse, body);
+export const decodeMediaBuckets = (body: string) => decode(mediaBucketsResponse, body);
 
 /** Reads an error body; undefined when the body is not one (an HTML page from a proxy, say). */
 export function decodeErrorBody(body: string): UpstreamErrorBody | undefined {

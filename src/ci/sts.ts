@@ -128,6 +128,8 @@ async function call(
         'x-tc-timestamp': String(timestamp),
         'x-tc-version': VERSION,
         'x-tc-region': options.region,
+        // Temporary caller keys (workload identity assuming a role) prove themselves with their token.
+        ...(caller?.sessionToken ? { 'x-tc-token': caller.sessionToken } : {}),
       },
       body,
       redirect: 'error',

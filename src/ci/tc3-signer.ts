@@ -24,6 +24,8 @@ export interface Tc3Request {
 export interface Tc3Credentials {
   readonly secretId: string;
   readonly secretKey: string;
+  /** Temporary keys' token: sent as `X-TC-Token`, outside the signature. */
+  readonly sessionToken?: string | undefined;
 }
 
 const sha256Hex = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');

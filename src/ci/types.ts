@@ -2,7 +2,7 @@
  * The CI API's data, as the rest of the service sees it: camelCase, parsed times, no XML, and the ids CI issued
  * already held to their rules (branded by the decoders), so nothing downstream checks them again.
  */
-import type { BatchJobId, MediaJobId, RunId, WorkflowId } from './inputs.js';
+import type { BatchJobId, BucketId, MediaJobId, RunId, WorkflowId } from './inputs.js';
 
 export const EXECUTION_STATES = ['Running', 'Success', 'Failed', 'Pause', 'Cancel'] as const;
 export type ExecutionState = (typeof EXECUTION_STATES)[number];
@@ -16,7 +16,18 @@ export type SortOrder = (typeof SORT_ORDERS)[number];
 /** The upstream refuses `size` above this. */
 export const MAX_UPSTREAM_PAGE_SIZE = 100;
 
-export interface WorkflowExecutionSummary {
+/**
+ * Which bucket a resource lives in. CI's answers do not say (the bucket is the host they came from): the client
+ * that read them adds it, so a value can never be taken for another bucket's.
+ */
+export interface InBucket {
+  readonly bucketId: BucketId;
+}
+
+/** A resource as CI's answer describes it, before the client adds its bucket. */
+export type AsAnswered<T extends InBucket> = Omit<T, 'bucketId'>;
+
+export interface WorkflowExecutionSummary extends InBucket {
   readonly runId: RunId;
   readonly workflowId: WorkflowId;
   readonly objectKey: string;
@@ -31,7 +42,8 @@ export interface WorkflowExecutionPage {
   readonly nextToken: string | null;
 }
 
-export interface WorkflowTask {
+/** A run's task; it carries its bucket so its media job is read from the same one. */
+export interface WorkflowTask extends InBucket {
   readonly type: string;
   readonly name: string | undefined;
   readonly state: string;
@@ -51,11 +63,10 @@ export interface WorkflowExecutionDetail extends WorkflowExecutionSummary {
   readonly tasks: readonly WorkflowTask[];
 }
 
-export interface Workflow {
+export interface Workflow extends InBucket {
   readonly workflowId: WorkflowId;
   readonly name: string;
   readonly state: WorkflowState;
-  readonly bucketId: string | undefined;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   /** Where CI reports on its runs: the Start node's `NotifyConfig`; undefined when none is configured. */
@@ -83,6 +94,14 @@ export interface WorkflowLookup {
   readonly workflows: readonly Workflow[];
   /** Requested ids the upstream reports as not existing. */
   readonly nonExistIds: readonly string[];
+}
+
+/** A bucket with CI's media processing enabled, as `GET /mediabucket` on the region host describes it. */
+export interface MediaBucketInfo {
+  readonly bucketId: string;
+  readonly name: string;
+  readonly region: string;
+  readonly createdAt: Date | undefined;
 }
 
 /** `POST /triggerworkflow`: the run it started. */
@@ -143,7 +162,7 @@ export type BatchTriggerSource =
   | { readonly kind: 'urlFile'; readonly urlFile: string };
 
 /** A batch (inventory) trigger job: one workflow run for each object it finds. */
-export interface BatchTrigger extends JobStatus {
+export interface BatchTrigger extends JobStatus, InBucket {
   readonly jobId: BatchJobId;
   readonly name: string | undefined;
   readonly source: BatchTriggerSource | undefined;

@@ -155,6 +155,40 @@ export function createDemoDataset(): Dataset {
   };
 }
 
+/**
+ * A smaller bucket of its own for the emulated cloud: one active workflow (its id derived from the bucket, so no id
+ * is shared with another bucket) with `runs` runs over the demo's first days, in every state.
+ */
+export function createBucketDataset(bucketId: string, workflowName: string, runs: number): Dataset {
+  const random = mulberry32(runs * 7_919 + bucketId.length);
+  const workflowId = `w${hex(`${bucketId}/${workflowName}`)}`;
+  const start = Date.parse('2026-11-01T09:00:00+08:00');
+  const executions = Array.from({ length: runs }, (_, index) =>
+    execution(
+      workflowId,
+      workflowName,
+      index,
+      OBJECT_KEYS[(index * 3) % OBJECT_KEYS.length] ?? 'plain/intro.mp4',
+      STATE_WHEEL[Math.floor(random() * STATE_WHEEL.length)] ?? 'Success',
+      new Date(start + index * 47 * 60_000),
+      undefined,
+    ),
+  );
+  return {
+    workflows: [
+      {
+        workflowId,
+        name: workflowName,
+        state: 'Active',
+        bucketId,
+        createdAt: new Date('2026-10-31T10:00:00+08:00'),
+        updatedAt: new Date('2026-10-31T10:00:00+08:00'),
+        executions,
+      },
+    ],
+  };
+}
+
 function execution(
   workflowId: string,
   workflowName: string,

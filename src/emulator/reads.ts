@@ -127,3 +127,36 @@ export function searchWorkflows(context: CallContext, query: URLSearchParams): s
     NonExistIDs: (ids ?? []).filter((id) => !known.has(id)),
   });
 }
+
+/** `GET /mediabucket`: the account's buckets with CI enabled, narrowed by region and exact names. */
+export function describeMediaBuckets(context: CallContext, query: URLSearchParams): string {
+  const pageNumber = parseBoundedInteger(
+    query.get('pageNumber'),
+    'pageNumber',
+    1,
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const pageSize = parseBoundedInteger(query.get('pageSize'), 'pageSize', 10, 1, 100);
+  const regions = query.get('regions')?.split(',').filter(Boolean);
+  const names = query.get('bucketNames')?.split(',').filter(Boolean);
+  const prefix = query.get('bucketName') ?? '';
+  const found = context.mediaBuckets.filter(
+    (bucket) =>
+      (regions === undefined || regions.includes('All') || regions.includes(bucket.region)) &&
+      (names === undefined || names.includes(bucket.bucketId)) &&
+      bucket.bucketId.startsWith(prefix),
+  );
+  return xmlDocument('Response', {
+    RequestId: context.requestId,
+    TotalCount: String(found.length),
+    PageNumber: String(pageNumber),
+    PageSize: String(pageSize),
+    MediaBucketList: found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map((bucket) => ({
+      BucketId: bucket.bucketId,
+      Name: bucket.bucketId.replace(/-\d+$/, ''),
+      Region: bucket.region,
+      CreateTime: rfc3339Time(bucket.createdAt),
+    })),
+  });
+}

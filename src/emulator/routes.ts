@@ -13,7 +13,7 @@ import {
 } from './actions.js';
 import type { CallContext } from './context.js';
 import { HttpError } from './params.js';
-import { executionDetail, listExecutions, searchWorkflows } from './reads.js';
+import { describeMediaBuckets, executionDetail, listExecutions, searchWorkflows } from './reads.js';
 
 interface CallRequest {
   readonly query: URLSearchParams;
@@ -47,6 +47,8 @@ const ROUTES: readonly Route[] = [
     answer: (c, { id, query }) => cancelBatchJob(c, id, query),
   },
   { method: 'GET', path: /^\/jobs\/([^/]+)$/, answer: (c, { id }) => describeMediaJobs(c, id) },
+  // The region host's call (`ci.<region>.myqcloud.com`); the emulator answers it on every origin.
+  { method: 'GET', path: /^\/mediabucket$/, answer: (c, { query }) => describeMediaBuckets(c, query) },
 ];
 
 /** The answer to one call. */

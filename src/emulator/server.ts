@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { SESSION_TOKEN_HEADER } from '../ci/client.js';
 import { canonicalizePairs, parseKeyTime, signRequest } from '../ci/signer.js';
 import { type CallbackSender, startCallbackSender } from './callbacks.js';
-import type { CallContext } from './context.js';
+import type { CallContext, MediaBucket } from './context.js';
 import { createDemoDataset, type Dataset } from './demo-data.js';
 import { PageTokens } from './page-tokens.js';
 import { HttpError } from './params.js';
@@ -23,6 +23,14 @@ export const DEMO_CREDENTIALS = {
   secretId: 'AKIDdemo0emulator0local0only00000000',
   secretKey: 'demo-emulator-secret-key-00000000',
 } as const;
+/** The account the emulator's bucket belongs to by default. */
+export const DEMO_UIN = '100000000001';
+/** The bucket the emulator serves by default. */
+export const DEMO_MEDIA_BUCKET: MediaBucket = {
+  bucketId: 'demo-1250000000',
+  region: 'ap-guangzhou',
+  createdAt: new Date('2026-10-29T08:00:00Z'),
+};
 
 export type Fault =
   /** Answer with this status and an `<Error>` body. */
@@ -69,7 +77,17 @@ export interface RecordedRequest {
 }
 
 export interface EmulatorOptions {
+  /** The bucket's account's own keys. */
   readonly credentials?: { readonly secretId: string; readonly secretKey: string };
+  /** The bucket's account. @default DEMO_UIN */
+  readonly uin?: string | undefined;
+  /**
+   * The STS whose temporary keys for this account are accepted: an emulated cloud's, shared by its buckets, which
+   * also answers STS calls here; the emulator's own, knowing only its account, when absent.
+   */
+  readonly sts?: EmulatedSts | undefined;
+  /** The bucket served, as `GET /mediabucket` lists it, beside its account's other buckets in `mediaBuckets`. */
+  readonly mediaBuckets?: readonly MediaBucket[] | undefined;
   /** When set, every request must carry it in `x-ci-security-token`. */
   readonly sessionToken?: string | undefined;
   readonly dataset?: Dataset;
@@ -118,10 +136,15 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
   const requests: RecordedRequest[] = [];
   const script: ScriptedFault[] = [];
   const world = new EmulatorWorld(dataset);
-  const sts = new EmulatedSts(credentials, now);
-  /** The account's own keys, or keys its STS issued (which must come with their session token). */
-  const keysFor = (secretId: string): CallerKeys | undefined =>
-    secretId === credentials.secretId ? credentials : sts.issued(secretId);
+  const uin = options.uin ?? DEMO_UIN;
+  const sts = options.sts ?? new EmulatedSts([{ uin, ...credentials }], now);
+  const mediaBuckets = options.mediaBuckets ?? [DEMO_MEDIA_BUCKET];
+  /** The account's own keys, or keys STS issued for its roles (which must come with their session token). */
+  const keysFor = (secretId: string): CallerKeys | undefined => {
+    if (secretId === credentials.secretId) return credentials;
+    const issued = sts.issued(secretId);
+    return issued?.uin === uin ? issued : undefined;
+  };
   let callbacks: CallbackSender | undefined;
   /** Where callbacks go: every workflow's Start node names it, as CI's would once configured. */
   let callbackUrl: string | undefined;
@@ -238,6 +261,7 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       tokens,
       pageTokensBoundToSize: options.pageTokensBoundToSize === true,
       callbackUrl,
+      mediaBuckets,
     };
     return answerCall(context, method, path, { query, body });
   }

@@ -1,8 +1,9 @@
 /**
- * The emulator's STS: `AssumeRole` (TC3-signed with the emulator's account keys) and `AssumeRoleWithWebIdentity`
- * (unsigned, any token), answered as Tencent Cloud API 3.0 answers them. The temporary keys it issues sign CI calls
- * to the same emulator, with their session token, until they expire; so temporary credentials can be tried, and
- * their renewal tested, with no cloud account.
+ * The emulator's STS: `AssumeRole` (TC3-signed with the keys of one of the accounts it knows) and
+ * `AssumeRoleWithWebIdentity` (unsigned, any token), answered as Tencent Cloud API 3.0 answers them. A role belongs
+ * to the account its ARN names (`uin/<account>`), so one account's keys can take another's role, as a cross-account
+ * trust allows. The temporary keys it issues sign CI calls to that account's buckets, with their session token,
+ * until they expire; so temporary credentials can be tried, and their renewal tested, with no cloud account.
  */
 import { randomBytes } from 'node:crypto';
 import { tc3Authorization } from '../ci/tc3-signer.js';
@@ -10,9 +11,18 @@ import { isRecord } from '../records.js';
 
 /** What a caller of CI may sign with: the account's own keys, or keys STS issued. */
 export interface IssuedKeys {
+  /** The account whose role they were issued for. */
+  readonly uin: string;
   readonly secretKey: string;
   readonly sessionToken: string;
   readonly expiresAt: number;
+}
+
+/** An account the emulated cloud knows: its id and its own key pair. */
+export interface EmulatedAccount {
+  readonly uin: string;
+  readonly secretId: string;
+  readonly secretKey: string;
 }
 
 export interface StsAnswer {
@@ -20,16 +30,16 @@ export interface StsAnswer {
   readonly body: string;
 }
 
-const ROLE_ARN = /^qcs::cam::uin\/\d+:roleName\/[\w+=,.@-]+$/;
+const ROLE_ARN = /^qcs::cam::uin\/(\d+):roleName\/[\w+=,.@-]+$/;
 const MAX_ISSUED = 10_000;
 
 export class EmulatedSts {
-  readonly #account: { readonly secretId: string; readonly secretKey: string };
+  readonly #accounts: readonly EmulatedAccount[];
   readonly #now: () => number;
   readonly #issued = new Map<string, IssuedKeys>();
 
-  constructor(account: { readonly secretId: string; readonly secretKey: string }, now: () => number) {
-    this.#account = account;
+  constructor(accounts: readonly EmulatedAccount[], now: () => number) {
+    this.#accounts = accounts;
     this.#now = now;
   }
 
@@ -57,12 +67,17 @@ export class EmulatedSts {
     const parameters = parsed;
     if (action === 'AssumeRole') {
       const host = String(headers['host'] ?? '').split(':')[0] ?? '';
-      const expected = tc3Authorization(this.#account, 'sts', timestamp, {
-        host,
-        contentType: String(headers['content-type'] ?? ''),
-        body,
-      });
-      if (headers['authorization'] !== expected) {
+      const authorization = String(headers['authorization'] ?? '');
+      const callerId = /Credential=([^/]+)\//.exec(authorization)?.[1];
+      const caller = this.#accounts.find((account) => account.secretId === callerId);
+      const expected =
+        caller &&
+        tc3Authorization(caller, 'sts', timestamp, {
+          host,
+          contentType: String(headers['content-type'] ?? ''),
+          body,
+        });
+      if (expected === undefined || authorization !== expected) {
         return refuse('AuthFailure.SignatureFailure', 'The provided credentials could not be validated.');
       }
       if (Math.abs(this.#now() / 1000 - timestamp) > 300) {
@@ -76,11 +91,15 @@ export class EmulatedSts {
       return refuse('InvalidAction', `The emulator's STS does not know ${action}.`);
     }
     const roleArn = parameters['RoleArn'];
-    if (typeof roleArn !== 'string' || !ROLE_ARN.test(roleArn)) {
+    const uin = typeof roleArn === 'string' ? ROLE_ARN.exec(roleArn)?.[1] : undefined;
+    if (uin === undefined) {
       return refuse(
         'InvalidParameter.RoleArnError',
         'RoleArn must look like qcs::cam::uin/<id>:roleName/<name>.',
       );
+    }
+    if (!this.#accounts.some((account) => account.uin === uin)) {
+      return refuse('ResourceNotFound.RoleNotExist', `No account ${uin} is known here.`);
     }
     const duration = Number(parameters['DurationSeconds'] ?? 7200);
     if (!Number.isInteger(duration) || duration < 900 || duration > 43_200) {
@@ -88,6 +107,7 @@ export class EmulatedSts {
     }
     const secretId = `AKIDtmp${randomBytes(12).toString('hex')}`;
     const keys: IssuedKeys = {
+      uin,
       secretKey: randomBytes(20).toString('base64url'),
       sessionToken: randomBytes(32).toString('base64url'),
       expiresAt: this.#now() + duration * 1000,

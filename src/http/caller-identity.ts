@@ -39,6 +39,7 @@ export function callerIdentity(
         granted && {
           mayRead: granted.has(scopes.read),
           mayWrite: granted.has(scopes.write),
+          buckets: caller.buckets,
           expiresAt: caller.expiresAt,
         }
       );

@@ -22,7 +22,7 @@ import { DEFAULT_SCOPES } from '../defaults.js';
 import { useBodyLimit } from '../plugins/body-limit.js';
 import { useCacheControl } from '../plugins/cache-control.js';
 import { type CallerAuthOptions, useCallerAuth } from '../plugins/caller-auth.js';
-import { useCiCallbacks } from '../plugins/ci-callbacks.js';
+import { type CiCallbackOptions, useCiCallbacks } from '../plugins/ci-callbacks.js';
 import { CSRF_HEADERS, useCsrfCheck } from '../plugins/csrf.js';
 import { documentCaches, useDocumentLimit } from '../plugins/document-limit.js';
 import { useGraphiQLOffPage, useGraphiQLPage } from '../plugins/graphiql.js';
@@ -105,8 +105,10 @@ export interface GatewayOptions {
     | undefined;
 
   // Live updates
-  /** Take CI's callbacks at `/ci/callback/<token>`. */
+  /** Take CI's callbacks at `/ci/callback/<token>/<bucketId>` (the default bucket's at `/ci/callback/<token>`). */
   readonly callbackToken?: string | undefined;
+  /** Where a callback's hint goes: the bucket's live updates. */
+  readonly callbackHints?: Pick<CiCallbackOptions<ServerContext>, 'hint' | 'takesBucket'> | undefined;
   /** Origins (the routers') that Apollo's subscription callback protocol may post to; none refuses it. */
   readonly subscriptionCallbackOrigins?: readonly string[] | undefined;
 
@@ -154,6 +156,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const rateLimit = options.rateLimitPerMinute
     ? useUpstreamRateLimit<ServerContext>({
         perMinute: options.rateLimitPerMinute,
+        buckets: options.services.buckets.all.length,
         callerKey: identity.callerKey,
       })
     : undefined;
@@ -182,20 +185,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     context: (initial) => {
       const { request } = initial;
       const record = requestLog.recordOf(request);
+      const callerKey = rateLimit && identity.callerKey(request, initial);
       return createGraphQLContext(options.services, {
         signal: lifetimes.signalFor(request),
         onAttempt: (attempt) => record?.upstream.push(attempt),
-        chargeAttempt: rateLimit?.charge(identity.callerKey(request, initial)),
+        admit: callerKey === undefined ? undefined : rateLimit?.admit(callerKey),
+        chargeAttempt: callerKey === undefined ? undefined : rateLimit?.charge(callerKey),
         caller: identity.rightsOf(identity.callerOf(request, initial)),
       });
     },
     plugins: guardRequestHooks(
       [
         // First: CI posts to the public host name, whatever ALLOWED_HOSTS says, and carries no caller credentials.
-        options.callbackToken
+        options.callbackToken && options.callbackHints
           ? useCiCallbacks({
               token: options.callbackToken,
-              hint: (runId) => options.services.live.hint(runId),
+              ...options.callbackHints,
               logger: options.logger,
               clientKey: clientAddress,
             })

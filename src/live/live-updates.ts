@@ -44,6 +44,8 @@ export interface LiveCi {
 }
 
 export interface LiveUpdatesOptions {
+  /** The bucket watched: its client reads, and its name is in every key and channel, so buckets never mix. */
+  readonly bucketId: string;
   readonly ci: LiveCi;
   /** 0 turns polling off: only callbacks bring news. */
   readonly pollIntervalMs: number;
@@ -71,6 +73,7 @@ function localEvents(): EventTarget {
 }
 
 export class LiveUpdates {
+  readonly #bucketId: string;
   readonly #ci: LiveCi;
   readonly #events: EventTarget;
   readonly #runs: WatchRegistry<RunId, RunState, WorkflowExecutionDetail, RunObservation>;
@@ -81,6 +84,7 @@ export class LiveUpdates {
   readonly #reads = new AbortController();
 
   constructor(options: LiveUpdatesOptions) {
+    this.#bucketId = options.bucketId;
     this.#ci = options.ci;
     this.#events = options.eventTarget ?? localEvents();
     const registry: WatchRegistryOptions = {
@@ -90,11 +94,12 @@ export class LiveUpdates {
       logger: options.logger,
     };
     this.#runs = new WatchRegistry(
-      runWatch((runId) => this.#read(runId)),
+      runWatch(options.bucketId, (runId) => this.#read(runId)),
       registry,
     );
     this.#workflows = new WatchRegistry(
       workflowWatch({
+        bucketId: options.bucketId,
         list: (watch) => this.#listWorkflow(watch),
         publish: (channel, observation) => this.#publish(channel, observation),
         now: options.now ?? (() => new Date()),
@@ -168,8 +173,11 @@ export class LiveUpdates {
     reading.promise = (async () => {
       try {
         const detail = await this.#ci.getWorkflowExecution(runId, { signal: this.#reads.signal });
-        this.#publish(runChannel(runId), { detail, hinted: reading.hinted });
-        this.#publish(workflowChannel(detail.workflowId), { runs: [detail], hinted: reading.hinted });
+        this.#publish(runChannel(this.#bucketId, runId), { detail, hinted: reading.hinted });
+        this.#publish(workflowChannel(this.#bucketId, detail.workflowId), {
+          runs: [detail],
+          hinted: reading.hinted,
+        });
         return detail;
       } catch (error) {
         if (error instanceof CiError && error.kind === 'not_found') return null;

@@ -17,17 +17,23 @@ export interface RunState {
 
 export class RunNotFound extends Error {}
 
-/** Channel names are prefixed like the lease keys: a Redis shared with other services sees whose they are. */
-export const runChannel = (runId: string) => `ci-gateway:live:run:${runId}`;
+/**
+ * Channel names are prefixed like the lease keys (a Redis shared with other services sees whose they are) and name
+ * the bucket: a run is only ever heard of in its own bucket.
+ */
+export const runChannel = (bucketId: string, runId: string) => `ci-gateway:live:${bucketId}:run:${runId}`;
 
 /** Reads the run and publishes what CI said; null for a run CI does not know. */
 export type ReadRun = (runId: RunId) => Promise<WorkflowExecutionDetail | null>;
 
-export function runWatch(read: ReadRun): WatchKind<RunId, RunState, WorkflowExecutionDetail, RunObservation> {
+export function runWatch(
+  bucketId: string,
+  read: ReadRun,
+): WatchKind<RunId, RunState, WorkflowExecutionDetail, RunObservation> {
   return {
     name: 'run',
-    key: (runId) => runId,
-    channel: runChannel,
+    key: (runId) => `${bucketId}/${runId}`,
+    channel: (runId) => runChannel(bucketId, runId),
     initialState: () => ({ latest: undefined }),
     observe(watch, { detail }) {
       const previous = watch.state.latest;

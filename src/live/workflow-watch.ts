@@ -44,9 +44,12 @@ export interface WorkflowState {
   runs: Map<string, ExecutionState> | undefined;
 }
 
-export const workflowChannel = (workflowId: string) => `ci-gateway:live:workflow:${workflowId}`;
+export const workflowChannel = (bucketId: string, workflowId: string) =>
+  `ci-gateway:live:${bucketId}:workflow:${workflowId}`;
 
 export interface WorkflowWatchOptions {
+  /** The bucket whose workflows are watched: it names their keys and channels. */
+  readonly bucketId: string;
   /** Lists the workflow's newest runs, oldest first, as an observation (not yet published). */
   readonly list: (watch: WorkflowWatch) => Promise<WorkflowObservation>;
   readonly publish: (channel: string, observation: WorkflowObservation) => void;
@@ -61,8 +64,8 @@ export function workflowWatch(
 ): WatchKind<WorkflowWatch, WorkflowState, WorkflowEvent, WorkflowObservation> {
   return {
     name: 'workflow',
-    key: (watch) => `${watch.workflowId}|${watch.batchJobId ?? ''}`,
-    channel: (watch) => workflowChannel(watch.workflowId),
+    key: (watch) => `${options.bucketId}/${watch.workflowId}|${watch.batchJobId ?? ''}`,
+    channel: (watch) => workflowChannel(options.bucketId, watch.workflowId),
     initialState: (spec) => ({ spec, runs: undefined }),
     observe(watch, { runs, batchJobId }) {
       const known = watch.state.runs;
@@ -87,7 +90,7 @@ export function workflowWatch(
       const known = watch.state.runs;
       const changed =
         known !== undefined && observation.runs.some((run) => known.get(run.runId) !== run.state);
-      options.publish(workflowChannel(spec.workflowId), observation);
+      options.publish(workflowChannel(options.bucketId, spec.workflowId), observation);
       return changed;
     },
     /**
@@ -105,7 +108,7 @@ export function workflowWatch(
             if (!watch.state.runs.has(run.runId)) remember(watch.state.runs, run.runId, run.state);
           }
           // Other replicas watching the workflow learn from it too; here it is the baseline, so nothing is news.
-          options.publish(workflowChannel(spec.workflowId), observation);
+          options.publish(workflowChannel(options.bucketId, spec.workflowId), observation);
         } catch (error) {
           if (!isOpen()) return;
           options.warn(

@@ -27,6 +27,8 @@ export interface CallerAuthOptions {
         readonly audience?: string | undefined;
         /** How soon an unknown `kid` may refetch the JWKS again. @default 30_000 */
         readonly refetchCooldownMs?: number | undefined;
+        /** The claim listing the buckets a caller may use (`*`: all); when absent, every bucket. */
+        readonly bucketsClaim?: string | undefined;
       }
     | undefined;
   readonly routerSecret?: string | undefined;
@@ -40,6 +42,8 @@ export interface Caller {
   readonly scopes: ReadonlySet<string> | undefined;
   /** When the token stops being valid: a long-lived connection (a WebSocket) ends then. */
   readonly expiresAt?: Date | undefined;
+  /** The buckets its token's bucket claim lists; undefined for every bucket (no claim configured, or `*`). */
+  readonly buckets?: ReadonlySet<string> | undefined;
 }
 
 export interface CallerAuth {
@@ -82,6 +86,7 @@ export function useCallerAuth(options: CallerAuthOptions): CallerAuth {
         subject: payload.sub,
         scopes: scopesOf(payload),
         expiresAt: payload.exp === undefined ? undefined : new Date(payload.exp * 1000),
+        buckets: jwt.bucketsClaim === undefined ? undefined : bucketsOf(payload[jwt.bucketsClaim]),
       };
     } catch (error) {
       if (isIssuerFailure(error)) {
@@ -150,6 +155,21 @@ function scopesOf(payload: JWTPayload): ReadonlySet<string> {
   if (Array.isArray(scp)) for (const scope of scp) if (typeof scope === 'string') scopes.add(scope);
   if (typeof scp === 'string') for (const scope of scp.split(' ')) if (scope) scopes.add(scope);
   return scopes;
+}
+
+/**
+ * The buckets a claim lists: an array of bucket ids, or one string of them separated by spaces or commas. `*`
+ * grants every bucket; a token without the claim (or with anything else in it) grants none.
+ */
+function bucketsOf(claim: unknown): ReadonlySet<string> | undefined {
+  const listed =
+    typeof claim === 'string'
+      ? claim.split(/[\s,]+/)
+      : Array.isArray(claim)
+        ? claim.filter((item): item is string => typeof item === 'string')
+        : [];
+  const buckets = new Set(listed.filter(Boolean));
+  return buckets.has('*') ? undefined : buckets;
 }
 
 /** What went wrong, in words that help the caller and give nothing away about the keys. */

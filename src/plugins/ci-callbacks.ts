@@ -1,5 +1,6 @@
 /**
- * `POST /ci/callback/<token>`: where CI's workflow callbacks land. The token (compared in constant time) is the
+ * `POST /ci/callback/<token>/<bucketId>`: where CI's workflow callbacks land, one path per bucket, so a callback
+ * for one bucket never makes a read against another (`/ci/callback/<token>` alone means the default bucket). The token (compared in constant time) is the
  * only secret: CI signs nothing. A wrong token (or a path that is not one) is 404; a client that keeps guessing is
  * answered 429 without a look at its guesses, and its refusals are logged once per window rather than one line
  * each. A body is read up to its cap and no further (413), whether or not it declares a length; a body that is not
@@ -23,7 +24,9 @@ const GUESSES_PER_MINUTE = 10;
 
 export interface CiCallbackOptions<ServerContext> {
   readonly token: string;
-  readonly hint: (runId: RunId) => Promise<void>;
+  /** Whether callbacks for this bucket (undefined: the path named none) are taken. */
+  readonly takesBucket: (bucketId: string | undefined) => boolean;
+  readonly hint: (runId: RunId, bucketId: string | undefined) => Promise<void>;
   readonly logger: Logger;
   /** Re-reads callbacks may cause per second, gateway-wide. @default 50 */
   readonly hintsPerSecond?: number;
@@ -79,8 +82,13 @@ export function useCiCallbacks<ServerContext extends object>(
       // Refusals are logged and answered with the same id, so CI's delivery log and ours can be matched.
       const requestId = currentRequestId() ?? chooseRequestId(request.headers.get(REQUEST_ID_HEADER));
       const client = options.clientKey(serverContext);
-      const offered = decodePathSegment(url.pathname.slice(CALLBACK_PATH_PREFIX.length));
-      if (request.method !== 'POST' || offered === undefined || !matches(offered)) {
+      const target = callbackTarget(url.pathname.slice(CALLBACK_PATH_PREFIX.length));
+      if (
+        request.method !== 'POST' ||
+        target === undefined ||
+        !matches(target.token) ||
+        !options.takesBucket(target.bucketId)
+      ) {
         endResponse(await refuseGuess(client, request.method, requestId));
         return;
       }
@@ -111,17 +119,31 @@ export function useCiCallbacks<ServerContext extends object>(
       void limiter
         .consume('hints')
         .then(
-          () => options.hint(runId),
-          () => options.logger.warn({ runId, event }, 'CI callbacks over their rate limit: hint dropped'),
+          () => options.hint(runId, target.bucketId),
+          () =>
+            options.logger.warn(
+              { runId, event, bucket: target.bucketId },
+              'CI callbacks over their rate limit: hint dropped',
+            ),
         )
         .catch((error: unknown) =>
           options.logger.warn(
-            { runId, event, reason: (error as Error).message },
+            { runId, event, bucket: target.bucketId, reason: (error as Error).message },
             'CI callback re-read failed',
           ),
         );
     },
   };
+}
+
+/** `<token>` or `<token>/<bucketId>`, decoded; undefined for anything else. */
+function callbackTarget(rest: string): { token: string; bucketId: string | undefined } | undefined {
+  const [tokenSegment = '', bucketSegment, ...more] = rest.split('/');
+  if (more.length > 0 || bucketSegment === '') return undefined;
+  const token = decodePathSegment(tokenSegment);
+  const bucketId = bucketSegment === undefined ? undefined : decodePathSegment(bucketSegment);
+  if (token === undefined || (bucketSegment !== undefined && bucketId === undefined)) return undefined;
+  return { token, bucketId };
 }
 
 /** A path segment's text, or undefined when its percent-escapes are malformed (no token can match it). */
@@ -153,26 +175,26 @@ async function readAtMost(request: Request, maxBytes: number): Promise<string | 
 }
 
 /**
- * Tells whether a callback URL configured in CI leads here: this gateway's public base URL (its origin and any
- * path prefix a proxy strips), then `/ci/callback/`, then the token. Undefined when that cannot be told: no public
- * base URL or no token configured.
+ * Tells whether a callback URL configured in CI for a workflow of `bucketId` leads here, to that bucket: this
+ * gateway's public base URL (its origin and any path prefix a proxy strips), then `/ci/callback/`, the token, and
+ * the bucket (which only the default bucket may leave out). Undefined when that cannot be told: no public base URL
+ * or no token configured.
  */
 export function callbackUrlCheck(
   publicBaseUrl: () => string | undefined,
   token: string | undefined,
-): (configured: string) => boolean | undefined {
+  defaultBucket: string | undefined,
+): (configured: string, bucketId: string) => boolean | undefined {
   const matches = token === undefined ? undefined : secretMatcher(token);
-  return (configured) => {
+  return (configured, bucketId) => {
     const base = publicBaseUrl();
     if (base === undefined || matches === undefined) return undefined;
     if (!URL.canParse(configured)) return false;
-    const target = new URL(configured);
+    const url = new URL(configured);
     const own = new URL(base);
     const prefix = `${own.pathname.replace(/\/+$/, '')}${CALLBACK_PATH_PREFIX}`;
-    return (
-      target.origin === own.origin &&
-      target.pathname.startsWith(prefix) &&
-      matches(decodePathSegment(target.pathname.slice(prefix.length)) ?? '')
-    );
+    if (url.origin !== own.origin || !url.pathname.startsWith(prefix)) return false;
+    const target = callbackTarget(url.pathname.slice(prefix.length));
+    return target !== undefined && matches(target.token) && (target.bucketId ?? defaultBucket) === bucketId;
   };
 }

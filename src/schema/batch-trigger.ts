@@ -5,6 +5,7 @@
  */
 import type { StartBatchTriggerParams } from '../ci/client.js';
 import {
+  type BatchJobId,
   batchJobIdRule,
   jobNameRule,
   objectKeyRule,
@@ -14,14 +15,23 @@ import {
 } from '../ci/inputs.js';
 import type { BatchTrigger } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
+import type { GraphQLContext } from './context.js';
 import { costs } from './costs.js';
 import { fingerprint } from './cursor.js';
 import { JobStateEnum, SortOrderEnum } from './enums.js';
 import { batchTriggerNotFound, userInputError } from './errors.js';
-import { checkTimeWindow, parseArgument, parseReference, parseStates } from './inputs.js';
+import { checkTimeWindow, parseArgument, parseStates } from './inputs.js';
 import { known, usableWorkflow } from './lookups.js';
 import { pageArgs } from './page-args.js';
 import { paginate, paginateExecutions } from './pagination.js';
+import {
+  BUCKET_ARGUMENT,
+  BUCKET_FIELD,
+  globalId,
+  loadReference,
+  parseGlobalId,
+  type Reference,
+} from './references.js';
 
 /** The most objects one batch trigger may name. */
 export const MAX_BATCH_OBJECT_KEYS = 1_000;
@@ -58,12 +68,10 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
   const BatchTriggerRef = builder.node('BatchTrigger', {
     ...access.read,
     description: 'A batch trigger: one run of a workflow for each object it finds.',
-    id: { resolve: (job) => job.jobId },
-    loadOne: (jobId, context) => {
-      const parsed = parseReference(batchJobIdRule, jobId);
-      return parsed === undefined ? null : context.batchTriggers.load(parsed);
-    },
+    id: { resolve: (job) => globalId(job.bucketId, job.jobId) },
+    loadOne: (id, context) => loadBatchTriggerReference(parseGlobalId(id), context),
     fields: (t) => ({
+      bucketId: t.exposeID('bucketId', { description: BUCKET_FIELD }),
       jobId: t.exposeID('jobId', {
         description: 'CI’s id of the job; `filter.batchJobId` of the executions.',
       }),
@@ -102,10 +110,27 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
         resolve: (job, args, context) => {
           const workflowId = job.workflowIds[0];
           if (!workflowId) return emptyConnection();
-          return paginateExecutions(context, { workflowId, batchJobId: job.jobId, order: 'Desc' }, args);
+          return paginateExecutions(
+            context,
+            context.bucket(job.bucketId),
+            { workflowId, batchJobId: job.jobId, order: 'Desc' },
+            args,
+          );
         },
       }),
     }),
+  });
+
+  builder.asEntity(BatchTriggerRef, {
+    key: [
+      builder.selection<{ bucketId: string; jobId: string }>('bucketId jobId'),
+      builder.selection<{ jobId: string }>('jobId'),
+    ],
+    resolveReference: (reference, context) =>
+      loadBatchTriggerReference(
+        { bucketId: 'bucketId' in reference ? reference.bucketId : undefined, id: reference.jobId },
+        context,
+      ),
   });
 
   const BatchTriggerFilter = builder.inputType('BatchTriggerFilter', {
@@ -138,6 +163,7 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
       },
       resolve: (workflow, args, context) => {
         const workflowId = workflow.workflowId;
+        const bucket = context.bucket(workflow.bucketId);
         const states = parseStates(args.filter?.states, 'filter');
         const createdAfter = args.filter?.createdAfter ?? undefined;
         const createdBefore = args.filter?.createdBefore ?? undefined;
@@ -152,9 +178,9 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
         return paginate(
           context,
           {
-            key: fingerprint({ list: 'batchTriggers', ...filter }),
+            key: fingerprint({ list: 'batchTriggers', bucketId: bucket.bucketId, ...filter }),
             fetch: async (size, token) => {
-              const page = await context.ci.listBatchTriggers({
+              const page = await bucket.ci.listBatchTriggers({
                 ...filter,
                 size,
                 nextToken: token ?? undefined,
@@ -177,9 +203,11 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
       description:
         'One batch trigger; null when CI has no job with this id. An id that is not a batch-trigger job id (`b` ' +
         'and 32 hex digits) is `BAD_USER_INPUT`.',
-      args: { jobId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) =>
-        context.batchTriggers.load(parseArgument(batchJobIdRule, String(args.jobId), 'jobId')),
+      args: { bucketId: t.arg.id({ description: BUCKET_ARGUMENT }), jobId: t.arg.id({ required: true }) },
+      resolve: (_root, args, context) => {
+        const jobId = parseArgument(batchJobIdRule, String(args.jobId), 'jobId');
+        return context.bucketArgument(args.bucketId, 'bucketId').batchTriggers.load(jobId);
+      },
     }),
   );
 
@@ -192,13 +220,16 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
         'The batch trigger that started this run. CI’s execution answers do not name it, so it is known when the ' +
         'run was reached through its batch trigger (or listed with `filter.batchJobId`); null otherwise.',
       resolve: (execution, _args, context) =>
-        execution.startedBy ? context.batchTriggers.load(execution.startedBy) : null,
+        execution.startedBy
+          ? context.bucket(execution.bucketId).batchTriggers.load(execution.startedBy)
+          : null,
     }),
   );
 
   const StartBatchTriggerInput = builder.inputType('StartBatchTriggerInput', {
     description: 'A workflow and exactly one of `prefix`, `objectKeys`, `manifest` and `urlFile`.',
     fields: (t) => ({
+      bucketId: t.id({ description: BUCKET_ARGUMENT }),
       workflowId: t.id({ required: true }),
       name: t.string({
         required: true,
@@ -239,15 +270,16 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
         const createdAfter = input.createdAfter ?? undefined;
         const createdBefore = input.createdBefore ?? undefined;
         checkTimeWindow(createdAfter, createdBefore, 'input');
-        await usableWorkflow(context, workflowId);
-        const job = await context.ci.startBatchTrigger({
+        const bucket = context.bucketArgument(input.bucketId, 'input.bucketId');
+        await usableWorkflow(bucket, workflowId);
+        const job = await bucket.ci.startBatchTrigger({
           workflowId,
           name,
           source,
           createdAfter,
           createdBefore,
         });
-        context.batchTriggers.prime(job.jobId, job);
+        bucket.batchTriggers.prime(job.jobId, job);
         return { batchTrigger: job };
       },
     }),
@@ -256,17 +288,25 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
       type: BatchTriggerPayload,
       description:
         'Stops a batch trigger from starting more runs; runs already started go on. Cancelling twice is harmless.',
-      args: { jobId: t.arg.id({ required: true }) },
+      args: { bucketId: t.arg.id({ description: BUCKET_ARGUMENT }), jobId: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const jobId = parseArgument(batchJobIdRule, String(args.jobId), 'jobId');
-        await known(context.batchTriggers, jobId, batchTriggerNotFound);
-        await context.ci.cancelBatchTrigger(jobId);
+        const bucket = context.bucketArgument(args.bucketId, 'bucketId');
+        await known(bucket.batchTriggers, jobId, batchTriggerNotFound);
+        await bucket.ci.cancelBatchTrigger(jobId);
         // Read back what CI now says.
-        context.batchTriggers.clear(jobId);
-        return { batchTrigger: await known(context.batchTriggers, jobId, batchTriggerNotFound) };
+        bucket.batchTriggers.clear(jobId);
+        return { batchTrigger: await known(bucket.batchTriggers, jobId, batchTriggerNotFound) };
       },
     }),
   }));
+}
+
+/** A batch trigger named by a reference or a global id: null, without a call, when no job can have that id. */
+function loadBatchTriggerReference(reference: Reference, context: GraphQLContext) {
+  return loadReference(context, reference, batchJobIdRule, (bucket, jobId: BatchJobId) =>
+    bucket.batchTriggers.load(jobId),
+  );
 }
 
 function emptyConnection() {

@@ -13,6 +13,33 @@ export function userInputError(message: string, argumentName?: string): GraphQLE
   });
 }
 
+/** A bucket this gateway does not serve. */
+export function unknownBucket(bucketId: string, argumentName?: string): GraphQLError {
+  return userInputError(
+    `This gateway serves no bucket ${JSON.stringify(bucketId)}; Query.buckets lists them.`,
+    argumentName,
+  );
+}
+
+/** No bucket named, and none to fall back on: several are served and none is the default. */
+export function bucketRequired(
+  argumentName: string,
+  served: readonly { readonly bucketId: string }[],
+): GraphQLError {
+  const names = served.map((bucket) => bucket.bucketId).join(', ');
+  return userInputError(
+    `${argumentName} is required: this gateway serves several buckets (${names}) and none is the default.`,
+    argumentName,
+  );
+}
+
+/** A bucket outside the caller's token's bucket claim: refused before any call. */
+export function bucketForbidden(bucketId: string): GraphQLError {
+  return new GraphQLError(`This caller may not use bucket ${bucketId}.`, {
+    extensions: { code: ErrorCode.FORBIDDEN, bucketId },
+  });
+}
+
 const UPSTREAM_ERRORS: Record<CiErrorKind, { code: ErrorCode; message: string }> = {
   unauthorized: {
     code: ErrorCode.UPSTREAM_UNAUTHORIZED,

@@ -5,6 +5,7 @@
  */
 import type { GraphQLSchema } from 'graphql';
 import { registerBatchTrigger } from './batch-trigger.js';
+import { registerBucket } from './bucket.js';
 import { type AccessRules, accessRules, type Builder, createBuilder, type SchemaOptions } from './builder.js';
 import { registerEnums } from './enums.js';
 import { registerMediaJob } from './media-job.js';
@@ -23,6 +24,7 @@ const MODULES: ReadonlyArray<(builder: Builder, access: AccessRules) => void> = 
   registerMediaJob,
   registerBatchTrigger,
   registerWorkflowExecutionEvent,
+  registerBucket,
 ];
 
 export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {

@@ -2,7 +2,7 @@
 import type { WorkflowId } from '../ci/inputs.js';
 import type { Workflow } from '../ci/types.js';
 import { ErrorCode } from '../error-codes.js';
-import type { GraphQLContext } from './context.js';
+import type { BucketScope } from './context.js';
 import { actionError, workflowNotFound } from './errors.js';
 
 /** What the loader finds for the id, or the error that says CI does not know it. */
@@ -17,8 +17,11 @@ export async function known<K, V>(
 }
 
 /** The workflow, known to CI and active: decided before any change is asked for. */
-export async function usableWorkflow(context: GraphQLContext, workflowId: WorkflowId): Promise<Workflow> {
-  const workflow = await known(context.workflows, workflowId, workflowNotFound);
+export async function usableWorkflow(
+  bucket: Pick<BucketScope, 'workflows'>,
+  workflowId: WorkflowId,
+): Promise<Workflow> {
+  const workflow = await known(bucket.workflows, workflowId, workflowNotFound);
   if (workflow.state === 'Paused') {
     throw actionError(
       ErrorCode.WORKFLOW_PAUSED,

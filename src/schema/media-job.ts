@@ -54,7 +54,8 @@ export function registerMediaJob(builder: Builder): void {
       description:
         'The media job behind the task, gathered with every other task’s job of the request into one call per ' +
         'few jobs; null when the task has no job or CI no longer knows it.',
-      resolve: (task, _args, context) => (task.jobId ? context.mediaJobs.load(task.jobId) : null),
+      resolve: (task, _args, context) =>
+        task.jobId ? context.bucket(task.bucketId).mediaJobs.load(task.jobId) : null,
     }),
   );
 }

@@ -35,11 +35,12 @@ const USEFUL_EVENTS = ['WorkflowFinish', 'TaskFinish'];
  */
 export function callbacksReachGateway(
   config: NotifyConfig | undefined,
-  leadsHere: ((url: string) => boolean | undefined) | undefined,
+  bucketId: string,
+  leadsHere: ((url: string, bucketId: string) => boolean | undefined) | undefined,
 ): boolean | null {
   if (!config?.enabled || config.type?.toLowerCase() !== 'url' || config.url === undefined) return false;
   if (config.events.length > 0 && !config.events.some((event) => USEFUL_EVENTS.includes(event))) return false;
-  return leadsHere?.(config.url) ?? null;
+  return leadsHere?.(config.url, bucketId) ?? null;
 }
 
 export function registerNotifyConfig(builder: Builder): void {
@@ -82,7 +83,11 @@ export function registerNotifyConfig(builder: Builder): void {
         'update at once instead of at the next poll. Null when the gateway cannot tell: it was given no ' +
         '`PUBLIC_CALLBACK_BASE_URL` or no `CI_CALLBACK_TOKEN`.',
       resolve: (workflow, _args, context) =>
-        callbacksReachGateway(workflow.notifyConfig, context.services.callbacksReachGateway),
+        callbacksReachGateway(
+          workflow.notifyConfig,
+          workflow.bucketId,
+          context.services.callbacksReachGateway,
+        ),
     }),
   }));
 }

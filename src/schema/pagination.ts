@@ -16,7 +16,7 @@ import type { ExecutionFilter } from '../ci/client.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../ci/types.js';
 import { ErrorCode } from '../error-codes.js';
 import { CACHE_SECONDS, type CacheHints } from './cache-hints.js';
-import type { GatewayServices, GraphQLContext } from './context.js';
+import type { BucketScope, GatewayServices } from './context.js';
 import { type CursorCodec, CursorError, fingerprint, type UpstreamPosition } from './cursor.js';
 import { upstreamGraphQLError, userInputError } from './errors.js';
 import type { Connection, Edge, ExecutionParent } from './shapes.js';
@@ -50,23 +50,28 @@ export interface PageRequest {
 }
 
 export type PagingContext = {
-  readonly ci: Pick<GraphQLContext['ci'], 'listWorkflowExecutions'>;
   readonly services: Pick<GatewayServices, 'cursors' | 'maxPageSize' | 'pageTokens'>;
   readonly cacheHints: Pick<CacheHints, 'limit'>;
 };
 
-/** A workflow's executions, as a connection: the filter is the canonical one `executionFilter` builds. */
+/** The bucket a list is read from: its cursors name it, so a cursor never continues in another bucket. */
+export type PagedBucket = Pick<BucketScope, 'bucketId'> & {
+  readonly ci: Pick<BucketScope['ci'], 'listWorkflowExecutions'>;
+};
+
+/** A workflow's executions in one bucket, as a connection: the filter is the canonical one `executionFilter` builds. */
 export function paginateExecutions(
   context: PagingContext,
+  bucket: PagedBucket,
   filter: ExecutionFilter,
   pageRequest: PageRequest,
 ): Promise<ExecutionConnection> {
   return paginate(
     context,
     {
-      key: fingerprint(filter),
+      key: fingerprint({ ...filter, bucketId: bucket.bucketId }),
       fetch: async (size, token) => {
-        const page = await context.ci.listWorkflowExecutions({
+        const page = await bucket.ci.listWorkflowExecutions({
           ...filter,
           size,
           nextToken: token ?? undefined,
@@ -83,7 +88,7 @@ export function paginateExecutions(
 
 /** Validates the arguments, then walks upstream pages until `first` items (or the end) are collected. */
 export async function paginate<T>(
-  context: Omit<PagingContext, 'ci'>,
+  context: PagingContext,
   list: UpstreamList<T>,
   pageRequest: PageRequest,
 ): Promise<Connection<T>> {

@@ -3,7 +3,7 @@
  * attempt log), paid for from its budget one attempt at a time, limited to a few in flight at once, and with
  * failures already mapped to the GraphQL errors clients see. Resolvers and loaders use this and nothing else.
  */
-import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
 import type { CallOptions, CiClient, UpstreamAttempt } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
 import { asActionGraphQLError, asGraphQLError, upstreamBudgetError } from './errors.js';
@@ -27,6 +27,7 @@ const CALL_POLICIES = {
   // Idempotent changes: repeating them is harmless, so they fail as reads do.
   setWorkflowState: 'read',
   cancelBatchTrigger: 'read',
+  describeMediaBucket: 'read',
 } as const satisfies Record<string, 'read' | 'lookup' | 'action'>;
 
 type CallName = keyof typeof CALL_POLICIES;
@@ -48,39 +49,59 @@ export type RequestCi = {
   ) => Promise<(typeof CALL_POLICIES)[K] extends 'lookup' ? Answer<K> | null : Answer<K>>;
 };
 
+/**
+ * The upstream attempts, retries included, one request may make. Aliases, wide pages with tasks and large entity
+ * batches multiply upstream calls; one request may only make so many, so no single query can spend the CI
+ * account's quota for everyone else.
+ */
+export interface RequestBudget {
+  /** Pays for one attempt, or throws `UPSTREAM_CALL_BUDGET_EXCEEDED`. */
+  spend(): void;
+}
+
+export function requestBudget(maxAttempts: number): RequestBudget {
+  let attemptsLeft = maxAttempts;
+  return {
+    spend() {
+      if (attemptsLeft <= 0) throw upstreamBudgetError(maxAttempts);
+      attemptsLeft -= 1;
+    },
+  };
+}
+
 export interface RequestCiOptions {
   /** Aborted when nobody waits any more: client gone, deadline passed, response sent, or shutdown. */
   readonly signal?: AbortSignal | undefined;
   readonly onAttempt?: ((attempt: UpstreamAttempt) => void) | undefined;
+  /** Before each call: throws to refuse it before any attempt. */
+  readonly admit?: (() => Promise<void>) | undefined;
   /** Called before every attempt the budget allows. */
   readonly chargeAttempt?: (() => void) | undefined;
-  /** Most upstream attempts, retries included, the request may make. */
-  readonly maxAttempts: number;
-  /** Most upstream calls the request may have in flight at once. */
-  readonly concurrency: number;
+  /** The request's budget, shared by every bucket it uses. */
+  readonly budget: RequestBudget;
+  /**
+   * The request's concurrency limit, shared by every bucket it uses: however the request is shaped, it holds only
+   * so many upstream connections, so a request stuck on a hanging upstream cannot take the pool every other needs.
+   */
+  readonly limit: LimitFunction;
 }
 
 export function createRequestCi(ci: CiApi, options: RequestCiOptions): RequestCi {
-  // Aliases, wide pages with tasks and large entity batches multiply upstream calls; one request may only make
-  // so many attempts, so no single query can spend the CI account's quota for everyone else.
-  let attemptsLeft = options.maxAttempts;
   const callOptions: CallOptions = {
     signal: options.signal,
     onAttempt: options.onAttempt,
     beforeAttempt: () => {
-      if (attemptsLeft <= 0) throw upstreamBudgetError(options.maxAttempts);
-      attemptsLeft -= 1;
+      options.budget.spend();
       options.chargeAttempt?.();
     },
   };
-  // However the request is shaped, it holds at most `concurrency` upstream connections: a request stuck on a
-  // hanging upstream cannot take the pool that every other request needs.
-  const limit = pLimit(options.concurrency);
+  const { limit, admit } = options;
   const make = async (name: CallName, args: readonly unknown[]): Promise<unknown> => {
     const policy = CALL_POLICIES[name];
     // The client's calls all end in `CallOptions`; TypeScript cannot spread a union of their signatures.
     const call = ci[name] as (...args: unknown[]) => Promise<unknown>;
     try {
+      if (admit) await admit();
       return await limit(() => call.apply(ci, [...args, callOptions]));
     } catch (error) {
       if (policy === 'lookup' && error instanceof CiError && error.kind === 'not_found') return null;

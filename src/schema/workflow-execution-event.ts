@@ -9,6 +9,7 @@ import type { AccessRules, Builder } from './builder.js';
 import { ExecutionStateEnum, WorkflowEventKindEnum } from './enums.js';
 import { executionFilter, matchesFilter } from './execution-filter.js';
 import { parseArgument } from './inputs.js';
+import { BUCKET_ARGUMENT } from './references.js';
 import { subscriptionSource } from './subscription-source.js';
 
 export function registerWorkflowExecutionEvent(builder: Builder, access: AccessRules): void {
@@ -23,6 +24,7 @@ export function registerWorkflowExecutionEvent(builder: Builder, access: AccessR
 
   const EventsFilter = builder.inputType('WorkflowExecutionEventsFilter', {
     fields: (t) => ({
+      bucketId: t.id({ description: BUCKET_ARGUMENT }),
       workflowId: t.id({ required: true }),
       states: t.field({ type: [ExecutionStateEnum], description: 'Only runs now in one of these.' }),
       objectKey: t.string({ description: 'Only runs on this exact object key.' }),
@@ -43,8 +45,9 @@ export function registerWorkflowExecutionEvent(builder: Builder, access: AccessR
           parseArgument(workflowIdRule, String(args.filter.workflowId), 'filter.workflowId'),
           args.filter,
         );
+        const bucket = context.bucketArgument(args.filter.bucketId, 'filter.bucketId');
         return subscriptionSource(
-          context.services.live.watchWorkflow({
+          bucket.live.watchWorkflow({
             workflowId: filter.workflowId,
             batchJobId: filter.batchJobId,
           }),

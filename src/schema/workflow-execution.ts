@@ -3,10 +3,10 @@
  * re-run mutations, and the `workflowExecutionUpdated` subscription.
  */
 import type { TriggerWorkflowParams } from '../ci/client.js';
-import { jobNameRule, objectKeyRule, runIdRule, workflowIdRule } from '../ci/inputs.js';
+import { jobNameRule, objectKeyRule, type RunId, runIdRule, workflowIdRule } from '../ci/inputs.js';
 import { isFinishedState, type WorkflowExecutionDetail } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
-import type { GraphQLContext } from './context.js';
+import type { BucketScope, GraphQLContext } from './context.js';
 import { costs } from './costs.js';
 import { ExecutionStateEnum } from './enums.js';
 import { executionNotFound, userInputError } from './errors.js';
@@ -15,10 +15,19 @@ import { parseArgument, parseOptionalArgument, parseReference } from './inputs.j
 import { usableWorkflow } from './lookups.js';
 import { pageArgs } from './page-args.js';
 import { paginateExecutions } from './pagination.js';
+import {
+  BUCKET_ARGUMENT,
+  BUCKET_FIELD,
+  globalId,
+  loadReference,
+  parseGlobalId,
+  type Reference,
+} from './references.js';
 import type { ExecutionParent } from './shapes.js';
 import { subscriptionSource } from './subscription-source.js';
 
 interface TriggerResult {
+  readonly bucketId: WorkflowExecutionDetail['bucketId'];
   readonly runId: WorkflowExecutionDetail['runId'];
   readonly rerunOf: ExecutionParent | null;
 }
@@ -47,9 +56,10 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
   const WorkflowExecutionRef = builder.node('WorkflowExecution', {
     description: 'One run of a media workflow on one object.',
     ...access.read,
-    id: { resolve: (execution) => execution.runId },
-    loadOne: (runId, context) => loadExecutionReference(runId, context),
+    id: { resolve: (execution) => globalId(execution.bucketId, execution.runId) },
+    loadOne: (id, context) => loadExecutionReference(parseGlobalId(id), context),
     fields: (t) => ({
+      bucketId: t.exposeID('bucketId', { description: BUCKET_FIELD }),
       runId: t.exposeID('runId', { description: 'CI’s id of the run (`RunId`).' }),
       workflowId: t.exposeID('workflowId'),
       objectKey: t.exposeString('objectKey', { description: 'Key of the COS object the run processed.' }),
@@ -94,16 +104,27 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
     }),
   });
 
-  // Other subgraphs reference runs by id; a batch of references is deduplicated and loaded with bounded
-  // concurrency by the per-request loader.
+  // Other subgraphs reference runs by bucket and id, or by id alone (looked for in the caller's buckets); a batch
+  // of references is deduplicated and loaded with bounded concurrency by each bucket's per-request loader.
   builder.asEntity(WorkflowExecutionRef, {
-    key: builder.selection<{ runId: string }>('runId'),
-    resolveReference: (reference, context) => loadExecutionReference(reference.runId, context),
+    key: [
+      builder.selection<{ bucketId: string; runId: string }>('bucketId runId'),
+      builder.selection<{ runId: string }>('runId'),
+    ],
+    resolveReference: (reference, context) =>
+      loadExecutionReference(
+        { bucketId: 'bucketId' in reference ? reference.bucketId : undefined, id: reference.runId },
+        context,
+      ),
   });
 
   const WorkflowExecutionFilter = builder.inputType('WorkflowExecutionFilter', {
     description: 'Which executions to list. Every field narrows the result; time bounds are inclusive.',
-    fields: (t) => ({ workflowId: t.id({ required: true }), ...executionFilterFields(t) }),
+    fields: (t) => ({
+      bucketId: t.id({ description: BUCKET_ARGUMENT }),
+      workflowId: t.id({ required: true }),
+      ...executionFilterFields(t),
+    }),
   });
 
   builder.connectionObject(
@@ -126,6 +147,7 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
       resolve: (_root, args, context) =>
         paginateExecutions(
           context,
+          context.bucketArgument(args.filter.bucketId, 'filter.bucketId'),
           executionFilter(
             parseArgument(workflowIdRule, String(args.filter.workflowId), 'filter.workflowId'),
             args.filter,
@@ -141,14 +163,17 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
       description:
         'One execution with its tasks; null when CI has no run with this id. An id that is not a run id ' +
         '(`i` and 32 hex digits) is `BAD_USER_INPUT`.',
-      args: { runId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) =>
-        context.executionDetails.load(parseArgument(runIdRule, String(args.runId), 'runId')),
+      args: { bucketId: t.arg.id({ description: BUCKET_ARGUMENT }), runId: t.arg.id({ required: true }) },
+      resolve: (_root, args, context) => {
+        const runId = parseArgument(runIdRule, String(args.runId), 'runId');
+        return context.bucketArgument(args.bucketId, 'bucketId').executionDetails.load(runId);
+      },
     }),
   }));
 
   const TriggerWorkflowInput = builder.inputType('TriggerWorkflowInput', {
     fields: (t) => ({
+      bucketId: t.id({ description: BUCKET_ARGUMENT }),
       workflowId: t.id({ required: true }),
       objectKey: t.string({ required: true, description: 'The COS object to run the workflow on.' }),
       name: t.string({
@@ -165,7 +190,8 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
         type: WorkflowExecutionRef,
         nullable: true,
         description: 'The new run, read back from CI (null if CI does not show it yet).',
-        resolve: (result, _args, context) => context.executionDetails.load(result.runId),
+        resolve: (result, _args, context) =>
+          context.bucket(result.bucketId).executionDetails.load(result.runId),
       }),
       rerunOf: t.expose('rerunOf', {
         type: WorkflowExecutionRef,
@@ -187,7 +213,8 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
         const workflowId = parseArgument(workflowIdRule, String(input.workflowId), 'input.workflowId');
         const objectKey = parseArgument(objectKeyRule, input.objectKey, 'input.objectKey');
         const name = parseOptionalArgument(jobNameRule, input.name, 'input.name');
-        return trigger(context, { workflowId, objectKey, name }, null);
+        const bucket = context.bucketArgument(input.bucketId, 'input.bucketId');
+        return trigger(bucket, { workflowId, objectKey, name }, null);
       },
     }),
     rerunWorkflowExecution: t.field({
@@ -196,16 +223,17 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
       description:
         'Runs the same workflow on the same object again: a new run (CI cannot restart a run). `rerunOf` is the ' +
         'run it repeats.',
-      args: { runId: t.arg.id({ required: true }) },
+      args: { bucketId: t.arg.id({ description: BUCKET_ARGUMENT }), runId: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');
-        const original = await context.executionDetails.load(runId);
+        const bucket = context.bucketArgument(args.bucketId, 'bucketId');
+        const original = await bucket.executionDetails.load(runId);
         if (!original) throw executionNotFound(runId);
         const objectKey = parseReference(objectKeyRule, original.objectKey);
         if (!objectKey) {
           throw userInputError(`Run ${runId} cannot be repeated: CI reports no valid object key.`, 'runId');
         }
-        return trigger(context, { workflowId: original.workflowId, objectKey, name: undefined }, original);
+        return trigger(bucket, { workflowId: original.workflowId, objectKey, name: undefined }, original);
       },
     }),
   }));
@@ -217,10 +245,11 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
       description:
         'The run’s current state at once, then every change of its state or of a task; completes once the run ' +
         'has finished and its final state was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
-      args: { runId: t.arg.id({ required: true }) },
+      args: { bucketId: t.arg.id({ description: BUCKET_ARGUMENT }), runId: t.arg.id({ required: true }) },
       subscribe: (_root, args, context) => {
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');
-        return subscriptionSource(context.services.live.watchRun(runId), context.caller.expiresAt);
+        const bucket = context.bucketArgument(args.bucketId, 'bucketId');
+        return subscriptionSource(bucket.live.watchRun(runId), context.caller.expiresAt);
       },
       resolve: (detail) => detail,
     }),
@@ -229,13 +258,13 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
 
 /** Starts a run of a workflow that CI knows and that is active; sent at most once. */
 async function trigger(
-  context: GraphQLContext,
+  bucket: BucketScope,
   params: TriggerWorkflowParams,
   rerunOf: ExecutionParent | null,
 ): Promise<TriggerResult> {
-  await usableWorkflow(context, params.workflowId);
-  const { runId } = await context.ci.triggerWorkflow(params);
-  return { runId, rerunOf };
+  await usableWorkflow(bucket, params.workflowId);
+  const { runId } = await bucket.ci.triggerWorkflow(params);
+  return { bucketId: bucket.bucketId, runId, rerunOf };
 }
 
 /** The end of the last task of a finished run; null while it runs or is paused, or without a detail. */
@@ -246,9 +275,10 @@ function finishedAt(detail: WorkflowExecutionDetail | null): Date | null {
 }
 
 /** A run named by another subgraph or a global id: null, without a call, when no run can have that id. */
-function loadExecutionReference(runId: unknown, context: GraphQLContext) {
-  const parsed = parseReference(runIdRule, runId);
-  return parsed === undefined ? null : context.executionDetails.load(parsed);
+function loadExecutionReference(reference: Reference, context: GraphQLContext) {
+  return loadReference(context, reference, runIdRule, (bucket, runId: RunId) =>
+    bucket.executionDetails.load(runId),
+  );
 }
 
 /** The detail of an execution: the parent itself when it came from the detail call, else one batched load. */
@@ -256,5 +286,7 @@ function detailOf(
   execution: ExecutionParent,
   context: GraphQLContext,
 ): Promise<WorkflowExecutionDetail | null> | WorkflowExecutionDetail | null {
-  return 'tasks' in execution ? execution : context.executionDetails.load(execution.runId);
+  return 'tasks' in execution
+    ? execution
+    : context.bucket(execution.bucketId).executionDetails.load(execution.runId);
 }

@@ -5,15 +5,23 @@
 import { type WorkflowId, workflowIdRule } from '../ci/inputs.js';
 import type { Workflow } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
-import type { GraphQLContext } from './context.js';
+import type { BucketScope, GraphQLContext } from './context.js';
 import { costs } from './costs.js';
 import { WorkflowStateEnum } from './enums.js';
 import { workflowNotFound } from './errors.js';
 import { executionFilter, executionFilterFields } from './execution-filter.js';
-import { parseArgument, parseReference } from './inputs.js';
+import { parseArgument } from './inputs.js';
 import { known } from './lookups.js';
 import { pageArgs } from './page-args.js';
 import { paginateExecutions } from './pagination.js';
+import {
+  BUCKET_ARGUMENT,
+  BUCKET_FIELD,
+  globalId,
+  loadReference,
+  parseGlobalId,
+  type Reference,
+} from './references.js';
 
 export function registerWorkflow(builder: Builder, access: AccessRules): void {
   const WorkflowRunFilter = builder.inputType('WorkflowRunFilter', {
@@ -25,18 +33,13 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
   const WorkflowRef = builder.node('Workflow', {
     ...access.read,
     description: 'A media workflow: the pipeline of tasks CI runs on objects uploaded to a bucket.',
-    id: { resolve: (workflow) => workflow.workflowId },
-    loadOne: (workflowId, context) => loadWorkflowReference(workflowId, context),
+    id: { resolve: (workflow) => globalId(workflow.bucketId, workflow.workflowId) },
+    loadOne: (id, context) => loadWorkflowReference(parseGlobalId(id), context),
     fields: (t) => ({
+      bucketId: t.exposeID('bucketId', { description: BUCKET_FIELD }),
       workflowId: t.exposeID('workflowId', { description: 'CI’s id of the workflow (`WorkflowId`).' }),
       name: t.exposeString('name'),
       state: t.expose('state', { type: WorkflowStateEnum }),
-      bucketId: t.exposeString('bucketId', {
-        // Storage layout: a contract variant for outside consumers leaves it out.
-        tag: 'internal',
-        nullable: true,
-        description: 'The bucket whose objects it processes.',
-      }),
       createdAt: t.expose('createdAt', { type: 'DateTime' }),
       updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
       executions: t.field({
@@ -48,15 +51,27 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
           ...pageArgs(t.arg, 'How many executions, from 1 to the configured maximum (100 by default).'),
         },
         resolve: (workflow, args, context) =>
-          paginateExecutions(context, executionFilter(workflow.workflowId, args.filter), args),
+          paginateExecutions(
+            context,
+            context.bucket(workflow.bucketId),
+            executionFilter(workflow.workflowId, args.filter),
+            args,
+          ),
       }),
     }),
   });
 
   // References from other subgraphs are gathered into as few `GET /workflow?ids=` calls as the upstream allows.
   builder.asEntity(WorkflowRef, {
-    key: builder.selection<{ workflowId: string }>('workflowId'),
-    resolveReference: (reference, context) => loadWorkflowReference(reference.workflowId, context),
+    key: [
+      builder.selection<{ bucketId: string; workflowId: string }>('bucketId workflowId'),
+      builder.selection<{ workflowId: string }>('workflowId'),
+    ],
+    resolveReference: (reference, context) =>
+      loadWorkflowReference(
+        { bucketId: 'bucketId' in reference ? reference.bucketId : undefined, id: reference.workflowId },
+        context,
+      ),
   });
 
   builder.objectField('WorkflowExecution', 'workflow', (t) =>
@@ -65,7 +80,8 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
       type: WorkflowRef,
       nullable: true,
       description: 'The workflow this run belongs to; null if it has since been deleted.',
-      resolve: (execution, _args, context) => context.workflows.load(execution.workflowId),
+      resolve: (execution, _args, context) =>
+        context.bucket(execution.bucketId).workflows.load(execution.workflowId),
     }),
   );
 
@@ -78,9 +94,14 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
       description:
         'One workflow; null when CI has no workflow with this id. An id that is not a workflow id (`w` and 32 hex ' +
         'digits) is `BAD_USER_INPUT`.',
-      args: { workflowId: t.arg.id({ required: true }) },
-      resolve: (_root, args, context) =>
-        context.workflows.load(parseArgument(workflowIdRule, String(args.workflowId), 'workflowId')),
+      args: {
+        bucketId: t.arg.id({ description: BUCKET_ARGUMENT }),
+        workflowId: t.arg.id({ required: true }),
+      },
+      resolve: (_root, args, context) => {
+        const workflowId = parseArgument(workflowIdRule, String(args.workflowId), 'workflowId');
+        return context.bucketArgument(args.bucketId, 'bucketId').workflows.load(workflowId);
+      },
     }),
   );
 
@@ -100,14 +121,15 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
         ...costs.action,
         type: WorkflowPayload,
         description,
-        args: { workflowId: t.arg.id({ required: true }) },
-        resolve: async (_root, args, context) => ({
-          workflow: await setState(
-            context,
-            parseArgument(workflowIdRule, String(args.workflowId), 'workflowId'),
-            state,
-          ),
-        }),
+        args: {
+          bucketId: t.arg.id({ description: BUCKET_ARGUMENT }),
+          workflowId: t.arg.id({ required: true }),
+        },
+        resolve: async (_root, args, context) => {
+          const workflowId = parseArgument(workflowIdRule, String(args.workflowId), 'workflowId');
+          const bucket = context.bucketArgument(args.bucketId, 'bucketId');
+          return { workflow: await setState(bucket, workflowId, state) };
+        },
       });
     return {
       pauseWorkflow: stateChange(
@@ -119,16 +141,17 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
   });
 }
 
-async function setState(context: GraphQLContext, workflowId: WorkflowId, state: 'paused' | 'active') {
-  await known(context.workflows, workflowId, workflowNotFound);
-  await context.ci.setWorkflowState(workflowId, state);
+async function setState(bucket: BucketScope, workflowId: WorkflowId, state: 'paused' | 'active') {
+  await known(bucket.workflows, workflowId, workflowNotFound);
+  await bucket.ci.setWorkflowState(workflowId, state);
   // Read back what CI now says (the client's cache forgot the workflow; this request's loader must too).
-  context.workflows.clear(workflowId);
-  return known(context.workflows, workflowId, workflowNotFound);
+  bucket.workflows.clear(workflowId);
+  return known(bucket.workflows, workflowId, workflowNotFound);
 }
 
 /** A workflow named by a reference or a global id: null, without a call, when no workflow can have that id. */
-function loadWorkflowReference(workflowId: unknown, context: GraphQLContext) {
-  const parsed = parseReference(workflowIdRule, workflowId);
-  return parsed === undefined ? null : context.workflows.load(parsed);
+function loadWorkflowReference(reference: Reference, context: GraphQLContext) {
+  return loadReference(context, reference, workflowIdRule, (bucket, workflowId: WorkflowId) =>
+    bucket.workflows.load(workflowId),
+  );
 }

@@ -34,8 +34,8 @@ export interface Metrics {
   readonly upstream: UpstreamObserver;
   /** The yoga plugins: operation and error metrics, and `/metrics` itself unless it has its own port. */
   plugin(options: { readonly servePath: boolean }): Plugin;
-  /** Reports the cache's hits and misses at every scrape. */
-  watchReadCache(cache: ReadCache): void;
+  /** Reports one bucket's cache hits and misses at every scrape. */
+  watchReadCache(cache: ReadCache, bucket: string): void;
   /** Reports live updates' subscribers, watched keys and the keys this replica polls at every scrape. */
   watchLiveUpdates(live: LiveUpdatesCounts): void;
   /** Serves `/metrics` alone on its own port (METRICS_PORT), away from the GraphQL listener. */
@@ -70,21 +70,21 @@ export function createMetrics(): Metrics {
 
   const upstreamRequests = new Counter({
     name: 'ci_upstream_requests_total',
-    help: 'HTTP requests sent to the CI API (every attempt, retries included), by call and outcome.',
-    labelNames: ['operation', 'outcome'],
+    help: 'HTTP requests sent to the CI API (every attempt, retries included), by bucket, call and outcome.',
+    labelNames: ['bucket', 'operation', 'outcome'],
     registers: [registry],
   });
   const upstreamDuration = new Histogram({
     name: 'ci_upstream_request_duration_seconds',
     help: 'Time from sending a CI request to its decoded answer or failure, per attempt.',
-    labelNames: ['operation'],
+    labelNames: ['bucket', 'operation'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
   const upstreamRetries = new Counter({
     name: 'ci_upstream_retries_total',
     help: 'CI attempts that failed and were followed by another attempt.',
-    labelNames: ['operation'],
+    labelNames: ['bucket', 'operation'],
     registers: [registry],
   });
   const upstreamInFlight = new Gauge({
@@ -98,17 +98,17 @@ export function createMetrics(): Metrics {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const cacheCounts: Array<{ cache: string; counts: CacheCounts }> = [];
+  const cacheCounts: Array<{ bucket: string; cache: string; counts: CacheCounts }> = [];
   new Counter({
     name: 'ci_read_cache_requests_total',
-    help: 'Reads answered from the cache of finished runs and workflows (hit) or sent to CI (miss).',
-    labelNames: ['cache', 'result'],
+    help: 'Reads answered from the cache of finished runs and workflows (hit) or sent to CI (miss), by bucket.',
+    labelNames: ['bucket', 'cache', 'result'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const { cache, counts } of cacheCounts) {
-        this.inc({ cache, result: 'hit' }, counts.hits);
-        this.inc({ cache, result: 'miss' }, counts.misses);
+      for (const { bucket, cache, counts } of cacheCounts) {
+        this.inc({ bucket, cache, result: 'hit' }, counts.hits);
+        this.inc({ bucket, cache, result: 'miss' }, counts.misses);
       }
     },
   });
@@ -155,9 +155,11 @@ export function createMetrics(): Metrics {
       return {
         ended(attempt) {
           upstreamInFlight.dec();
-          upstreamRequests.inc({ operation: attempt.operation, outcome: outcomeOf(attempt) });
-          upstreamDuration.observe({ operation: attempt.operation }, attempt.durationMs / 1000);
-          if (attempt.outcome === 'retry') upstreamRetries.inc({ operation: attempt.operation });
+          // Bounded: a tenant is one of the configured buckets.
+          const labels = { bucket: attempt.tenant?.bucket ?? '', operation: attempt.operation };
+          upstreamRequests.inc({ ...labels, outcome: outcomeOf(attempt) });
+          upstreamDuration.observe(labels, attempt.durationMs / 1000);
+          if (attempt.outcome === 'retry') upstreamRetries.inc(labels);
         },
       };
     },
@@ -248,10 +250,10 @@ export function createMetrics(): Metrics {
     registry,
     upstream,
     plugin,
-    watchReadCache(cache) {
+    watchReadCache(cache, bucket) {
       cacheCounts.push(
-        { cache: 'detail', counts: cache.detailCounts },
-        { cache: 'workflow', counts: cache.workflowCounts },
+        { bucket, cache: 'detail', counts: cache.detailCounts },
+        { bucket, cache: 'workflow', counts: cache.workflowCounts },
       );
     },
     watchLiveUpdates(live) {

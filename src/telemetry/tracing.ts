@@ -143,6 +143,7 @@ export function upstreamSpans(): UpstreamObserver {
           'server.port': start.serverPort,
           'ci.operation': start.operation,
           'ci.attempt': start.attempt,
+          ...(start.tenant ? { 'ci.bucket': start.tenant.bucket, 'ci.account': start.tenant.account } : {}),
           'http.request.resend_count': start.attempt - 1,
         },
       });

@@ -9,6 +9,7 @@ import {
   LARGE_WORKFLOW_EXECUTION_COUNT,
 } from '../../src/emulator/demo-data.js';
 import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 
 interface HandMadeRequest {
   readonly path?: string;
@@ -154,7 +155,7 @@ describe('parameter validation', () => {
   });
 
   it('binds a NextToken to the query that produced it', async () => {
-    const first = decodeListWorkflowExecutions((await list(['size', '10'])).body);
+    const first = decodeListWorkflowExecutions((await list(['size', '10'])).body, EMULATED_BUCKET);
     const token = first.nextToken as string;
     expect((await list(['size', '10'], ['nextToken', token])).status).toBe(200);
     // Another page size may continue it; another filter may not.
@@ -164,15 +165,16 @@ describe('parameter validation', () => {
   });
 
   it('issues opaque tokens: not the offset, and empty on the last page', async () => {
-    const first = decodeListWorkflowExecutions((await list(['size', '100'])).body);
+    const first = decodeListWorkflowExecutions((await list(['size', '100'])).body, EMULATED_BUCKET);
     expect(first.nextToken).not.toBe('100');
     expect(first.nextToken).toMatch(/^0\d{10}$/);
     const second = decodeListWorkflowExecutions(
       (await list(['size', '100'], ['nextToken', first.nextToken as string])).body,
+      EMULATED_BUCKET,
     );
     const third = await list(['size', '100'], ['nextToken', second.nextToken as string]);
     expect(third.body).toContain('<NextToken></NextToken>');
-    const last = decodeListWorkflowExecutions(third.body);
+    const last = decodeListWorkflowExecutions(third.body, EMULATED_BUCKET);
     expect(last.nextToken).toBeNull();
     expect(first.executions.length + second.executions.length + last.executions.length).toBe(
       LARGE_WORKFLOW_EXECUTION_COUNT,

@@ -16,6 +16,7 @@ import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { manualClock } from '../support/console.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { AUDIENCE, ISSUER, signingKey, startIdentityProvider, token } from '../support/jwks.js';
 import { type Asset, createMediaLibrary, MEDIA_LIBRARY_SDL, OWNING_TEAM } from '../support/media-library.js';
@@ -107,7 +108,7 @@ describe('composition', () => {
       expect(supergraph).toMatch(
         /tasks: \[WorkflowTask!\]! [^\n]*@cost\(weight: 1\) @listSize\(assumedSize: 10\)/,
       );
-      expect(supergraph).toMatch(/bucketId: String [^\n]*@tag\(name: "internal"\)/);
+      expect(supergraph).toMatch(/region: String! [^\n]*@tag\(name: "internal"\)/);
     },
   );
 
@@ -410,17 +411,19 @@ describe('batched entity resolution', () => {
 });
 
 describe('Relay identity', () => {
-  it('gives both entities a global id', async () => {
+  it('gives both entities a global id that names their bucket', async () => {
     const response = await fixture.query<{
       workflow: { id: string; executions: { edges: Array<{ node: { id: string; runId: string } }> } };
     }>(
       `{ workflow(workflowId: "${DEMO_WORKFLOW_IDS.single}") { id executions(first: 1) { edges { node { id runId } } } } }`,
     );
     const workflow = response.data?.workflow;
-    expect(Buffer.from(workflow?.id ?? '', 'base64').toString()).toBe(`Workflow:${DEMO_WORKFLOW_IDS.single}`);
+    expect(Buffer.from(workflow?.id ?? '', 'base64').toString()).toBe(
+      `Workflow:${EMULATED_BUCKET}/${DEMO_WORKFLOW_IDS.single}`,
+    );
     const execution = workflow?.executions.edges[0]?.node;
     expect(Buffer.from(execution?.id ?? '', 'base64').toString()).toBe(
-      `WorkflowExecution:${execution?.runId}`,
+      `WorkflowExecution:${EMULATED_BUCKET}/${execution?.runId}`,
     );
   });
 
@@ -429,7 +432,8 @@ describe('Relay identity', () => {
     try {
       const runId = expectedRunIds()[0] as string;
       const ids = [
-        Buffer.from(`WorkflowExecution:${runId}`).toString('base64'),
+        Buffer.from(`WorkflowExecution:${EMULATED_BUCKET}/${runId}`).toString('base64'),
+        // An id from before ids named their bucket: looked for in the caller's buckets.
         Buffer.from(`Workflow:${DEMO_WORKFLOW_IDS.large}`).toString('base64'),
       ];
       const response = await standalone.query<{

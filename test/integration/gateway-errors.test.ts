@@ -8,7 +8,9 @@ import { LiveUpdates } from '../../src/live/live-updates.js';
 import type { CiApi } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
 import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
+import { ReferenceBuckets } from '../../src/schema/reference-buckets.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
 
@@ -101,18 +103,29 @@ describe('upstream failures', () => {
       getBatchTrigger: unused,
       listBatchTriggers: unused,
       cancelBatchTrigger: unused,
+      describeMediaBucket: unused,
     };
     const lines: string[] = [];
+    const served = {
+      bucketId: EMULATED_BUCKET,
+      region: 'ap-guangzhou',
+      ci: broken,
+      live: new LiveUpdates({ bucketId: EMULATED_BUCKET, ci: broken, pollIntervalMs: 0 }),
+    };
     const gateway = createGateway({
       services: {
-        ci: broken,
+        buckets: {
+          all: [served],
+          defaultBucket: EMULATED_BUCKET,
+          get: (id) => (id === served.bucketId ? served : undefined),
+        },
+        referenceBuckets: new ReferenceBuckets(),
         cursors: new CursorCodec('x'.repeat(32)),
         maxPageSize: 100,
         upstreamConcurrency: 2,
         maxUpstreamCallsPerRequest: 10,
         pageTokens: new PageTokenKnowledge(),
         jobIdsPerLookup: 10,
-        live: new LiveUpdates({ ci: broken, pollIntervalMs: 0 }),
       },
       requestTimeoutMs: 30_000,
       maxRequestBytes: 1024 * 1024,

@@ -4,6 +4,7 @@ import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
 import { DOCUMENT_LIMITS } from '../../src/http/gateway.js';
 import { createReadinessProbe } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 
 let fixture: GatewayFixture;
@@ -48,7 +49,7 @@ describe('health and readiness', () => {
     expect((await fixture.gateway.fetch('http://gateway/ready')).status).toBe(200);
     const down = await startGateway({
       isReady: createReadinessProbe(
-        { ping: () => Promise.reject(new Error('connect ECONNREFUSED')) },
+        [{ bucketId: EMULATED_BUCKET, ping: () => Promise.reject(new Error('connect ECONNREFUSED')) }],
         createLogger('silent'),
         () => false,
       ),
@@ -65,7 +66,7 @@ describe('health and readiness', () => {
     let draining = false;
     let clock = 0;
     const probe = createReadinessProbe(
-      client,
+      [client],
       createLogger('silent'),
       () => draining,
       () => clock,
@@ -81,7 +82,7 @@ describe('health and readiness', () => {
     expect(await probe()).toBe(false);
 
     const wrongKey = fixture.client({ credentials: { ...DEMO_CREDENTIALS, secretKey: 'nope' } });
-    expect(await createReadinessProbe(wrongKey, createLogger('silent'), () => false)()).toBe(false);
+    expect(await createReadinessProbe([wrongKey], createLogger('silent'), () => false)()).toBe(false);
   });
 });
 

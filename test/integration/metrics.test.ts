@@ -7,6 +7,7 @@ import { ReadCache } from '../../src/ci/read-cache.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { createMetrics, MAX_OPERATION_NAMES, OperationNameLabels } from '../../src/telemetry/metrics.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
 import { subscribe } from '../support/sse.js';
 
@@ -15,7 +16,7 @@ const track = closeAfterEach();
 async function startMeasuredGateway(gateway: Parameters<typeof startGateway>[0] = {}) {
   const metrics = createMetrics();
   const cache = new ReadCache();
-  metrics.watchReadCache(cache);
+  metrics.watchReadCache(cache, EMULATED_BUCKET);
   const fixture = track(
     await startGateway({
       ...gateway,

@@ -5,6 +5,7 @@ import { assume, runIdRule } from '../../src/ci/inputs.js';
 import { ReadCache } from '../../src/ci/read-cache.js';
 import type { WorkflowExecutionDetail } from '../../src/ci/types.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
 
@@ -96,6 +97,7 @@ describe('workflow lookups', () => {
 
 function detail(hex: string, text: string): WorkflowExecutionDetail {
   return {
+    bucketId: EMULATED_BUCKET,
     runId: assume(runIdRule, `i${hex}`),
     workflowId: DEMO_WORKFLOW_IDS.large,
     objectKey: text,

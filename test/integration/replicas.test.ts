@@ -6,11 +6,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
-import { type CiEmulator, createCiEmulator, DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { type CiEmulator, createCiEmulator } from '../../src/emulator/server.js';
 import { leaseKey } from '../../src/live/redis.js';
 import { CALLBACK_PATH_PREFIX } from '../../src/plugins/ci-callbacks.js';
 import { manualClock } from '../support/console.js';
 import {
+  emulatorUpstream,
   type RunningGateway,
   type RunningRedis,
   redisServerAvailable,
@@ -39,9 +40,7 @@ async function startReplica(env: Record<string, string>): Promise<RunningGateway
   const gateway = await spawnGateway(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: root,
     env: {
-      TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
-      TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
-      CI_ENDPOINT: emulator.url,
+      ...emulatorUpstream(emulator.url),
       REDIS_URL: redis.url,
       CI_CALLBACK_TOKEN: CALLBACK_TOKEN,
       CURSOR_SECRET: 'replicas-share-this-cursor-secret-0123456789',
@@ -146,7 +145,8 @@ describe.skipIf(!available)('replicas sharing Redis', () => {
       const subscription = await subscribe(fetchFrom(replica), query);
       subscriptions.push(subscription);
     }
-    const key = `workflow:${WORKFLOW}|`;
+    // Lease keys name the bucket: a workflow id is only ever polled in its own bucket.
+    const key = `workflow:demo-1250000000/${WORKFLOW}|`;
     const polls = (gateway: RunningGateway) =>
       gateway.lines.filter(
         (line) => line['key'] === key && line['msg'] === 'live updates: this replica polls the key',

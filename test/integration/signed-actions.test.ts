@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CiClient } from '../../src/ci/client.js';
 import { assume, jobNameRule, objectKeyRule, objectPrefixRule, workflowIdRule } from '../../src/ci/inputs.js';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { EMULATED_BUCKET } from '../support/emulator.js';
 
 const require = createRequire(import.meta.url);
 const COS = require('cos-nodejs-sdk-v5') as {
@@ -43,7 +44,11 @@ let client: CiClient;
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  client = new CiClient({ endpoint: `http://127.0.0.1:${port}`, credentials: DEMO_CREDENTIALS });
+  client = new CiClient({
+    bucketId: EMULATED_BUCKET,
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: DEMO_CREDENTIALS,
+  });
 });
 afterAll(async () => {
   await client.close();

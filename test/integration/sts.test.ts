@@ -13,7 +13,7 @@ import { assume, runIdRule } from '../../src/ci/inputs.js';
 import { assumeRole, assumeRoleWithWebIdentity, type TemporaryCredentials } from '../../src/ci/sts.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
-import { startEmulator } from '../support/emulator.js';
+import { EMULATED_BUCKET, startEmulator } from '../support/emulator.js';
 
 const require = createRequire(import.meta.url);
 const Sign = (
@@ -271,7 +271,8 @@ describe('renewing credentials', () => {
     try {
       let asked = 0;
       const client = new CiClient({
-        endpoint: fixture.connection.endpoint,
+        bucketId: EMULATED_BUCKET,
+        endpoint: fixture.emulator.url,
         credentials: {
           current: async () => {
             asked += 1;
@@ -299,7 +300,7 @@ describe('renewing credentials', () => {
     const now = () => clock;
     const fixture = await startEmulator({ now });
     try {
-      const endpoint = fixture.connection.endpoint;
+      const endpoint = fixture.emulator.url;
       let renewals = 0;
       const renew = () => {
         renewals += 1;
@@ -310,14 +311,25 @@ describe('renewing credentials', () => {
         });
       };
       const lookup = [DEMO_WORKFLOW_IDS.large];
-      const renewing = new CiClient({ endpoint, credentials: new RenewingCredentials({ renew, now }), now });
+      const renewing = new CiClient({
+        bucketId: EMULATED_BUCKET,
+        endpoint,
+        credentials: new RenewingCredentials({ renew, now }),
+        now,
+      });
       expect((await renewing.getWorkflows(lookup)).workflows).toHaveLength(1);
       const first = fixture.emulator.requests.at(-1);
       expect(first).toMatchObject({ signatureVerified: true, sessionTokenSent: true });
 
       // Keys taken once and never renewed stop working when they expire.
       const once = await renew();
-      const fixed = new CiClient({ endpoint, credentials: once, now, maxRetries: 0 });
+      const fixed = new CiClient({
+        bucketId: EMULATED_BUCKET,
+        endpoint,
+        credentials: once,
+        now,
+        maxRetries: 0,
+      });
       clock += 901_000;
       const refused = await fixed.getWorkflows([DEMO_WORKFLOW_IDS.single]).catch((error: unknown) => error);
       expect(refused).toMatchObject({ kind: 'unauthorized', status: 403 });

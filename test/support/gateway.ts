@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig, type TenancyConfig } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/http/gateway.js';
 import { serveGraphQLOverWebSocket } from '../../src/http/websocket.js';
@@ -29,6 +29,8 @@ export interface GatewayFixtureOptions {
   readonly maxUpstreamCallsPerRequest?: number;
   readonly client?: Partial<CiClientOptions>;
   readonly emulator?: EmulatorOptions;
+  /** Buckets and accounts other than the emulator's one bucket (an emulated cloud's, say). */
+  readonly tenancy?: TenancyConfig;
   readonly cursorSecret?: string;
   readonly corsOrigins?: '*' | readonly string[];
   /** @default true, as for a gateway that trusts its network */
@@ -135,7 +137,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
     const metrics = options.gateway?.metrics?.metrics;
     const services = createServices(config, {
       logger,
-      connection: fixture.connection,
+      tenancy: options.tenancy ?? fixture.tenancy,
       metrics,
       callbackToken: options.gateway?.callbackToken,
       publicCallbackBaseUrl: () => options.publicCallbackBaseUrl,
@@ -159,7 +161,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
   return {
     ...fixture,
     async close() {
-      await Promise.all(built.map((services) => services.ci.close()));
+      await Promise.all(built.map((services) => services.close()));
       await fixture.close();
     },
     gateway,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEMO_CREDENTIALS } from '../../src/emulator/server.js';
+import { DEMO_CREDENTIALS, DEMO_MEDIA_BUCKET } from '../../src/emulator/server.js';
 
 /**
  * The exec-form `CMD` of the Dockerfile in `root` (`node`, its flags, the script), so what starts the gateway
@@ -25,6 +25,7 @@ export function emulatorUpstream(url: string): Record<string, string> {
     TENCENTCLOUD_SECRET_ID: DEMO_CREDENTIALS.secretId,
     TENCENTCLOUD_SECRET_KEY: DEMO_CREDENTIALS.secretKey,
     CI_ENDPOINT: url,
+    CI_BUCKET: DEMO_MEDIA_BUCKET.bucketId,
   };
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 
@@ -55,7 +58,7 @@ describe('loadConfig', () => {
         shutdownTimeoutMs: 20_000,
         relayNodeQueries: false,
       },
-      upstream: { connection: undefined, timeoutMs: 10_000 },
+      upstream: { tenancy: undefined, timeoutMs: 10_000 },
       limits: {
         maxPageSize: 100,
         upstreamConcurrency: 8,
@@ -73,15 +76,29 @@ describe('loadConfig', () => {
     expect(errors({ SHUTDOWN_DELAY_MS: 'soon' })).toEqual(['SHUTDOWN_DELAY_MS: must be a whole number']);
   });
 
-  it('derives the CI endpoint from bucket and region', () => {
+  it('derives the CI endpoint from bucket and region: one bucket, the default, signed with the key pair', () => {
     expect(config(credentials)).toMatchObject({
       mode: 'upstream',
       upstream: {
-        connection: {
-          endpoint: 'https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com',
-          secretId: 'AKIDexample',
-          secretKey: 'example-secret-key',
-          sessionToken: undefined,
+        tenancy: {
+          buckets: [
+            {
+              bucketId: 'examplebucket-1250000000',
+              region: 'ap-guangzhou',
+              account: 'default',
+              endpoint: 'https://examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com',
+              regionEndpoint: 'https://ci.ap-guangzhou.myqcloud.com',
+            },
+          ],
+          accounts: {
+            default: {
+              kind: 'keys',
+              secretId: 'AKIDexample',
+              secretKey: 'example-secret-key',
+              sessionToken: undefined,
+            },
+          },
+          defaultBucket: 'examplebucket-1250000000',
         },
         timeoutMs: 10_000,
       },
@@ -131,7 +148,11 @@ describe('loadConfig', () => {
         allowedHosts: ['ci-workflows.internal', 'gateway.example.com'],
       },
       upstream: {
-        connection: { endpoint: 'http://127.0.0.1:9100', sessionToken: 'token' },
+        tenancy: {
+          buckets: [{ bucketId: 'default', endpoint: 'http://127.0.0.1:9100' }],
+          accounts: { default: { sessionToken: 'token' } },
+          defaultBucket: 'default',
+        },
         timeoutMs: 2500,
       },
       limits: {
@@ -183,7 +204,11 @@ describe('loadConfig', () => {
     const first = config({}).http.cursorSecret;
     expect(first).toMatch(/^[\w-]{43}$/);
     expect(config({}).http.cursorSecret).not.toBe(first);
-    expect(config(credentials).http.cursorSecret).toBeUndefined();
+    // Replicas with the same keys agree on it without being told.
+    expect(config(credentials).http.cursorSecret).toBe(config(credentials).http.cursorSecret);
+    expect(config(credentials).http.cursorSecret).not.toBe(
+      config({ ...credentials, TENCENTCLOUD_SECRET_KEY: 'other' }).http.cursorSecret,
+    );
     expect(config({ ...credentials, CURSOR_SECRET: 'c'.repeat(32) }).http.cursorSecret).toBe('c'.repeat(32));
   });
 
@@ -350,5 +375,178 @@ describe('loadConfig', () => {
   it('never echoes a secret in its errors', () => {
     const found = errors({ ...credentials, CI_TIMEOUT_MS: 'abc' });
     expect(found.join('\n')).not.toContain('example-secret-key');
+  });
+});
+
+describe('CI_BUCKETS_FILE', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'buckets-file-'));
+  const tokenFile = join(directory, 'token');
+  writeFileSync(tokenFile, 'projected-token');
+  let written = 0;
+  /** The file, written where the configuration can read it; its path. */
+  const file = (content: unknown) => {
+    written += 1;
+    const path = join(directory, `buckets-${written}.json`);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+  const partnerKeys = { PARTNER_SECRET_ID: 'AKIDpartner', PARTNER_SECRET_KEY: 'partner-secret-key' };
+  const company = {
+    defaultBucket: 'media-1250000000',
+    accounts: {
+      partner: { type: 'keys', secretIdEnv: 'PARTNER_SECRET_ID', secretKeyEnv: 'PARTNER_SECRET_KEY' },
+      subsidiary: {
+        type: 'role',
+        roleArn: 'qcs::cam::uin/100000000002:roleName/ci-gateway',
+        externalId: 'media-platform',
+      },
+      cluster: {
+        type: 'webIdentity',
+        roleArn: 'qcs::cam::uin/100000000003:roleName/ci-gateway',
+        tokenFile,
+        durationSeconds: 3600,
+      },
+    },
+    buckets: [
+      { bucket: 'media-1250000000', region: 'ap-guangzhou' },
+      { bucket: 'partner-1300000000', region: 'ap-singapore', account: 'partner' },
+      { bucket: 'studio-1310000000', region: 'ap-shanghai', account: 'subsidiary' },
+      {
+        bucket: 'archive-1320000000',
+        region: 'ap-beijing',
+        account: 'cluster',
+        endpoint: 'https://ci-private.example.internal/',
+      },
+    ],
+  };
+
+  it('lists buckets and the three kinds of account, secrets from the environment only', () => {
+    const loaded = config({
+      ...credentials,
+      CI_BUCKET: '',
+      CI_REGION: '',
+      CI_BUCKETS_FILE: file(company),
+      ...partnerKeys,
+    });
+    const tenancy = loaded.upstream.tenancy;
+    expect(tenancy?.defaultBucket).toBe('media-1250000000');
+    expect(tenancy?.buckets.map((bucket) => [bucket.bucketId, bucket.account, bucket.endpoint])).toEqual([
+      ['media-1250000000', 'default', 'https://media-1250000000.ci.ap-guangzhou.myqcloud.com'],
+      ['partner-1300000000', 'partner', 'https://partner-1300000000.ci.ap-singapore.myqcloud.com'],
+      ['studio-1310000000', 'subsidiary', 'https://studio-1310000000.ci.ap-shanghai.myqcloud.com'],
+      ['archive-1320000000', 'cluster', 'https://ci-private.example.internal'],
+    ]);
+    expect(tenancy?.accounts).toMatchObject({
+      default: { kind: 'keys', secretId: 'AKIDexample', secretKey: 'example-secret-key' },
+      partner: { kind: 'keys', secretId: 'AKIDpartner', secretKey: 'partner-secret-key' },
+      subsidiary: {
+        kind: 'role',
+        via: 'default',
+        externalId: 'media-platform',
+        durationSeconds: 7200,
+        sessionName: expect.stringMatching(/^ci-gateway-[\w+=,.@-]+$/),
+      },
+      cluster: { kind: 'webIdentity', providerId: 'OIDC', tokenFile, durationSeconds: 3600 },
+    });
+    // Cursors are signed with a secret every replica with the same accounts derives alike.
+    expect(loaded.http.cursorSecret).toBe(
+      config({ ...credentials, CI_BUCKET: '', CI_REGION: '', CI_BUCKETS_FILE: file(company), ...partnerKeys })
+        .http.cursorSecret,
+    );
+  });
+
+  it('needs no default bucket with one bucket, and no TENCENTCLOUD_* keys when no bucket uses them', () => {
+    const loaded = config({
+      CI_BUCKETS_FILE: file({
+        accounts: { partner: company.accounts.partner },
+        buckets: [{ bucket: 'partner-1300000000', region: 'ap-singapore', account: 'partner' }],
+      }),
+      ...partnerKeys,
+    });
+    expect(loaded.mode).toBe('upstream');
+    expect(loaded.upstream.tenancy?.defaultBucket).toBe('partner-1300000000');
+    // Several buckets and none named the default: every argument must say which.
+    const several = config({
+      ...credentials,
+      CI_BUCKET: '',
+      CI_REGION: '',
+      CI_BUCKETS_FILE: file({ ...company, defaultBucket: undefined }),
+      ...partnerKeys,
+    });
+    expect(several.upstream.tenancy?.defaultBucket).toBeUndefined();
+  });
+
+  it('reports every mistake in the file at once, and never a secret', () => {
+    const found = errors({
+      CI_BUCKETS_FILE: file({
+        defaultBucket: 'nowhere-1250000000',
+        accounts: {
+          partner: { type: 'keys', secretIdEnv: 'PARTNER_SECRET_ID', secretKeyEnv: 'MISSING_SECRET_KEY' },
+          chained: { type: 'role', roleArn: 'qcs::cam::uin/1:roleName/x', via: 'subsidiary' },
+          subsidiary: { type: 'role', roleArn: 'qcs::cam::uin/2:roleName/y', via: 'partner' },
+          unused: {
+            type: 'webIdentity',
+            roleArn: 'qcs::cam::uin/3:roleName/z',
+            tokenFile: join(directory, 'none'),
+          },
+        },
+        buckets: [
+          { bucket: 'media-1250000000', region: 'ap-guangzhou' },
+          { bucket: 'media-1250000000', region: 'ap-guangzhou', account: 'partner' },
+          { bucket: 'other-1250000000', region: 'ap-guangzhou', account: 'ghost' },
+          { bucket: 'third-1250000000', region: 'ap-guangzhou', account: 'chained' },
+        ],
+      }),
+      PARTNER_SECRET_ID: 'AKIDpartner',
+    });
+    expect(found.map((error) => error.replace(/^CI_BUCKETS_FILE \([^)]*\): /, ''))).toEqual([
+      'buckets.0.account: uses the default account: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or name an account',
+      'buckets.1: bucket "media-1250000000" is listed twice',
+      'buckets.2.account: names account "ghost", which "accounts" does not list',
+      'accounts.partner: environment variable MISSING_SECRET_KEY is not set',
+      'accounts.chained.via: "subsidiary" is a role too: assume roles with a key pair or workload identity',
+      `accounts.unused.tokenFile: ${join(directory, 'none')} does not exist`,
+      'accounts.unused: no bucket or role uses it',
+      'defaultBucket: "nowhere-1250000000" is not one of the buckets listed',
+    ]);
+    expect(found.join('\n')).not.toContain('AKIDpartner');
+  });
+
+  it('reports a file that is not JSON, or not of the shape, naming where', () => {
+    expect(errors({ CI_BUCKETS_FILE: file('{ "buckets": [') })[0]).toMatch(
+      /^CI_BUCKETS_FILE \(.*\): not JSON/,
+    );
+    expect(errors({ CI_BUCKETS_FILE: join(directory, 'absent.json') })).toEqual([
+      `CI_BUCKETS_FILE (${join(directory, 'absent.json')}): cannot be read`,
+    ]);
+    const shape = errors({
+      CI_BUCKETS_FILE: file({
+        buckets: [{ bucket: 'Media_Bucket', region: 'guangzhou', secretKey: 'inline' }],
+        accounts: { x: { type: 'password' } },
+      }),
+    });
+    expect(shape.map((error) => error.replace(/^CI_BUCKETS_FILE \([^)]*\): /, '').split(':')[0])).toEqual(
+      expect.arrayContaining(['buckets.0.bucket', 'buckets.0.region', 'buckets.0', 'accounts.x.type']),
+    );
+  });
+
+  it('is one or the other: the bucket file, or the single-bucket variables', () => {
+    expect(errors({ ...credentials, CI_BUCKETS_FILE: file(company), ...partnerKeys })).toEqual([
+      'CI_BUCKET: the bucket file lists the buckets; unset it or CI_BUCKETS_FILE',
+      'CI_REGION: the bucket file lists the buckets; unset it or CI_BUCKETS_FILE',
+    ]);
+  });
+
+  it('reads the bucket claim only from a verified token', () => {
+    expect(errors({ ...credentials, AUTH_BUCKETS_CLAIM: 'ci_buckets' })).toEqual([
+      'AUTH_BUCKETS_CLAIM: a claim is read from a verified token; set AUTH_JWKS_URL too',
+    ]);
+    expect(
+      config({
+        ...credentials,
+        AUTH_BUCKETS_CLAIM: 'ci_buckets',
+        AUTH_JWKS_URL: 'https://issuer.example.com/jwks',
+      }).auth.bucketsClaim,
+    ).toBe('ci_buckets');
   });
 });

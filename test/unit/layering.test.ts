@@ -24,6 +24,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
     'src/timers.ts',
     'src/secret-match.ts',
     'src/request-context.ts',
+    'src/tenancy-config.ts',
   ],
   ['src/ci/'],
   ['src/live/', 'src/emulator/'],

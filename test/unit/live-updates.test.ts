@@ -1,12 +1,14 @@
 /** Live updates' bookkeeping: a key is released the moment its last subscriber leaves, however quiet it is. */
 import { describe, expect, it } from 'vitest';
-import { assume, batchJobIdRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
+import { assume, batchJobIdRule, bucketIdRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
 import type { WorkflowExecutionDetail } from '../../src/ci/types.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
 
 const RUN = assume(runIdRule, `i${'1'.repeat(32)}`);
 const WORKFLOW = assume(workflowIdRule, `w${'2'.repeat(32)}`);
+const BUCKET = assume(bucketIdRule, 'demo-1250000000');
 const running: WorkflowExecutionDetail = {
+  bucketId: BUCKET,
   requestId: undefined,
   runId: RUN,
   workflowId: WORKFLOW,
@@ -20,6 +22,7 @@ const running: WorkflowExecutionDetail = {
 function quietLive() {
   let reads = 0;
   const live = new LiveUpdates({
+    bucketId: BUCKET,
     pollIntervalMs: 0,
     ci: {
       getWorkflowExecution: async () => {
@@ -91,6 +94,7 @@ describe('LiveUpdates', () => {
     });
     let reads = 0;
     const live = new LiveUpdates({
+      bucketId: BUCKET,
       pollIntervalMs: 0,
       ci: {
         getWorkflowExecution: async () => {

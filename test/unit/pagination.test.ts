@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { ListWorkflowExecutionsParams } from '../../src/ci/client.js';
-import type { RunId, WorkflowId } from '../../src/ci/inputs.js';
+import { assume, bucketIdRule, type RunId, type WorkflowId } from '../../src/ci/inputs.js';
 import type { WorkflowExecutionPage } from '../../src/ci/types.js';
 import { CacheHints } from '../../src/schema/cache-hints.js';
 import { CursorCodec } from '../../src/schema/cursor.js';
@@ -14,7 +14,9 @@ import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
 import { paginateExecutions } from '../../src/schema/pagination.js';
 
 // The scripted upstream is not CI: its ids are short labels, branded as the decoders would brand CI's.
+const BUCKET = assume(bucketIdRule, 'demo-1250000000');
 const executions = Array.from({ length: 30 }, (_, index) => ({
+  bucketId: BUCKET,
   runId: `i${index}` as RunId,
   workflowId: 'w' as WorkflowId,
   objectKey: `k${index}`,
@@ -57,7 +59,7 @@ function upstream(
     };
   };
   const context = {
-    ci: { listWorkflowExecutions },
+    bucket: { bucketId: BUCKET, ci: { listWorkflowExecutions } },
     services: {
       cursors: new CursorCodec('unit-test-cursor-secret-0123456789'),
       maxPageSize: 100,
@@ -75,7 +77,7 @@ function scripted(answer: (call: number) => WorkflowExecutionPage) {
     calls.push(params);
     return answer(calls.length);
   };
-  return { calls, context: { ...context, ci: { listWorkflowExecutions } } };
+  return { calls, context: { ...context, bucket: { bucketId: BUCKET, ci: { listWorkflowExecutions } } } };
 }
 
 const filter = { workflowId: 'w' as WorkflowId, order: 'Desc' as const };
@@ -85,40 +87,49 @@ const runIds = (connection: { edges: ReadonlyArray<{ node: { runId: string } }> 
 describe('paginateExecutions', () => {
   it('fills a page from several short upstream pages, and resumes exactly after it', async () => {
     const { calls, context } = upstream({ pageCap: 3 });
-    const first = await paginateExecutions(context, filter, { first: 5 });
+    const first = await paginateExecutions(context, context.bucket, filter, { first: 5 });
     expect(runIds(first)).toEqual(['i0', 'i1', 'i2', 'i3', 'i4']);
     expect(calls.map((c) => [c.size, c.nextToken])).toEqual([
       [5, undefined],
       [2, 't3s5'],
     ]);
-    const second = await paginateExecutions(context, filter, { first: 5, after: first.pageInfo.endCursor });
+    const second = await paginateExecutions(context, context.bucket, filter, {
+      first: 5,
+      after: first.pageInfo.endCursor,
+    });
     expect(runIds(second)).toEqual(['i5', 'i6', 'i7', 'i8', 'i9']);
   });
 
   it('asks a resumed token for what the query needs now, so a larger first costs one call', async () => {
     const { calls, context } = upstream();
-    const first = await paginateExecutions(context, filter, { first: 4 });
+    const first = await paginateExecutions(context, context.bucket, filter, { first: 4 });
     calls.length = 0;
-    const second = await paginateExecutions(context, filter, { first: 10, after: first.pageInfo.endCursor });
+    const second = await paginateExecutions(context, context.bucket, filter, {
+      first: 10,
+      after: first.pageInfo.endCursor,
+    });
     expect(runIds(second)).toEqual(executions.slice(4, 14).map((e) => e.runId));
     expect(calls.map((c) => [c.size, c.nextToken])).toEqual([[10, 't4s4']]);
   });
 
   it('resumes mid-page with a smaller first by re-reading only up to what it needs', async () => {
     const { calls, context } = upstream();
-    const first = await paginateExecutions(context, filter, { first: 20 });
+    const first = await paginateExecutions(context, context.bucket, filter, { first: 20 });
     calls.length = 0;
     const fromMiddle = first.edges[6]?.cursor;
-    const next = await paginateExecutions(context, filter, { first: 3, after: fromMiddle });
+    const next = await paginateExecutions(context, context.bucket, filter, { first: 3, after: fromMiddle });
     expect(runIds(next)).toEqual(['i7', 'i8', 'i9']);
     expect(calls.map((c) => [c.size, c.nextToken])).toEqual([[10, undefined]]);
   });
 
   it('falls back to the issued size when the upstream refuses a resized token, and remembers it', async () => {
     const { calls, context } = upstream({ strictSizes: true });
-    const first = await paginateExecutions(context, filter, { first: 5 });
+    const first = await paginateExecutions(context, context.bucket, filter, { first: 5 });
     calls.length = 0;
-    const second = await paginateExecutions(context, filter, { first: 12, after: first.pageInfo.endCursor });
+    const second = await paginateExecutions(context, context.bucket, filter, {
+      first: 12,
+      after: first.pageInfo.endCursor,
+    });
     expect(runIds(second)).toEqual(executions.slice(5, 17).map((e) => e.runId));
     // One refused resize, then pages of the issued size 5.
     expect(calls.map((c) => [c.size, c.nextToken])).toEqual([
@@ -128,7 +139,10 @@ describe('paginateExecutions', () => {
       [5, 't15s5'],
     ]);
     calls.length = 0;
-    const third = await paginateExecutions(context, filter, { first: 3, after: second.pageInfo.endCursor });
+    const third = await paginateExecutions(context, context.bucket, filter, {
+      first: 3,
+      after: second.pageInfo.endCursor,
+    });
     expect(runIds(third)).toEqual(['i17', 'i18', 'i19']);
     expect(calls.map((c) => [c.size, c.nextToken])).toEqual([[5, 't15s5']]);
   });
@@ -139,7 +153,7 @@ describe('paginateExecutions', () => {
         ? { requestId: 'r1', executions: executions.slice(0, 2), nextToken: 't2s50' }
         : { requestId: `r${call}`, executions: [], nextToken: `t2s${call}` },
     );
-    const page = await paginateExecutions(context, filter, { first: 50 });
+    const page = await paginateExecutions(context, context.bucket, filter, { first: 50 });
     expect(runIds(page)).toEqual(['i0', 'i1']);
     expect(page.pageInfo.hasNextPage).toBe(true);
     expect(calls.length).toBeLessThanOrEqual(11);
@@ -148,10 +162,13 @@ describe('paginateExecutions', () => {
   it('copes with a token on a full last page: the next page is empty and says it is the last', async () => {
     const items = executions.slice(0, 10);
     const { context } = upstream({ tokenOnLastPage: true, items });
-    const first = await paginateExecutions(context, filter, { first: 10 });
+    const first = await paginateExecutions(context, context.bucket, filter, { first: 10 });
     expect(runIds(first)).toHaveLength(10);
     expect(first.pageInfo.hasNextPage).toBe(true);
-    const second = await paginateExecutions(context, filter, { first: 10, after: first.pageInfo.endCursor });
+    const second = await paginateExecutions(context, context.bucket, filter, {
+      first: 10,
+      after: first.pageInfo.endCursor,
+    });
     expect(second).toEqual({
       edges: [],
       pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
@@ -164,7 +181,9 @@ describe('paginateExecutions', () => {
       executions: [],
       nextToken: `t0s${call}`,
     }));
-    const error = await paginateExecutions(context, filter, { first: 5 }).catch((e: unknown) => e);
+    const error = await paginateExecutions(context, context.bucket, filter, { first: 5 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(GraphQLError);
     expect((error as GraphQLError).extensions).toEqual({
       code: 'UPSTREAM_BAD_RESPONSE',
@@ -175,12 +194,15 @@ describe('paginateExecutions', () => {
 
   it('returns what it has, with a cursor to continue, when short pages run past the call budget', async () => {
     const { calls, context } = upstream({ pageCap: 1 });
-    const page = await paginateExecutions(context, filter, { first: 5 });
+    const page = await paginateExecutions(context, context.bucket, filter, { first: 5 });
     // Budget: ceil(5 / 5) + 2 = 3 calls of one item each (the first asks for 5, later ones for what is left).
     expect(calls).toHaveLength(3);
     expect(runIds(page)).toEqual(['i0', 'i1', 'i2']);
     expect(page.pageInfo.hasNextPage).toBe(true);
-    const rest = await paginateExecutions(context, filter, { first: 2, after: page.pageInfo.endCursor });
+    const rest = await paginateExecutions(context, context.bucket, filter, {
+      first: 2,
+      after: page.pageInfo.endCursor,
+    });
     expect(runIds(rest)).toEqual(['i3', 'i4']);
   });
 });

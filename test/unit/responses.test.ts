@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CiError } from '../../src/ci/errors.js';
+import { assume, bucketIdRule } from '../../src/ci/inputs.js';
 import {
   decodeErrorBody,
   decodeListWorkflowExecutions,
@@ -7,6 +8,7 @@ import {
   decodeWorkflowLookup,
 } from '../../src/ci/responses.js';
 
+const BUCKET = assume(bucketIdRule, 'demo-1250000000');
 // Ids as CI issues them: a letter for the kind and 32 hex digits.
 const RUN_1 = `i${'1'.repeat(32)}`;
 const RUN_2 = `i${'2'.repeat(32)}`;
@@ -37,11 +39,14 @@ describe('decodeListWorkflowExecutions', () => {
   it('reads the seed page verbatim, keeping the token a string', () => {
     const page = decodeListWorkflowExecutions(
       listBody(execution(RUN_1) + execution(RUN_2), '<NextToken>0115716</NextToken>'),
+      BUCKET,
     );
     expect(page.requestId).toBe('req-1');
     expect(page.nextToken).toBe('0115716');
     expect(page.executions).toEqual([
       {
+        // The bucket is the host the answer came from: the client adds it.
+        bucketId: BUCKET,
         runId: RUN_1,
         workflowId: WORKFLOW_1,
         objectKey: 'wk-test/game.mp4',
@@ -49,6 +54,7 @@ describe('decodeListWorkflowExecutions', () => {
         createdAt: new Date('2022-08-09T06:54:17Z'),
       },
       {
+        bucketId: BUCKET,
         runId: RUN_2,
         workflowId: WORKFLOW_1,
         objectKey: 'wk-test/game.mp4',
@@ -59,30 +65,33 @@ describe('decodeListWorkflowExecutions', () => {
   });
 
   it('reads zero and one items as lists', () => {
-    expect(decodeListWorkflowExecutions(listBody('')).executions).toEqual([]);
-    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A))).executions.map((e) => e.runId)).toEqual([
-      RUN_A,
-    ]);
+    expect(decodeListWorkflowExecutions(listBody(''), BUCKET).executions).toEqual([]);
+    expect(
+      decodeListWorkflowExecutions(listBody(execution(RUN_A)), BUCKET).executions.map((e) => e.runId),
+    ).toEqual([RUN_A]);
   });
 
   it('treats an empty or absent NextToken as the last page', () => {
     expect(
-      decodeListWorkflowExecutions(listBody(execution(RUN_A), '<NextToken></NextToken>')).nextToken,
+      decodeListWorkflowExecutions(listBody(execution(RUN_A), '<NextToken></NextToken>'), BUCKET).nextToken,
     ).toBeNull();
-    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A), '<NextToken/>')).nextToken).toBeNull();
-    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A))).nextToken).toBeNull();
+    expect(
+      decodeListWorkflowExecutions(listBody(execution(RUN_A), '<NextToken/>'), BUCKET).nextToken,
+    ).toBeNull();
+    expect(decodeListWorkflowExecutions(listBody(execution(RUN_A)), BUCKET).nextToken).toBeNull();
   });
 
   it('accepts CreationTime in place of CreateTime', () => {
     const page = decodeListWorkflowExecutions(
       listBody(execution(RUN_A, '<CreationTime>2022-08-09 14:54:17+0800</CreationTime>')),
+      BUCKET,
     );
     expect(page.executions[0]?.createdAt).toEqual(new Date('2022-08-09T06:54:17Z'));
   });
 
   it('decodes entities in object keys', () => {
     const body = listBody(execution(RUN_A).replace('wk-test/game.mp4', 'a &amp; b/&lt;c&gt; 视频+1.mp4'));
-    expect(decodeListWorkflowExecutions(body).executions[0]?.objectKey).toBe('a & b/<c> 视频+1.mp4');
+    expect(decodeListWorkflowExecutions(body, BUCKET).executions[0]?.objectKey).toBe('a & b/<c> 视频+1.mp4');
   });
 
   it.each([
@@ -98,7 +107,7 @@ describe('decodeListWorkflowExecutions', () => {
     ['a workflow id that is not one', listBody(execution(RUN_A).replace(WORKFLOW_1, 'w1'))],
     ['an Error body with status 200', '<Error><Code>InternalError</Code></Error>'],
   ])('rejects %s as unreadable', (_name, body) => {
-    unreadable(() => decodeListWorkflowExecutions(body));
+    unreadable(() => decodeListWorkflowExecutions(body, BUCKET));
   });
 });
 
@@ -116,11 +125,13 @@ describe('decodeWorkflowExecutionDetail', () => {
     `<TemplateName>HD</TemplateName><ResultInfo><ObjectCount>0</ObjectCount></ResultInfo></Tasks>`;
 
   it('reads one task as a list and keeps the workflow name', () => {
-    const result = decodeWorkflowExecutionDetail(detail(taskXml('one')));
+    const result = decodeWorkflowExecutionDetail(detail(taskXml('one')), BUCKET);
     expect(result.workflowName).toBe('demo');
     expect(result.state).toBe('Failed');
+    expect(result.bucketId).toBe(BUCKET);
     expect(result.tasks).toEqual([
       {
+        bucketId: BUCKET,
         type: 'Transcode',
         name: 'one',
         state: 'Failed',
@@ -137,14 +148,14 @@ describe('decodeWorkflowExecutionDetail', () => {
   });
 
   it('reads zero and many tasks', () => {
-    expect(decodeWorkflowExecutionDetail(detail('')).tasks).toEqual([]);
+    expect(decodeWorkflowExecutionDetail(detail(''), BUCKET).tasks).toEqual([]);
     expect(
-      decodeWorkflowExecutionDetail(detail(taskXml('a') + taskXml('b'))).tasks.map((t) => t.name),
+      decodeWorkflowExecutionDetail(detail(taskXml('a') + taskXml('b')), BUCKET).tasks.map((t) => t.name),
     ).toEqual(['a', 'b']);
   });
 
   it('rejects a body without an execution', () => {
-    unreadable(() => decodeWorkflowExecutionDetail('<Response><RequestId>r</RequestId></Response>'));
+    unreadable(() => decodeWorkflowExecutionDetail('<Response><RequestId>r</RequestId></Response>', BUCKET));
   });
 });
 
@@ -157,6 +168,7 @@ describe('decodeWorkflowLookup', () => {
   it('reads workflows and missing ids, one or many of each', () => {
     const result = decodeWorkflowLookup(
       `<Response><RequestId>r</RequestId><TotalCount>1</TotalCount>${workflow(WORKFLOW_1)}<NonExistIDs>w9</NonExistIDs></Response>`,
+      BUCKET,
     );
     expect(result.workflows.map((w) => [w.workflowId, w.name, w.state])).toEqual([
       [WORKFLOW_1, `wf ${WORKFLOW_1}`, 'Active'],
@@ -164,6 +176,7 @@ describe('decodeWorkflowLookup', () => {
     expect(result.nonExistIds).toEqual(['w9']);
     const many = decodeWorkflowLookup(
       `<Response>${workflow(WORKFLOW_1)}${workflow(WORKFLOW_2)}<NonExistIDs>a</NonExistIDs><NonExistIDs>b</NonExistIDs></Response>`,
+      BUCKET,
     );
     expect(many.workflows).toHaveLength(2);
     expect(many.nonExistIds).toEqual(['a', 'b']);
@@ -171,7 +184,7 @@ describe('decodeWorkflowLookup', () => {
 
   it('reads an empty NonExistIDs tag as no missing ids', () => {
     expect(
-      decodeWorkflowLookup(`<Response>${workflow(WORKFLOW_1)}<NonExistIDs></NonExistIDs></Response>`)
+      decodeWorkflowLookup(`<Response>${workflow(WORKFLOW_1)}<NonExistIDs></NonExistIDs></Response>`, BUCKET)
         .nonExistIds,
     ).toEqual([]);
   });
@@ -181,6 +194,7 @@ describe('decodeWorkflowLookup', () => {
     const notifyOf = (topology: string) =>
       decodeWorkflowLookup(
         `<Response>${workflow(WORKFLOW_1).replace('<Topology/>', `<Topology>${topology}</Topology>`)}</Response>`,
+        BUCKET,
       ).workflows[0]?.notifyConfig;
     const notify =
       '<NotifyConfig><Type>Url</Type><Url>https://hooks.example.com/ci?key=s3cret</Url>' +
@@ -214,7 +228,7 @@ describe('decodeWorkflowLookup', () => {
       notifyOf('<Nodes><Start><Type>Start</Type><Input><QueueId>p1</QueueId></Input></Start></Nodes>'),
     ).toBeUndefined();
     expect(
-      decodeWorkflowLookup(`<Response>${workflow(WORKFLOW_1)}</Response>`).workflows[0]?.notifyConfig,
+      decodeWorkflowLookup(`<Response>${workflow(WORKFLOW_1)}</Response>`, BUCKET).workflows[0]?.notifyConfig,
     ).toBeUndefined();
   });
 });

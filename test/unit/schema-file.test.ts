@@ -20,8 +20,16 @@ describe('schema.graphql', () => {
     const printed = printSchemaFile();
     expect(printed).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+"/);
     expect(printed).toMatch(/type PageInfo\s+@shareable/);
-    expect(printed).toMatch(/type WorkflowExecution implements Node\s+@key\(fields: "runId"\)/);
-    expect(printed).toMatch(/type Workflow implements Node\s+@key\(fields: "workflowId"\)/);
+    // Each entity is keyed by bucket and id, and by id alone for neighbours that do not know the bucket.
+    expect(printed).toMatch(
+      /type WorkflowExecution implements Node\s+@key\(fields: "bucketId runId"\)\s+@key\(fields: "runId"\)/,
+    );
+    expect(printed).toMatch(
+      /type Workflow implements Node\s+@key\(fields: "bucketId workflowId"\)\s+@key\(fields: "workflowId"\)/,
+    );
+    expect(printed).toMatch(
+      /type BatchTrigger implements Node\s+@key\(fields: "bucketId jobId"\)\s+@key\(fields: "jobId"\)/,
+    );
     // Off in the subgraph: they break composition beside another Relay subgraph.
     expect(printed).not.toMatch(/^\s+nodes?\(/m);
     expect(printed).toContain('workflowExecutions(');
@@ -43,6 +51,7 @@ describe('schema.client.graphql', () => {
     const schema = buildFromSdl(printed);
     expect(Object.keys(schema.getQueryType()?.getFields() ?? {}).sort()).toEqual([
       'batchTrigger',
+      'buckets',
       'workflow',
       'workflowExecution',
       'workflowExecutions',

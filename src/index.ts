@@ -12,6 +12,7 @@ import { createGateway, GRAPHQL_PATH } from './http/gateway.js';
 import { createHttpServer } from './http/http-server.js';
 import { createReadinessProbe } from './http/readiness.js';
 import { serveGraphQLOverWebSocket } from './http/websocket.js';
+import type { RedisLive } from './live/redis.js';
 import { CALLBACK_PATH_PREFIX } from './plugins/ci-callbacks.js';
 import { exceedsDocumentLimit } from './plugins/document-limit.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
@@ -20,6 +21,7 @@ import { createServices, gatewayOptions } from './services.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
 import { startTracing, upstreamSpans } from './telemetry/tracing.js';
+import { bucketFingerprints } from './tenancy-config.js';
 import { logUnhandledRejections } from './unhandled-rejections.js';
 
 /** The longest the last connections (Redis, CI's pool, the trace exporter) get to close after a drain. */
@@ -89,6 +91,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
         ),
       )
     : undefined;
+  if (redis) await claimBuckets(redis, tenancy);
   /** As CI reaches the gateway; in demo mode, the emulator reaches it on loopback once it listens. */
   let publicCallbackBaseUrl = config.live.publicCallbackBaseUrl;
 
@@ -215,6 +218,23 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
     delay(FINAL_CLOSE_MS),
   ]);
   return report;
+}
+
+/**
+ * Replicas sharing Redis share events and leases keyed by bucket id: they must agree on what each id means. One
+ * whose bucket file maps an id elsewhere (another region, endpoint or account) than a live replica's does not start.
+ */
+async function claimBuckets(redis: RedisLive, tenancy: TenancyConfig): Promise<void> {
+  const conflicts = await step(
+    'REDIS_URL is set but Redis does not answer',
+    redis.claimBuckets(bucketFingerprints(tenancy)),
+  );
+  if (conflicts.length > 0) {
+    throw new StartupError(
+      'replicas sharing REDIS_URL disagree on what bucket ids mean: give each bucket file its own Redis database',
+      new Error(`buckets configured differently by a live replica: ${conflicts.join(', ')}`),
+    );
+  }
 }
 
 /** Demo mode: the built-in emulated cloud on loopback (three buckets, two regions, two accounts), and its tenancy. */

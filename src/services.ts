@@ -38,6 +38,8 @@ export interface ServiceRuntime {
   readonly callbackToken?: string | undefined;
   /** This gateway's public base URL as CI reaches it (demo mode learns it once listening). */
   readonly publicCallbackBaseUrl?: () => string | undefined;
+  /** Injectable for tests: the clock signatures and temporary credentials' lifetimes are read from. */
+  readonly now?: (() => number) | undefined;
   /** Client settings a test overrides (retry timing, a dispatcher). */
   readonly client?: Partial<Omit<CiClientOptions, 'bucketId' | 'endpoint' | 'credentials'>> | undefined;
 }
@@ -68,6 +70,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
   const accounts = new AccountCredentials(tenancy.accounts, {
     stsEndpoint: tenancy.stsEndpoint,
     timeoutMs: upstream.timeoutMs,
+    now: runtime.now,
     onRenewFailed: (account, error) =>
       logger.warn(
         { account, reason: error instanceof Error ? error.message : String(error) },
@@ -92,6 +95,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       logger: logger.child({ component: 'ci-client', ...tenant }),
       cache,
       observers: [...(metrics ? [metrics.upstream] : []), ...(runtime.observers ?? [])],
+      now: runtime.now,
       ...runtime.client,
     });
     const live = new LiveUpdates({

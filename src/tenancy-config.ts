@@ -4,6 +4,7 @@
  * is checked whole and every problem in it is reported at once. Secrets are never read from the file: a key pair is
  * named by the environment variables that hold it.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
@@ -308,4 +309,25 @@ function bucketConfig(
 function gatewaySessionName(): string {
   const host = hostname().replace(/[^\w+=,.@-]/g, '-');
   return `ci-gateway-${host}`.slice(0, 64);
+}
+
+/**
+ * What each bucket id means to this gateway, as a short digest: its region, its endpoint, and who its account is
+ * (a key pair's id, a role's ARN), never a secret. Replicas sharing Redis compare them at start.
+ */
+export function bucketFingerprints(tenancy: TenancyConfig): Map<string, string> {
+  const identity = (name: string): string => {
+    const account = tenancy.accounts[name];
+    if (!account) return name;
+    return account.kind === 'keys' ? `keys:${account.secretId}` : `${account.kind}:${account.roleArn}`;
+  };
+  return new Map(
+    tenancy.buckets.map((bucket) => [
+      bucket.bucketId,
+      createHash('sha256')
+        .update(JSON.stringify([bucket.region, bucket.endpoint, identity(bucket.account)]))
+        .digest('base64url')
+        .slice(0, 22),
+    ]),
+  );
 }

@@ -17,6 +17,8 @@ export interface AccountCredentialsOptions {
   readonly onRenewFailed?: ((account: string, error: unknown) => void) | undefined;
   /** Injectable for tests: the share of their life after which temporary keys are renewed. */
   readonly renewAt?: number | undefined;
+  /** Injectable for tests: the clock lifetimes and STS timestamps are read from. */
+  readonly now?: (() => number) | undefined;
 }
 
 /** Each account's credential source, made on first use and shared by every bucket of the account. */
@@ -47,6 +49,7 @@ export class AccountCredentials {
       endpoint: this.#options.stsEndpoint,
       region: account.stsRegion,
       timeoutMs: this.#options.timeoutMs,
+      now: this.#options.now,
     };
     const params = {
       roleArn: account.roleArn,
@@ -70,6 +73,7 @@ export class AccountCredentials {
     return new RenewingCredentials({
       renew,
       renewAt: this.#options.renewAt,
+      now: this.#options.now,
       onRenewFailed: (error) => this.#options.onRenewFailed?.(name, error),
     });
   }

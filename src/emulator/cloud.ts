@@ -50,33 +50,51 @@ export interface EmulatedCloud {
   readonly tenancy: TenancyConfig;
   /** Each bucket's emulator, by bucket id. */
   readonly emulators: ReadonlyMap<string, CiEmulator>;
+  /** The STS every bucket trusts. */
+  readonly sts: EmulatedSts;
+  /** Each bucket's workflows, by bucket id (what its data was made with). */
+  readonly workflowIds: ReadonlyMap<string, readonly string[]>;
   /** Each bucket posts its callbacks to `<base>/<bucketId>` (undefined: stop). */
   sendCallbacksTo(base: string | undefined): void;
   close(): Promise<void>;
 }
 
-export async function startEmulatedCloud(host = '127.0.0.1'): Promise<EmulatedCloud> {
+export interface EmulatedCloudOptions {
+  readonly host?: string | undefined;
+  /** The cloud's clock (its STS and every bucket's). */
+  readonly now?: (() => number) | undefined;
+}
+
+export async function startEmulatedCloud(options: EmulatedCloudOptions = {}): Promise<EmulatedCloud> {
+  const now = options.now ?? Date.now;
   const accounts: Record<CloudBucket['account'], EmulatedAccount> = {
     demo: { uin: DEMO_UIN, ...DEMO_CREDENTIALS },
     partner: PARTNER_ACCOUNT,
   };
-  const sts = new EmulatedSts(Object.values(accounts), Date.now);
+  const sts = new EmulatedSts(Object.values(accounts), now);
   const emulators = new Map<string, CiEmulator>();
+  const workflowIds = new Map<string, readonly string[]>();
   const endpoints = new Map<string, string>();
   try {
     for (const { bucket, account, dataset } of BUCKETS) {
       const owner = accounts[account];
+      const data = dataset();
+      workflowIds.set(
+        bucket.bucketId,
+        data.workflows.map((workflow) => workflow.workflowId),
+      );
       const emulator = createCiEmulator({
         credentials: owner,
         uin: owner.uin,
         sts,
-        dataset: dataset(),
+        now,
+        dataset: data,
         mediaBuckets: BUCKETS.filter((b) => b.account === account && b.bucket.region === bucket.region).map(
           (b) => b.bucket,
         ),
       });
       emulators.set(bucket.bucketId, emulator);
-      endpoints.set(bucket.bucketId, await emulator.listen(0, host));
+      endpoints.set(bucket.bucketId, await emulator.listen(0, options.host ?? '127.0.0.1'));
     }
   } catch (error) {
     await Promise.all([...emulators.values()].map((emulator) => emulator.close()));
@@ -112,6 +130,8 @@ export async function startEmulatedCloud(host = '127.0.0.1'): Promise<EmulatedCl
       stsEndpoint: first,
     },
     emulators,
+    sts,
+    workflowIds,
     sendCallbacksTo(base) {
       for (const [bucketId, emulator] of emulators) {
         emulator.sendCallbacksTo(base === undefined ? undefined : `${base}/${bucketId}`);

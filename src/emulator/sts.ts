@@ -37,10 +37,16 @@ export class EmulatedSts {
   readonly #accounts: readonly EmulatedAccount[];
   readonly #now: () => number;
   readonly #issued = new Map<string, IssuedKeys>();
+  #issuedCount = 0;
 
   constructor(accounts: readonly EmulatedAccount[], now: () => number) {
     this.#accounts = accounts;
     this.#now = now;
+  }
+
+  /** Credential sets issued so far. */
+  get issuedCount(): number {
+    return this.#issuedCount;
   }
 
   /** The keys STS issued under this id, expired or not. */
@@ -114,6 +120,7 @@ export class EmulatedSts {
     };
     if (this.#issued.size >= MAX_ISSUED) this.#forgetExpired();
     this.#issued.set(secretId, keys);
+    this.#issuedCount += 1;
     const expiredTime = Math.floor(keys.expiresAt / 1000);
     return {
       status: 200,

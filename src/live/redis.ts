@@ -11,6 +11,10 @@ import type { PollLeases } from './poller.js';
 
 /** Keys this gateway writes; its channels are named by live updates' topics. */
 const LEASE_PREFIX = 'ci-gateway:poll-lease:';
+/** What each bucket id means to the replicas sharing this Redis (see {@link RedisLive.claimBuckets}). */
+const BUCKET_PREFIX = 'ci-gateway:bucket:';
+/** How long a bucket's meaning outlives the last replica that refreshes it. */
+const BUCKET_CLAIM_TTL_MS = 60_000;
 /** Longest wait for Redis on one command: a lease nobody can confirm is treated as held (see KeyPoller). */
 const COMMAND_TIMEOUT_MS = 2_000;
 
@@ -26,6 +30,17 @@ if not holder then
   return 1
 end
 return 0`;
+/**
+ * Claims a bucket id for a meaning (its fingerprint), or keeps the claim alive when it already means the same;
+ * answers the other meaning when another replica claimed it differently.
+ */
+const CLAIM = `
+local held = redis.call('GET', KEYS[1])
+if not held or held == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return false
+end
+return held`;
 /** Deletes the lease only if it is still ours: it may have run out and been taken meanwhile. */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -61,6 +76,13 @@ export interface RedisLive {
   readonly leases: PollLeases;
   /** This process's name on its leases: host, pid and a random tag. */
   readonly replicaId: string;
+  /**
+   * Claims each bucket id for what it means here (a fingerprint of its region, endpoint and account), and keeps
+   * the claims alive until closed. Events and leases are keyed by bucket id, so replicas sharing this Redis must
+   * agree on what each id means: answers the ids another live replica means differently (none: all agreed).
+   * Replicas serving different sets of buckets share it safely.
+   */
+  claimBuckets(fingerprints: ReadonlyMap<string, string>): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -101,8 +123,24 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
   };
   const publishLost = outageOf('publish', publishClient);
   const subscribeLost = outageOf('subscribe', subscribeClient);
+  let claimTimer: NodeJS.Timeout | undefined;
   const close = async () => {
+    clearInterval(claimTimer);
     await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+  };
+  const claim = async (fingerprints: ReadonlyMap<string, string>): Promise<string[]> => {
+    const conflicts: string[] = [];
+    for (const [bucketId, fingerprint] of fingerprints) {
+      const other = await publishClient.eval(
+        CLAIM,
+        1,
+        BUCKET_PREFIX + bucketId,
+        fingerprint,
+        String(BUCKET_CLAIM_TTL_MS),
+      );
+      if (typeof other === 'string') conflicts.push(bucketId);
+    }
+    return conflicts;
   };
   try {
     await Promise.all([publishClient.ping(), subscribeClient.ping()]);
@@ -136,7 +174,22 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
     subscribeClient: withHandledCommands(subscribeClient, ['subscribe', 'unsubscribe'], subscribeLost),
     serializer: DATE_PRESERVING_JSON,
   });
-  return { eventTarget, leases, replicaId, close };
+  return {
+    eventTarget,
+    leases,
+    replicaId,
+    close,
+    async claimBuckets(fingerprints) {
+      const conflicts = await claim(fingerprints);
+      if (conflicts.length > 0) return conflicts;
+      clearInterval(claimTimer);
+      claimTimer = setInterval(() => {
+        claim(fingerprints).catch(publishLost);
+      }, BUCKET_CLAIM_TTL_MS / 3);
+      claimTimer.unref();
+      return [];
+    },
+  };
 }
 
 /** The client, with these commands' failures passed to `onFailure` as well as to whoever awaits them. */

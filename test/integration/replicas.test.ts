@@ -252,4 +252,16 @@ describe.skipIf(!available)('replicas sharing Redis', () => {
       await restarted?.stop();
     }
   }, 60_000);
+
+  it('refuses to start a replica whose bucket ids mean other buckets than a live replica’s, and shares with one serving others', async () => {
+    await startReplica({});
+    // The same bucket id behind another endpoint: its events and leases would be taken for the first one's.
+    const elsewhere = startReplica({ CI_ENDPOINT: emulator.url.replace('127.0.0.1', 'localhost') });
+    await expect(elsewhere).rejects.toThrow(/exited with 1 before listening/);
+    await expect(elsewhere).rejects.toThrow(/disagree on what bucket ids mean/);
+    await expect(elsewhere).rejects.toThrow(/demo-1250000000/);
+    // Another bucket id (another bucket): nothing shared is misread, so it starts.
+    const other = await startReplica({ CI_BUCKET: 'other-1250000000' });
+    expect(other.url).toMatch(/^http:/);
+  }, 30_000);
 });

@@ -31,6 +31,8 @@ export interface GatewayFixtureOptions {
   readonly emulator?: EmulatorOptions;
   /** Buckets and accounts other than the emulator's one bucket (an emulated cloud's, say). */
   readonly tenancy?: TenancyConfig;
+  /** The clock signatures and temporary credentials are read from (an emulated cloud's, moved by the test). */
+  readonly now?: () => number;
   readonly cursorSecret?: string;
   readonly corsOrigins?: '*' | readonly string[];
   /** @default true, as for a gateway that trusts its network */
@@ -138,6 +140,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
     const services = createServices(config, {
       logger,
       tenancy: options.tenancy ?? fixture.tenancy,
+      now: options.now,
       metrics,
       callbackToken: options.gateway?.callbackToken,
       publicCallbackBaseUrl: () => options.publicCallbackBaseUrl,

@@ -70,7 +70,14 @@ export async function spawnGateway(
       lines.push(entry);
       if (entry['msg'] === listeningMessage) resolve(`http://127.0.0.1:${entry['port']}`);
     });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code} before listening: ${stderr}`)));
+    // What it said last (a fatal line says why it stopped) and anything on stderr.
+    void exited.then((code) =>
+      reject(
+        new Error(
+          `gateway exited with ${code} before listening: ${JSON.stringify(lines.at(-1) ?? {})} ${stderr}`,
+        ),
+      ),
+    );
   });
   return { child, url: await listening, lines, exited };
 }

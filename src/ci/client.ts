@@ -224,6 +224,26 @@ export class CiClient {
     return { ...lookup, workflows: [...cached, ...lookup.workflows] };
   }
 
+  /** `GET /workflow?pageNumber=&pageSize=`: one page of the bucket's workflows, with how many there are in all. */
+  listWorkflows(pageNumber: number, pageSize: number, options?: CallOptions): Promise<WorkflowLookup> {
+    checkPageSize(pageSize);
+    if (!Number.isInteger(pageNumber) || pageNumber < 1) throw new RangeError('pageNumber counts from 1');
+    return this.#transport.call(
+      {
+        operation: 'ListWorkflows',
+        method: 'GET',
+        path: '/workflow',
+        query: [
+          ['pageNumber', String(pageNumber)],
+          ['pageSize', String(pageSize)],
+        ],
+        idempotent: true,
+      },
+      (body) => decodeWorkflowLookup(body, this.bucketId),
+      options,
+    );
+  }
+
   /**
    * `POST /triggerworkflow`: starts one run of the workflow on the object. Not idempotent: sent at most once unless
    * the connection provably never reached CI.

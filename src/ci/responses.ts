@@ -15,6 +15,7 @@ import {
   list,
   optionalCiId,
   optionalCiTime,
+  optionalNumber,
   optionalText,
   parseOrExplain,
   requiredText,
@@ -187,12 +188,14 @@ const workflowsResponse = z
       RequestId: optionalText,
       MediaWorkflowList: list(workflow),
       NonExistIDs: list(requiredText),
+      TotalCount: optionalNumber,
     }),
   })
   .transform(({ Response }) => ({
     requestId: Response.RequestId,
     workflows: Response.MediaWorkflowList,
     nonExistIds: Response.NonExistIDs,
+    totalCount: Response.TotalCount,
   }));
 
 const mediaBucketsResponse = z

@@ -94,6 +94,8 @@ export interface WorkflowLookup {
   readonly workflows: readonly Workflow[];
   /** Requested ids the upstream reports as not existing. */
   readonly nonExistIds: readonly string[];
+  /** How many workflows the search matched in all, over every page (when CI says). */
+  readonly totalCount?: number | undefined;
 }
 
 /** A bucket with CI's media processing enabled, as `GET /mediabucket` on the region host describes it. */

@@ -1,5 +1,16 @@
-/** What GraphiQL opens with: a query and a mutation that work on the demo's data. */
-export const EXAMPLE_QUERY = `# The large demo workflow's latest runs. Run with the ▶ button and pick an operation; for the next page, put
+/** What GraphiQL opens with: queries and a mutation that work on the demo's data. */
+export const EXAMPLE_QUERY = `# The buckets this gateway serves (the demo's: three, in two regions, under two accounts, the partner's reached
+# through an STS role) and their workflows. Arguments that leave out bucketId mean the default bucket.
+query Buckets {
+  buckets {
+    bucketId
+    region
+    isDefault
+    workflows(first: 5) { edges { node { workflowId name state } } }
+  }
+}
+
+# The large demo workflow's latest runs. Run with the ▶ button and pick an operation; for the next page, put
 # pageInfo.endCursor into the Variables pane below: { "after": "v2.…" }
 query RecentExecutions($after: String) {
   workflowExecutions(

@@ -1,12 +1,16 @@
 /**
- * `Bucket` and `Query.buckets`: the buckets this gateway serves that the caller may use, and what CI says of each
- * (`GET /mediabucket` on its region's host), read only when asked for.
+ * `Bucket` and `Query.buckets`: the buckets this gateway serves that the caller may use, what CI says of each
+ * (`GET /mediabucket` on its region's host), and its workflows; each read only when asked for.
  */
 import type { BucketId } from '../ci/inputs.js';
-import type { MediaBucketInfo } from '../ci/types.js';
+import type { MediaBucketInfo, Workflow } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import { CACHE_SECONDS } from './cache-hints.js';
+import type { BucketScope } from './context.js';
 import { costs } from './costs.js';
+import { fingerprint } from './cursor.js';
+import { pageArgs } from './page-args.js';
+import { paginate, type UpstreamList } from './pagination.js';
 import { BUCKET_FIELD } from './references.js';
 
 interface BucketParent {
@@ -29,6 +33,11 @@ export function registerBucket(builder: Builder, access: AccessRules): void {
     }),
   });
 
+  const WorkflowConnection = builder.connectionObject(
+    { type: 'Workflow', name: 'WorkflowConnection' },
+    { name: 'WorkflowEdge' },
+  );
+
   const BucketRef = builder.objectRef<BucketParent>('Bucket').implement({
     description: 'A bucket this gateway serves.',
     fields: (t) => ({
@@ -40,6 +49,16 @@ export function registerBucket(builder: Builder, access: AccessRules): void {
       }),
       isDefault: t.exposeBoolean('isDefault', {
         description: 'Whether arguments that leave out `bucketId` mean this bucket.',
+      }),
+      workflows: t.field({
+        ...costs.executionsPage,
+        type: WorkflowConnection,
+        description: 'The bucket’s workflows, in the order CI lists them.',
+        args: pageArgs(t.arg, 'How many workflows, from 1 to the configured maximum.'),
+        resolve: (bucket, args, context) => {
+          context.cacheHints.limit(CACHE_SECONDS.workflow);
+          return paginate(context, workflowList(context.bucket(bucket.bucketId)), args);
+        },
       }),
       mediaProcessing: t.field({
         ...costs.workflowLookup,
@@ -69,4 +88,25 @@ export function registerBucket(builder: Builder, access: AccessRules): void {
         })),
     }),
   );
+}
+
+/**
+ * A bucket's workflows, paged by page number. A token is the offset of the next workflow: each read asks for the
+ * page of the size paging wants that holds it and answers from it on, so no answer is longer than asked for.
+ */
+function workflowList(bucket: BucketScope): UpstreamList<Workflow> {
+  return {
+    key: fingerprint({ list: 'workflows', bucketId: bucket.bucketId }),
+    async fetch(size, token) {
+      const offset = token === null ? 0 : Number(token);
+      const pageNumber = Math.floor(offset / size) + 1;
+      const page = await bucket.ci.listWorkflows(pageNumber, size);
+      const next = pageNumber * size;
+      return {
+        items: page.workflows.slice(offset % size),
+        nextToken: page.totalCount !== undefined && next < page.totalCount ? String(next) : null,
+        requestId: page.requestId,
+      };
+    },
+  };
 }

@@ -19,6 +19,7 @@ const CALL_POLICIES = {
   listWorkflowExecutions: 'read',
   getWorkflowExecution: 'lookup',
   getWorkflows: 'read',
+  listWorkflows: 'read',
   getMediaJobs: 'read',
   getBatchTrigger: 'lookup',
   listBatchTriggers: 'read',

@@ -96,6 +96,7 @@ describe('upstream failures', () => {
         throw new TypeError('Cannot read properties of undefined (reading "tasks")');
       },
       getWorkflows: unused,
+      listWorkflows: unused,
       triggerWorkflow: unused,
       setWorkflowState: unused,
       getMediaJobs: unused,

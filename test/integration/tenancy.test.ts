@@ -102,6 +102,35 @@ describe('a gateway over several buckets and accounts', () => {
     ]);
   });
 
+  it('pages through a bucket’s workflows', async () => {
+    const all = await cloudGateway();
+    const everyBucket = await all.query<{
+      buckets: Array<{ workflows: { edges: Array<{ node: { bucketId: string } }> } }>;
+    }>('{ buckets { workflows { edges { node { bucketId } } } } }');
+    expect(
+      everyBucket.data?.buckets.map((bucket) => bucket.workflows.edges.map((edge) => edge.node.bucketId)),
+    ).toEqual([[MEDIA, MEDIA, MEDIA], [ARCHIVE], [PARTNER]]);
+    // One bucket served, so its list is the only one: two pages of two and one.
+    const media = cloud.tenancy.buckets.filter((bucket) => bucket.bucketId === MEDIA);
+    const fixture = await cloudGateway({ tenancy: { ...cloud.tenancy, buckets: media } });
+    const list = `query($after: String) { buckets { workflows(first: 2, after: $after) { pageInfo { hasNextPage endCursor } edges { node { workflowId } } } } }`;
+    type Page = {
+      buckets: Array<{
+        workflows: {
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+          edges: Array<{ node: { workflowId: string } }>;
+        };
+      }>;
+    };
+    const first = (await fixture.query<Page>(list)).data?.buckets[0]?.workflows;
+    expect(first?.pageInfo.hasNextPage).toBe(true);
+    const rest = (await fixture.query<Page>(list, { after: first?.pageInfo.endCursor })).data?.buckets[0]
+      ?.workflows;
+    expect(rest?.pageInfo.hasNextPage).toBe(false);
+    const ids = [...(first?.edges ?? []), ...(rest?.edges ?? [])].map((edge) => edge.node.workflowId);
+    expect(ids).toEqual(cloud.workflowIds.get(MEDIA));
+  });
+
   it.each([MEDIA, ARCHIVE, PARTNER])(
     'reaches only %s for a listing, a detail, a workflow and a trigger, signed for its account',
     async (bucketId) => {

@@ -5,18 +5,16 @@
  */
 
 import type { CallOptions } from './attempts.js';
+import {
+  checkPageSize,
+  type ListBatchTriggersParams,
+  type ListWorkflowExecutionsParams,
+  listQuery,
+  type StartBatchTriggerParams,
+  type TriggerWorkflowParams,
+} from './call-params.js';
 import { CiError } from './errors.js';
-import type {
-  BatchJobId,
-  BucketId,
-  JobName,
-  MediaJobId,
-  ObjectKey,
-  ObjectPrefix,
-  ObjectUrl,
-  RunId,
-  WorkflowId,
-} from './inputs.js';
+import type { BatchJobId, BucketId, MediaJobId, RunId, WorkflowId } from './inputs.js';
 import {
   decodeBatchTriggerLookup,
   decodeBatchTriggerPage,
@@ -34,19 +32,15 @@ import {
 } from './responses.js';
 import { formatCiTime } from './time.js';
 import { CiTransport, type CiTransportOptions } from './transport.js';
-import {
-  type BatchTrigger,
-  type BatchTriggerPage,
-  type ExecutionState,
-  type JobState,
-  MAX_UPSTREAM_PAGE_SIZE,
-  type MediaBucketInfo,
-  type MediaJobLookup,
-  type SortOrder,
-  type TriggeredRun,
-  type WorkflowExecutionDetail,
-  type WorkflowExecutionPage,
-  type WorkflowLookup,
+import type {
+  BatchTrigger,
+  BatchTriggerPage,
+  MediaBucketInfo,
+  MediaJobLookup,
+  TriggeredRun,
+  WorkflowExecutionDetail,
+  WorkflowExecutionPage,
+  WorkflowLookup,
 } from './types.js';
 import { buildXml } from './xml.js';
 
@@ -59,6 +53,13 @@ export type {
   UpstreamOutcome,
 } from './attempts.js';
 export { outcomeOf } from './attempts.js';
+export type {
+  ExecutionFilter,
+  ListBatchTriggersParams,
+  ListWorkflowExecutionsParams,
+  StartBatchTriggerParams,
+  TriggerWorkflowParams,
+} from './call-params.js';
 export { SESSION_TOKEN_HEADER } from './dialect.js';
 export { parseRetryAfter } from './errors.js';
 export type { CiCredentials, CiLogger } from './transport.js';
@@ -74,61 +75,6 @@ export interface CiClientOptions extends CiTransportOptions {
   readonly regionEndpoint?: string | undefined;
   /** What may be answered without asking CI again; a default cache when absent. */
   readonly cache?: ReadCache | undefined;
-}
-
-/**
- * Which of a workflow's executions to list: the one declaration of the filter, from the GraphQL input through
- * cursors and live events to the signed call's query ({@link listQuery} maps each field to CI's parameter).
- */
-export interface ExecutionFilter {
-  readonly workflowId: WorkflowId;
-  /** Object key, upstream `name`. */
-  readonly objectKey?: ObjectKey | undefined;
-  readonly states?: readonly ExecutionState[] | undefined;
-  /** Inclusive. */
-  readonly createdAfter?: Date | undefined;
-  /** Inclusive. */
-  readonly createdBefore?: Date | undefined;
-  /** Only executions started by this batch-trigger job. */
-  readonly batchJobId?: BatchJobId | undefined;
-  readonly order?: SortOrder | undefined;
-}
-
-export interface ListWorkflowExecutionsParams extends ExecutionFilter {
-  /** 1..{@link MAX_UPSTREAM_PAGE_SIZE}; the upstream defaults to 10. */
-  readonly size?: number | undefined;
-  readonly nextToken?: string | undefined;
-}
-
-/** One run of a workflow on one object, optionally labelled. */
-export interface TriggerWorkflowParams {
-  readonly workflowId: WorkflowId;
-  readonly objectKey: ObjectKey;
-  readonly name?: JobName | undefined;
-}
-
-/** What a batch trigger runs: one workflow over a set of objects, optionally only those created in a window. */
-export interface StartBatchTriggerParams {
-  readonly workflowId: WorkflowId;
-  readonly name: JobName;
-  readonly source:
-    | { readonly kind: 'prefix'; readonly prefix: ObjectPrefix }
-    | { readonly kind: 'objects'; readonly objectKeys: readonly ObjectKey[] }
-    | { readonly kind: 'manifest'; readonly manifest: ObjectUrl }
-    | { readonly kind: 'urlFile'; readonly urlFile: ObjectUrl };
-  readonly createdAfter?: Date | undefined;
-  readonly createdBefore?: Date | undefined;
-}
-
-export interface ListBatchTriggersParams {
-  readonly workflowId: WorkflowId;
-  readonly order?: SortOrder | undefined;
-  /** 1..{@link MAX_UPSTREAM_PAGE_SIZE}. */
-  readonly size?: number | undefined;
-  readonly states?: readonly JobState[] | undefined;
-  readonly createdAfter?: Date | undefined;
-  readonly createdBefore?: Date | undefined;
-  readonly nextToken?: string | undefined;
 }
 
 export class CiClient {
@@ -450,27 +396,4 @@ export class CiClient {
         : [this.#transport.close(), this.#regionTransport.close()],
     );
   }
-}
-
-/** The list call's query, in the order the API documents its parameters; absent ones are not sent. */
-function checkPageSize(size: number | undefined): void {
-  if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size <= MAX_UPSTREAM_PAGE_SIZE)) {
-    throw new RangeError(`size must be an integer from 1 to ${MAX_UPSTREAM_PAGE_SIZE}`);
-  }
-}
-
-function listQuery(params: ListWorkflowExecutionsParams): Array<[string, string]> {
-  checkPageSize(params.size);
-  const entries: Array<[string, string | undefined]> = [
-    ['workflowId', params.workflowId],
-    ['name', params.objectKey],
-    ['orderByTime', params.order],
-    ['size', params.size?.toString()],
-    ['states', params.states?.length ? params.states.join(',') : undefined],
-    ['startCreationTime', params.createdAfter && formatCiTime(params.createdAfter)],
-    ['endCreationTime', params.createdBefore && formatCiTime(params.createdBefore)],
-    ['nextToken', params.nextToken],
-    ['jobId', params.batchJobId],
-  ];
-  return entries.filter((entry): entry is [string, string] => entry[1] !== undefined);
 }

@@ -17,13 +17,12 @@ import type { BatchTrigger } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { costs } from './costs.js';
-import { fingerprint } from './cursor.js';
 import { JobStateEnum, SortOrderEnum } from './enums.js';
 import { batchTriggerNotFound, userInputError } from './errors.js';
 import { checkTimeWindow, parseArgument, parseStates } from './inputs.js';
 import { known, usableWorkflow } from './lookups.js';
 import { pageArgs } from './page-args.js';
-import { paginate, paginateExecutions } from './pagination.js';
+import { listKey, paginate, paginateExecutions } from './pagination.js';
 import {
   BUCKET_ARGUMENT,
   BUCKET_FIELD,
@@ -178,7 +177,7 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
         return paginate(
           context,
           {
-            key: fingerprint({ list: 'batchTriggers', bucketId: bucket.bucketId, ...filter }),
+            key: listKey(bucket, { list: 'batchTriggers', ...filter }),
             fetch: async (size, token) => {
               const page = await bucket.ci.listBatchTriggers({
                 ...filter,

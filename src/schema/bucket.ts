@@ -8,9 +8,8 @@ import type { AccessRules, Builder } from './builder.js';
 import { CACHE_SECONDS } from './cache-hints.js';
 import type { BucketScope } from './context.js';
 import { costs } from './costs.js';
-import { fingerprint } from './cursor.js';
 import { pageArgs } from './page-args.js';
-import { paginate, type UpstreamList } from './pagination.js';
+import { listKey, paginate, type UpstreamList } from './pagination.js';
 import { BUCKET_FIELD } from './references.js';
 
 interface BucketParent {
@@ -96,7 +95,7 @@ export function registerBucket(builder: Builder, access: AccessRules): void {
  */
 function workflowList(bucket: BucketScope): UpstreamList<Workflow> {
   return {
-    key: fingerprint({ list: 'workflows', bucketId: bucket.bucketId }),
+    key: listKey(bucket, { list: 'workflows' }),
     async fetch(size, token) {
       const offset = token === null ? 0 : Number(token);
       const pageNumber = Math.floor(offset / size) + 1;

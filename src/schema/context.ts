@@ -67,6 +67,8 @@ export interface CallerRights {
 /** One bucket as this request uses it: its calls, bound to the request, and its loaders. */
 export interface BucketScope {
   readonly bucketId: BucketId;
+  /** The bucket arguments without `bucketId` mean. */
+  readonly isDefault: boolean;
   readonly region: string;
   readonly ci: RequestCi;
   readonly live: LiveUpdates;
@@ -150,6 +152,7 @@ export function createGraphQLContext(
     });
     const scope: BucketScope = {
       bucketId,
+      isDefault: bucketId === defaultBucket,
       region: served.region,
       ci,
       live: served.live,

@@ -1,7 +1,7 @@
 /**
  * The execution filter, from GraphQL input to the one `ExecutionFilter` value that paging, cursors and live events
  * share. The input fields are declared here once for every input type that filters executions, and each value is
- * parsed by its rule here once; a new filter field is one line below and one in `ci/client.ts`.
+ * parsed by its rule here once; a new filter field is one line below and one in `ci/call-params.ts`.
  */
 import type { InputFieldBuilder } from '@pothos/core';
 import type { ExecutionFilter } from '../ci/client.js';

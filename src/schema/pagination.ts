@@ -55,7 +55,7 @@ export type PagingContext = {
 };
 
 /** The bucket a list is read from: its cursors name it, so a cursor never continues in another bucket. */
-export type PagedBucket = Pick<BucketScope, 'bucketId'> & {
+export type PagedBucket = Pick<BucketScope, 'bucketId' | 'isDefault'> & {
   readonly ci: Pick<BucketScope['ci'], 'listWorkflowExecutions'>;
 };
 
@@ -69,7 +69,7 @@ export function paginateExecutions(
   return paginate(
     context,
     {
-      key: fingerprint({ ...filter, bucketId: bucket.bucketId }),
+      key: listKey(bucket, filter),
       fetch: async (size, token) => {
         const page = await bucket.ci.listWorkflowExecutions({
           ...filter,
@@ -84,6 +84,15 @@ export function paginateExecutions(
     },
     pageRequest,
   );
+}
+
+/**
+ * What a list's cursors are bound to: its filter and its bucket. The default bucket's lists keep the key they had
+ * before cursors named buckets, so a walk survives the upgrade; every other bucket's key names it, so no cursor
+ * continues in a bucket other than its own.
+ */
+export function listKey(bucket: Pick<BucketScope, 'bucketId' | 'isDefault'>, filter: object): string {
+  return fingerprint(bucket.isDefault ? filter : { ...filter, bucketId: bucket.bucketId });
 }
 
 /** Validates the arguments, then walks upstream pages until `first` items (or the end) are collected. */

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type OperationDefinitionNode, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmulatedCloud, startEmulatedCloud } from '../../src/emulator/cloud.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import { manualClock, triggerRun } from '../support/console.js';
@@ -48,14 +49,21 @@ type Result = { data?: unknown; errors?: unknown };
 const CALLBACK_TOKEN = 'docs-callback-token-0123456789abcdef';
 const clock = manualClock();
 let fixture: GatewayFixture;
+let cloud: EmulatedCloud;
+// The demo's own upstream: three buckets, two regions, two accounts.
 beforeAll(async () => {
+  cloud = await startEmulatedCloud({ now: clock.now });
   fixture = await startGateway({
     csrfPrevention: false,
-    emulator: { now: clock.now },
+    tenancy: cloud.tenancy,
+    now: clock.now,
     gateway: { callbackToken: CALLBACK_TOKEN },
   });
 });
-afterAll(() => fixture.close());
+afterAll(async () => {
+  await fixture.close();
+  await cloud.close();
+});
 
 /** Starts a run of the large workflow whose transcode fails, lets it fail, and has CI say so. */
 async function failARun(): Promise<void> {

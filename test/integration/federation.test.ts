@@ -95,12 +95,12 @@ describe('composition', () => {
       expect(supergraph).toMatch(
         /@link\(url: "https:\/\/specs\.apollo\.dev\/cost\/v0\.1", import: \["@listSize"\]\)/,
       );
-      // Every connection (Query.workflowExecutions, Workflow.executions, BatchTrigger.executions and
-      // Workflow.batchTriggers), each composer ordering arguments its way.
+      // Every connection (Query.workflowExecutions, Workflow.executions, BatchTrigger.executions,
+      // Workflow.batchTriggers and Bucket.workflows), each composer ordering arguments its way.
       const connections = [
         ...supergraph.matchAll(/\): \w+Connection! [^\n]*@cost\(weight: 10\) @listSize\(([^)]*)\)/g),
       ].map((match) => match[1]);
-      expect(connections).toHaveLength(4);
+      expect(connections).toHaveLength(5);
       for (const listSize of connections) {
         expect(listSize).toContain('slicingArguments: ["first"]');
         expect(listSize).toContain('sizedFields: ["edges"]');

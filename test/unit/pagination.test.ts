@@ -8,7 +8,7 @@ import type { ListWorkflowExecutionsParams } from '../../src/ci/client.js';
 import { assume, bucketIdRule, type RunId, type WorkflowId } from '../../src/ci/inputs.js';
 import type { WorkflowExecutionPage } from '../../src/ci/types.js';
 import { CacheHints } from '../../src/schema/cache-hints.js';
-import { CursorCodec } from '../../src/schema/cursor.js';
+import { CursorCodec, fingerprint } from '../../src/schema/cursor.js';
 import { upstreamGraphQLError } from '../../src/schema/errors.js';
 import { PageTokenKnowledge } from '../../src/schema/page-tokens.js';
 import { paginateExecutions } from '../../src/schema/pagination.js';
@@ -59,7 +59,7 @@ function upstream(
     };
   };
   const context = {
-    bucket: { bucketId: BUCKET, ci: { listWorkflowExecutions } },
+    bucket: { bucketId: BUCKET, isDefault: true, ci: { listWorkflowExecutions } },
     services: {
       cursors: new CursorCodec('unit-test-cursor-secret-0123456789'),
       maxPageSize: 100,
@@ -77,7 +77,10 @@ function scripted(answer: (call: number) => WorkflowExecutionPage) {
     calls.push(params);
     return answer(calls.length);
   };
-  return { calls, context: { ...context, bucket: { bucketId: BUCKET, ci: { listWorkflowExecutions } } } };
+  return {
+    calls,
+    context: { ...context, bucket: { bucketId: BUCKET, isDefault: true, ci: { listWorkflowExecutions } } },
+  };
 }
 
 const filter = { workflowId: 'w' as WorkflowId, order: 'Desc' as const };
@@ -85,6 +88,26 @@ const runIds = (connection: { edges: ReadonlyArray<{ node: { runId: string } }> 
   connection.edges.map((e) => e.node.runId);
 
 describe('paginateExecutions', () => {
+  it('binds cursors to the bucket; the default bucket’s cursors are those issued before lists named buckets', async () => {
+    const { context } = upstream();
+    const before = context.services.cursors.encode(fingerprint(filter), { token: null, size: 5, skip: 2 });
+    const resumed = await paginateExecutions(context, context.bucket, filter, { first: 2, after: before });
+    expect(runIds(resumed)).toEqual(['i2', 'i3']);
+    const other = { ...context.bucket, bucketId: assume(bucketIdRule, 'other-1250000000'), isDefault: false };
+    await expect(
+      paginateExecutions(context, other, filter, { first: 2, after: before }),
+    ).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' },
+    });
+    const own = await paginateExecutions(context, other, filter, { first: 2 });
+    await expect(
+      paginateExecutions(context, context.bucket, filter, { first: 2, after: own.pageInfo.endCursor }),
+    ).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(
+      runIds(await paginateExecutions(context, other, filter, { first: 2, after: own.pageInfo.endCursor })),
+    ).toEqual(['i2', 'i3']);
+  });
+
   it('fills a page from several short upstream pages, and resumes exactly after it', async () => {
     const { calls, context } = upstream({ pageCap: 3 });
     const first = await paginateExecutions(context, context.bucket, filter, { first: 5 });

@@ -113,7 +113,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
     gatewayOptions(config, services, {
       logger,
       isReady: createReadinessProbe(
-        services.tenants.map((tenant) => tenant.client),
+        services.tenants.map((tenant) => tenant.ci),
         logger,
         () => draining,
       ),

@@ -44,9 +44,9 @@ export interface ServiceRuntime {
   readonly client?: Partial<Omit<CiClientOptions, 'bucketId' | 'endpoint' | 'credentials'>> | undefined;
 }
 
-/** One served bucket, with what the process must close. */
+/** One served bucket: its client itself (the process pings and closes it), and the account it signs for. */
 export interface Tenant extends ServedBucket {
-  readonly client: CiClient;
+  readonly ci: CiClient;
   readonly account: string;
 }
 
@@ -107,7 +107,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       logger: logger.child({ component: 'live-updates', bucket: bucketId }),
     });
     metrics?.watchLiveUpdates(live);
-    return { bucketId, region: bucket.region, account: bucket.account, ci: client, client, live };
+    return { bucketId, region: bucket.region, account: bucket.account, ci: client, live };
   });
   const buckets = bucketDirectory(tenants, tenancy.defaultBucket);
   const targetOf = (bucketId: string | undefined) => buckets.get(bucketId ?? buckets.defaultBucket ?? '');
@@ -119,7 +119,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       await Promise.all(tenants.map((served) => served.live.close()));
     },
     close: async () => {
-      await Promise.all(tenants.map((served) => served.client.close()));
+      await Promise.all(tenants.map((served) => served.ci.close()));
     },
     shared: {
       buckets,

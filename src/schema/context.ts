@@ -129,9 +129,8 @@ export function createGraphQLContext(
   const scopes = new Map<string, BucketScope>();
   const mayUse = (bucketId: string) => caller.buckets === undefined || caller.buckets.has(bucketId);
   const { defaultBucket } = services.buckets;
-  const visibleBuckets = services.buckets.all
-    .filter((served) => mayUse(served.bucketId))
-    .sort((a, b) => Number(b.bucketId === defaultBucket) - Number(a.bucketId === defaultBucket));
+  /** Made when first asked for: most requests name their bucket and never need the list. */
+  let visible: readonly ServedBucket[] | undefined;
 
   const bucket = (bucketId: BucketId): BucketScope => {
     const existing = scopes.get(bucketId);
@@ -173,7 +172,12 @@ export function createGraphQLContext(
       if (!served) throw unknownBucket(named, argumentName);
       return bucket(served.bucketId);
     },
-    visibleBuckets,
+    get visibleBuckets() {
+      visible ??= services.buckets.all
+        .filter((served) => mayUse(served.bucketId))
+        .sort((a, b) => Number(b.bucketId === defaultBucket) - Number(a.bucketId === defaultBucket));
+      return visible;
+    },
     cacheHints,
     renewed: (signal) => createGraphQLContext(services, { ...binding, signal }),
   };

@@ -78,6 +78,17 @@ export interface UpstreamConfig {
   readonly detailCacheEntries: number;
   /** How long a workflow lookup is reused, in milliseconds; 0 never. */
   readonly workflowCacheTtlMs: number;
+  /** CI's quota per account, shared by every replica through Redis (see `ci/governor.ts`). */
+  readonly quota: QuotaConfig;
+}
+
+export interface QuotaConfig {
+  /** Calls per second for an account the bucket file gives none; undefined: such accounts are not governed. */
+  readonly callsPerSecond: number | undefined;
+  /** `enforce` limits; `measure` only counts (`ci_upstream_requests_total` by account), to learn the quota first. */
+  readonly mode: 'enforce' | 'measure';
+  /** Longest a user's call waits for a token. */
+  readonly maxWaitMs: number;
 }
 
 /** How much one request, one caller or one connection may take. */
@@ -199,6 +210,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         jobIdsPerLookup: e.JOB_IDS_PER_LOOKUP,
         detailCacheEntries: e.DETAIL_CACHE_ENTRIES,
         workflowCacheTtlMs: e.WORKFLOW_CACHE_TTL_MS,
+        quota: {
+          callsPerSecond: e.CI_ACCOUNT_CALLS_PER_SECOND,
+          mode: e.CI_QUOTA_MODE ?? 'enforce',
+          maxWaitMs: e.CI_QUOTA_MAX_WAIT_MS,
+        },
       },
       limits: {
         maxPageSize: e.MAX_PAGE_SIZE,

@@ -12,6 +12,8 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * 10, so this is where to start.
  */
 export const DEFAULT_JOB_IDS_PER_LOOKUP = 10;
+/** Longest a user's call waits for the account's quota before `UPSTREAM_THROTTLED`. */
+export const DEFAULT_QUOTA_MAX_WAIT_MS = 2_000;
 
 /**
  * The OAuth scopes reading and changing things need, unless configured otherwise. One place, because the schema

@@ -10,7 +10,9 @@
  */
 import { AccountCredentials } from './ci/account-credentials.js';
 import { CiClient, type CiClientOptions, type UpstreamObserver } from './ci/client.js';
+import { type GovernorStore, LocalGovernorStore } from './ci/governor.js';
 import { assume, bucketIdRule } from './ci/inputs.js';
+import { quotaGovernors } from './ci/quota.js';
 import { ReadCache } from './ci/read-cache.js';
 import type { Config, TenancyConfig } from './config.js';
 import type { GatewayOptions } from './http/gateway.js';
@@ -32,8 +34,10 @@ export interface ServiceRuntime {
   readonly metrics?: Metrics | undefined;
   /** Further watchers of every upstream attempt (trace spans). */
   readonly observers?: readonly UpstreamObserver[] | undefined;
-  /** Redis's event target and poll leases, when replicas share live updates. */
-  readonly shared?: { readonly eventTarget: EventTarget; readonly leases: PollLeases } | undefined;
+  /** Redis's event target, poll leases and quota buckets, when replicas share them. */
+  readonly shared?:
+    | { readonly eventTarget: EventTarget; readonly leases: PollLeases; readonly quota: GovernorStore }
+    | undefined;
   /** The CI callback token in use (demo mode makes one up). */
   readonly callbackToken?: string | undefined;
   /** This gateway's public base URL as CI reaches it (demo mode learns it once listening). */
@@ -77,6 +81,13 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
         'temporary credentials could not be renewed; the current ones are kept while they last',
       ),
   });
+  // CI's quota per account, in Redis when replicas share it, else in this process.
+  const governorOf = quotaGovernors(
+    tenancy,
+    upstream.quota,
+    runtime.shared?.quota ?? new LocalGovernorStore(),
+    runtime.now,
+  );
   const tenants: Tenant[] = tenancy.buckets.map((bucket) => {
     const bucketId = assume(bucketIdRule, bucket.bucketId);
     const tenant = { bucket: bucketId, account: bucket.account };
@@ -90,6 +101,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       endpoint: bucket.endpoint,
       regionEndpoint: bucket.regionEndpoint,
       credentials: accounts.of(bucket.account),
+      governor: governorOf(bucket),
       tenant,
       timeoutMs: upstream.timeoutMs,
       logger: logger.child({ component: 'ci-client', ...tenant }),

@@ -16,8 +16,10 @@ export const DEFAULT_BUCKET_ID = 'default';
 const DEFAULT_ROLE_SECONDS = 7200;
 const DEFAULT_STS_REGION = 'ap-guangzhou';
 
-/** How the calls for a bucket are signed. */
-export type AccountConfig =
+/** How the calls for a bucket are signed, and how many per second CI allows the account (unset: no limit). */
+export type AccountConfig = AccountKind & { readonly callsPerSecond?: number | undefined };
+
+type AccountKind =
   /** A key pair (and, for temporary keys, a session token), read from the environment. */
   | {
       readonly kind: 'keys';
@@ -57,6 +59,8 @@ export interface BucketConfig {
   readonly endpoint: string;
   /** The region's own CI origin (`GET /mediabucket`): `https://ci.<region>.myqcloud.com`, or `endpoint` when overridden. */
   readonly regionEndpoint: string;
+  /** Calls per second this bucket may take of its account's quota; unset: the account's alone limits it. */
+  readonly callsPerSecond?: number | undefined;
 }
 
 export interface TenancyConfig {
@@ -87,7 +91,9 @@ const sessionName = z
   .string()
   .regex(/^[\w+=,.@-]{2,64}$/, 'must be 2 to 64 of letters, digits and =,.@_-')
   .optional();
+const callsPerSecond = z.number().positive().max(10_000).optional();
 const roleFields = {
+  callsPerSecond,
   roleArn: z.string().regex(ROLE_ARN, 'must look like qcs::cam::uin/100000000001:roleName/ci-gateway'),
   sessionName,
   durationSeconds: z.number().int().min(900).max(43_200).default(DEFAULT_ROLE_SECONDS),
@@ -100,6 +106,7 @@ const accountSchema = z.discriminatedUnion('type', [
     secretIdEnv: envName,
     secretKeyEnv: envName,
     sessionTokenEnv: envName.optional(),
+    callsPerSecond,
   }),
   z.strictObject({
     type: z.literal('role'),
@@ -123,6 +130,7 @@ const fileSchema = z.strictObject({
         region: z.string().regex(REGION, 'must look like ap-guangzhou'),
         account: name.optional(),
         endpoint: origin.optional(),
+        callsPerSecond,
       }),
     )
     .min(1, 'must list at least one bucket'),
@@ -182,7 +190,10 @@ export function tenancyFromFile(path: string, env: Env): TenancyResult {
     seen.add(bucket.bucket);
     const account = bucket.account ?? DEFAULT_ACCOUNT;
     accountNamed(account, `${at}.account`);
-    return bucketConfig(bucket.bucket, bucket.region, account, bucket.endpoint);
+    return {
+      ...bucketConfig(bucket.bucket, bucket.region, account, bucket.endpoint),
+      callsPerSecond: bucket.callsPerSecond,
+    };
   });
 
   for (const [accountName, account] of Object.entries(file.accounts)) {
@@ -201,6 +212,7 @@ export function tenancyFromFile(path: string, env: Env): TenancyResult {
           secretId: read(account.secretIdEnv, true) ?? '',
           secretKey: read(account.secretKeyEnv, true) ?? '',
           sessionToken: read(account.sessionTokenEnv, false),
+          callsPerSecond: account.callsPerSecond,
         };
         break;
       }
@@ -221,6 +233,7 @@ export function tenancyFromFile(path: string, env: Env): TenancyResult {
           sessionName: account.sessionName ?? gatewaySessionName(),
           durationSeconds: account.durationSeconds,
           stsRegion: account.stsRegion,
+          callsPerSecond: account.callsPerSecond,
         };
         break;
       }
@@ -234,6 +247,7 @@ export function tenancyFromFile(path: string, env: Env): TenancyResult {
           sessionName: account.sessionName ?? gatewaySessionName(),
           durationSeconds: account.durationSeconds,
           stsRegion: account.stsRegion,
+          callsPerSecond: account.callsPerSecond,
         };
         break;
     }
@@ -316,18 +330,24 @@ function gatewaySessionName(): string {
  * (a key pair's id, a role's ARN), never a secret. Replicas sharing Redis compare them at start.
  */
 export function bucketFingerprints(tenancy: TenancyConfig): Map<string, string> {
-  const identity = (name: string): string => {
-    const account = tenancy.accounts[name];
-    if (!account) return name;
-    return account.kind === 'keys' ? `keys:${account.secretId}` : `${account.kind}:${account.roleArn}`;
-  };
   return new Map(
     tenancy.buckets.map((bucket) => [
       bucket.bucketId,
-      createHash('sha256')
-        .update(JSON.stringify([bucket.region, bucket.endpoint, identity(bucket.account)]))
-        .digest('base64url')
-        .slice(0, 22),
+      digest([bucket.region, bucket.endpoint, accountIdentity(tenancy, bucket.account)]),
     ]),
   );
+}
+
+/**
+ * Who an account is, whatever this gateway calls it: a key pair's id or a role's ARN, as a short digest. Replicas
+ * with different bucket files agree on it for the same account (its quota is shared under it).
+ */
+export function accountIdentity(tenancy: TenancyConfig, name: string): string {
+  const account = tenancy.accounts[name];
+  if (!account) return digest(['name', name]);
+  return digest(account.kind === 'keys' ? ['keys', account.secretId] : [account.kind, account.roleArn]);
+}
+
+function digest(parts: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }

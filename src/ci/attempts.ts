@@ -3,6 +3,7 @@
  * report of every attempt, which observers (metrics, traces) see too.
  */
 import type { CiErrorKind } from './errors.js';
+import type { CallPriority } from './governor.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
@@ -20,6 +21,8 @@ export interface CallOptions {
   readonly beforeAttempt?: (() => void) | undefined;
   /** Overrides the transport's retry limit for this call (a health probe wants 0). */
   readonly maxRetries?: number | undefined;
+  /** Whose call it is, for the quota governor: a user's by default. */
+  readonly priority?: CallPriority | undefined;
 }
 
 /** Whose call an attempt is: the bucket it reads or changes, and the account it is signed for. */

@@ -41,6 +41,7 @@ import {
   parseRetryAfter,
   secondsOrUndefined,
 } from './errors.js';
+import type { AccountGovernor } from './governor.js';
 import { RetryBudget } from './retry-budget.js';
 import { DEFAULT_SIGNATURE_TTL_SECONDS, formatKeyTime, type KeyValuePairs, signRequest } from './signer.js';
 import { cancellation, SingleFlight } from './single-flight.js';
@@ -94,7 +95,12 @@ export interface CiTransportOptions {
   readonly dialect?: ServiceDialect | undefined;
   /** Named in every attempt reported, so metrics, traces and logs tell buckets and accounts apart. */
   readonly tenant?: Tenant | undefined;
+  /** The account's quota: asked before every attempt, told of CI's throttling. */
+  readonly governor?: QuotaGovernor | undefined;
 }
+
+/** What the transport needs of the quota governor (`governor.ts`). */
+export type QuotaGovernor = Pick<AccountGovernor, 'acquire' | 'throttled'>;
 
 export interface UpstreamRequest {
   /** The call's name in logs, e.g. `ListWorkflowExecutions`. */
@@ -136,6 +142,7 @@ export class CiTransport {
   readonly #observers: readonly UpstreamObserver[];
   readonly #dialect: ServiceDialect;
   readonly #tenant: Tenant | undefined;
+  readonly #governor: QuotaGovernor | undefined;
   /** Server time minus local time, learnt from a skew error's `Date` header. */
   #clockOffsetMs = 0;
   readonly #flights = new SingleFlight();
@@ -162,6 +169,7 @@ export class CiTransport {
     this.#observers = options.observers ?? [];
     this.#dialect = options.dialect ?? CI_DIALECT;
     this.#tenant = options.tenant;
+    this.#governor = options.governor;
     this.#dispatcher =
       options.dispatcher ??
       new Agent({
@@ -208,6 +216,8 @@ export class CiTransport {
     for (let attempt = 1; ; attempt += 1) {
       if (signal?.aborted) throw cancellation(signal);
       beforeAttempt?.();
+      // Within the account's quota, or not at all: a refusal is the caller's answer, never retried here.
+      if (this.#governor) await this.#withinQuota(this.#governor, options.priority, signal);
       if (attempt === 1) this.#retryBudget.recordFirstAttempt();
       const started = performance.now();
       const observations = this.#observe(request, attempt);
@@ -244,6 +254,12 @@ export class CiTransport {
           throw error;
         }
         failure = error;
+      }
+      // CI itself throttled the account: every replica sharing its quota slows down.
+      if (failure.kind === 'throttled' && failure.status !== undefined) {
+        this.#governor?.throttled().catch(() => {
+          // The store falls back to this process's own buckets; nothing is left to do.
+        });
       }
       if (failure.kind === 'cancelled' || signal?.aborted) {
         const stopped = signal?.aborted ? cancellation(signal) : failure;
@@ -289,6 +305,20 @@ export class CiTransport {
         }
         throw error;
       }
+    }
+  }
+
+  /** Waits for the quota (a user's call a bounded while); an abort while waiting is the caller's cancellation. */
+  async #withinQuota(
+    governor: QuotaGovernor,
+    priority: CallOptions['priority'],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    try {
+      await governor.acquire(priority ?? 'interactive', signal);
+    } catch (error) {
+      if (signal?.aborted) throw cancellation(signal);
+      throw error;
     }
   }
 

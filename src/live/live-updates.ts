@@ -172,7 +172,10 @@ export class LiveUpdates {
     };
     reading.promise = (async () => {
       try {
-        const detail = await this.#ci.getWorkflowExecution(runId, { signal: this.#reads.signal });
+        const detail = await this.#ci.getWorkflowExecution(runId, {
+          signal: this.#reads.signal,
+          priority: 'poll',
+        });
         this.#publish(runChannel(this.#bucketId, runId), { detail, hinted: reading.hinted });
         this.#publish(workflowChannel(this.#bucketId, detail.workflowId), {
           runs: [detail],
@@ -199,7 +202,7 @@ export class LiveUpdates {
         size: WORKFLOW_POLL_PAGE_SIZE,
         order: 'Desc',
       },
-      { signal: this.#reads.signal },
+      { signal: this.#reads.signal, priority: 'poll' },
     );
     return { runs: [...page.executions].reverse(), batchJobId: watch.batchJobId, hinted: false };
   }

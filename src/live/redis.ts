@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
+import type { GovernorStore } from '../ci/governor.js';
 import type { PollLeases } from './poller.js';
+import { redisGovernorStore } from './redis-governor.js';
 
 /** Keys this gateway writes; its channels are named by live updates' topics. */
 const LEASE_PREFIX = 'ci-gateway:poll-lease:';
@@ -74,6 +76,8 @@ export const DATE_PRESERVING_JSON = {
 export interface RedisLive {
   readonly eventTarget: ReturnType<typeof createRedisEventTarget>;
   readonly leases: PollLeases;
+  /** CI's quota buckets, one per account for every replica; this process's own while Redis is out of reach. */
+  readonly quota: GovernorStore;
   /** This process's name on its leases: host, pid and a random tag. */
   readonly replicaId: string;
   /**
@@ -122,6 +126,16 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
     return lost;
   };
   const publishLost = outageOf('publish', publishClient);
+  /** Said once per outage: meanwhile each replica governs CI's quota alone. */
+  let quotaAlone = false;
+  const quotaOutage = () => {
+    if (quotaAlone) return;
+    quotaAlone = true;
+    options.logger.warn({}, 'redis: CI quota governed by this replica alone until Redis is back');
+  };
+  publishClient.on('ready', () => {
+    quotaAlone = false;
+  });
   const subscribeLost = outageOf('subscribe', subscribeClient);
   let claimTimer: NodeJS.Timeout | undefined;
   const close = async () => {
@@ -177,6 +191,10 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
   return {
     eventTarget,
     leases,
+    quota: redisGovernorStore(publishClient, (error) => {
+      publishLost(error);
+      quotaOutage();
+    }),
     replicaId,
     close,
     async claimBuckets(fingerprints) {

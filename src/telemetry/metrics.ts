@@ -70,8 +70,8 @@ export function createMetrics(): Metrics {
 
   const upstreamRequests = new Counter({
     name: 'ci_upstream_requests_total',
-    help: 'HTTP requests sent to the CI API (every attempt, retries included), by bucket, call and outcome.',
-    labelNames: ['bucket', 'operation', 'outcome'],
+    help: 'HTTP requests sent to the CI API (every attempt, retries included), by bucket, account, call and outcome.',
+    labelNames: ['bucket', 'account', 'operation', 'outcome'],
     registers: [registry],
   });
   const upstreamDuration = new Histogram({
@@ -157,7 +157,13 @@ export function createMetrics(): Metrics {
           upstreamInFlight.dec();
           // Bounded: a tenant is one of the configured buckets.
           const labels = { bucket: attempt.tenant?.bucket ?? '', operation: attempt.operation };
-          upstreamRequests.inc({ ...labels, outcome: outcomeOf(attempt) });
+          upstreamRequests.inc({
+            bucket: labels.bucket,
+            // What an account spends, and how often CI throttles it: the quota to configure, measured.
+            account: attempt.tenant?.account ?? '',
+            operation: attempt.operation,
+            outcome: outcomeOf(attempt),
+          });
           upstreamDuration.observe(labels, attempt.durationMs / 1000);
           if (attempt.outcome === 'retry') upstreamRetries.inc(labels);
         },

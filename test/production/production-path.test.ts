@@ -252,7 +252,7 @@ describe('the production image path', () => {
       expect((await fetch(`${gateway.url}/metrics`)).status).toBe(404);
       const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(scrape).toMatch(
-        /^ci_upstream_requests_total\{bucket="demo-1250000000",operation="ListWorkflowExecutions",outcome="ok"\} 1$/m,
+        /^ci_upstream_requests_total\{bucket="demo-1250000000",account="default",operation="ListWorkflowExecutions",outcome="ok"\} 1$/m,
       );
       // SIGTERM flushes the spans still buffered.
       gateway.child.kill('SIGTERM');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { CiClientOptions } from '../../src/ci/client.js';
-import { type Config, loadConfig, type TenancyConfig } from '../../src/config.js';
+import { type Config, loadConfig, type QuotaConfig, type TenancyConfig } from '../../src/config.js';
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/http/gateway.js';
 import { serveGraphQLOverWebSocket } from '../../src/http/websocket.js';
@@ -31,6 +31,8 @@ export interface GatewayFixtureOptions {
   readonly emulator?: EmulatorOptions;
   /** Buckets and accounts other than the emulator's one bucket (an emulated cloud's, say). */
   readonly tenancy?: TenancyConfig;
+  /** CI's quota per account (none by default). */
+  readonly quota?: QuotaConfig;
   /** The clock signatures and temporary credentials are read from (an emulated cloud's, moved by the test). */
   readonly now?: () => number;
   readonly cursorSecret?: string;
@@ -135,6 +137,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
         }),
       },
       live: { ...TEST_CONFIG.live, ...definedOnly({ pollIntervalMs: options.pollIntervalMs }) },
+      upstream: { ...TEST_CONFIG.upstream, ...definedOnly({ quota: options.quota }) },
     };
     const metrics = options.gateway?.metrics?.metrics;
     const services = createServices(config, {

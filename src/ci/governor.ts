@@ -14,6 +14,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { CiError } from './errors.js';
+import { cancellation } from './single-flight.js';
 
 /** Who is asking: a user's request first, then a subscription's poll, then work nobody waits for. */
 export type CallPriority = 'interactive' | 'poll' | 'background';
@@ -123,7 +124,8 @@ export class AccountGovernor {
 
   /**
    * Resolves once the attempt may be sent. A user request waits up to `maxWaitMs`; a poll or background call does
-   * not wait: refused, it fails `throttled` at once and its poller backs off.
+   * not wait: refused, it fails `throttled` at once and its poller backs off. An abort while waiting is the caller's
+   * cancellation.
    */
   async acquire(priority: CallPriority, signal?: AbortSignal): Promise<void> {
     const { account, callsPerSecond, mode, store } = this.#options;
@@ -139,12 +141,21 @@ export class AccountGovernor {
           retryAfterSeconds: Math.max(1, Math.ceil(result.waitMs / 1000)),
         });
       }
-      await this.#sleep(result.waitMs, signal);
+      try {
+        await this.#sleep(result.waitMs, signal);
+      } catch (error) {
+        if (signal?.aborted) throw cancellation(signal);
+        throw error;
+      }
     }
   }
 
-  /** CI answered 429: every replica sharing the store slows down. */
+  /** CI answered 429: every replica sharing the store slows down. Never rejects. */
   async throttled(): Promise<void> {
-    await this.#options.store.throttled(this.#options.account, this.#options.callsPerSecond, this.#now());
+    try {
+      await this.#options.store.throttled(this.#options.account, this.#options.callsPerSecond, this.#now());
+    } catch {
+      // The stores fall back to this process's own buckets themselves; nothing is left to do here.
+    }
   }
 }

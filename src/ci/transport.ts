@@ -217,7 +217,7 @@ export class CiTransport {
       if (signal?.aborted) throw cancellation(signal);
       beforeAttempt?.();
       // Within the account's quota, or not at all: a refusal is the caller's answer, never retried here.
-      if (this.#governor) await this.#withinQuota(this.#governor, options.priority, signal);
+      await this.#governor?.acquire(options.priority ?? 'interactive', signal);
       if (attempt === 1) this.#retryBudget.recordFirstAttempt();
       const started = performance.now();
       const observations = this.#observe(request, attempt);
@@ -256,11 +256,7 @@ export class CiTransport {
         failure = error;
       }
       // CI itself throttled the account: every replica sharing its quota slows down.
-      if (failure.kind === 'throttled' && failure.status !== undefined) {
-        this.#governor?.throttled().catch(() => {
-          // The store falls back to this process's own buckets; nothing is left to do.
-        });
-      }
+      if (failure.kind === 'throttled' && failure.status !== undefined) void this.#governor?.throttled();
       if (failure.kind === 'cancelled' || signal?.aborted) {
         const stopped = signal?.aborted ? cancellation(signal) : failure;
         report(stopped.kind === 'cancelled' ? 'cancelled' : 'error', response, stopped);
@@ -305,20 +301,6 @@ export class CiTransport {
         }
         throw error;
       }
-    }
-  }
-
-  /** Waits for the quota (a user's call a bounded while); an abort while waiting is the caller's cancellation. */
-  async #withinQuota(
-    governor: QuotaGovernor,
-    priority: CallOptions['priority'],
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    try {
-      await governor.acquire(priority ?? 'interactive', signal);
-    } catch (error) {
-      if (signal?.aborted) throw cancellation(signal);
-      throw error;
     }
   }
 

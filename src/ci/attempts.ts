@@ -3,7 +3,9 @@
  * report of every attempt, which observers (metrics, traces) see too.
  */
 import type { CiErrorKind } from './errors.js';
-import type { CallPriority } from './governor.js';
+
+/** Who is asking, for the quota governor: a user's request first, then a subscription's poll, then background work. */
+export type CallPriority = 'interactive' | 'poll' | 'background';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
 

@@ -13,11 +13,11 @@
  *   `measure` mode grants everything and only counts, so an operator can learn the real quota first.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import type { CallPriority } from './attempts.js';
 import { CiError } from './errors.js';
 import { cancellation } from './single-flight.js';
 
-/** Who is asking: a user's request first, then a subscription's poll, then work nobody waits for. */
-export type CallPriority = 'interactive' | 'poll' | 'background';
+export type { CallPriority };
 
 /** The share of the bucket each priority must leave for the ones above it. */
 export const PRIORITY_RESERVE: Readonly<Record<CallPriority, number>> = {

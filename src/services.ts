@@ -86,7 +86,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
     tenancy,
     upstream.quota,
     runtime.shared?.quota ?? new LocalGovernorStore(),
-    runtime.now,
+    { now: runtime.now, onRefused: metrics && (() => metrics.quotaRefused()) },
   );
   const tenants: Tenant[] = tenancy.buckets.map((bucket) => {
     const bucketId = assume(bucketIdRule, bucket.bucketId);

@@ -108,6 +108,8 @@ export interface AccountGovernorOptions {
   readonly maxWaitMs?: number | undefined;
   readonly now?: (() => number) | undefined;
   readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  /** A call was refused (metrics count it). */
+  readonly onRefused?: ((priority: CallPriority) => void) | undefined;
 }
 
 /** One account's governor, as the transport asks it before every attempt. */
@@ -137,6 +139,7 @@ export class AccountGovernor {
       if (result.granted) return;
       const waited = this.#now() - started;
       if (waited + result.waitMs > maxWaitMs) {
+        this.#options.onRefused?.(priority);
         throw new CiError('throttled', `The CI quota of account ${account} is spent for now`, {
           retryAfterSeconds: Math.max(1, Math.ceil(result.waitMs / 1000)),
         });

@@ -5,14 +5,14 @@
  */
 import type { BucketConfig, QuotaConfig, TenancyConfig } from '../config.js';
 import { accountIdentity } from '../tenancy-config.js';
-import { AccountGovernor, type GovernorStore } from './governor.js';
+import { AccountGovernor, type AccountGovernorOptions, type GovernorStore } from './governor.js';
 import type { QuotaGovernor } from './transport.js';
 
 export function quotaGovernors(
   tenancy: TenancyConfig,
   quota: QuotaConfig,
   store: GovernorStore,
-  now?: () => number,
+  options: Pick<AccountGovernorOptions, 'now' | 'onRefused'> = {},
 ): (bucket: BucketConfig) => QuotaGovernor | undefined {
   const governor = (key: string, callsPerSecond: number) =>
     new AccountGovernor({
@@ -21,7 +21,7 @@ export function quotaGovernors(
       mode: quota.mode,
       store,
       maxWaitMs: quota.maxWaitMs,
-      now,
+      ...options,
     });
   const accounts = new Map<string, AccountGovernor | undefined>();
   const ofAccount = (name: string): AccountGovernor | undefined => {

@@ -20,7 +20,7 @@ export const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
 
 /** Why a request was refused upstream work before any call was made. */
-export type RefusalReason = 'request_budget' | 'rate_limit' | 'retry_budget';
+export type RefusalReason = 'request_budget' | 'rate_limit' | 'retry_budget' | 'quota';
 
 /** GraphQL error codes that are refusals of upstream work, and how the refusal metric names them. */
 export const REFUSAL_CODES: Readonly<Record<string, RefusalReason>> = {
@@ -34,6 +34,8 @@ export interface Metrics {
   readonly upstream: UpstreamObserver;
   /** The yoga plugins: operation and error metrics, and `/metrics` itself unless it has its own port. */
   plugin(options: { readonly servePath: boolean }): Plugin;
+  /** A call was not sent: its account's CI quota had no token for it in time. */
+  quotaRefused(): void;
   /** Reports one bucket's cache hits and misses at every scrape. */
   watchReadCache(cache: ReadCache, bucket: string): void;
   /** Reports live updates' subscribers, watched keys and the keys this replica polls at every scrape. */
@@ -94,7 +96,7 @@ export function createMetrics(): Metrics {
   });
   const refusals = new Counter({
     name: 'ci_upstream_refusals_total',
-    help: 'Upstream work refused: a request over its call budget, a caller over its rate limit, or a retry the shared retry budget did not allow.',
+    help: "Upstream work refused: a request over its call budget, a caller over its rate limit, a retry the shared retry budget did not allow, or a call its account's CI quota had no token for.",
     labelNames: ['reason'],
     registers: [registry],
   });
@@ -256,6 +258,9 @@ export function createMetrics(): Metrics {
     registry,
     upstream,
     plugin,
+    quotaRefused() {
+      refusals.inc({ reason: 'quota' });
+    },
     watchReadCache(cache, bucket) {
       cacheCounts.push(
         { bucket, cache: 'detail', counts: cache.detailCounts },

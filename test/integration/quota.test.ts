@@ -9,6 +9,7 @@ import { AccountGovernor, LocalGovernorStore } from '../../src/ci/governor.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { redisGovernorStore } from '../../src/live/redis-governor.js';
+import { createMetrics } from '../../src/telemetry/metrics.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
 import { type RunningRedis, redisServerAvailable, startRedis } from '../support/processes.js';
 
@@ -97,10 +98,12 @@ describe.skipIf(!available)('the quota governor in Redis', () => {
 
 describe('a gateway under an account quota', () => {
   it('keeps CI under the rate, making users wait a bounded while, then answering UPSTREAM_THROTTLED', async () => {
+    const metrics = createMetrics();
     const fixture = track(
       await startGateway({
         quota: { callsPerSecond: 4, mode: 'enforce', maxWaitMs: 300 },
         upstreamConcurrency: 20,
+        gateway: { metrics: { metrics, servePath: true } },
       }),
     );
     fixture.emulator.clearRequests();
@@ -126,6 +129,10 @@ describe('a gateway under an account quota', () => {
     });
     // CI never saw more than what was served.
     expect(fixture.emulator.requests).toHaveLength(served.length);
+    const scrape = await (await fixture.gateway.fetch('http://gateway/metrics')).text();
+    expect(scrape).toMatch(
+      new RegExp(`^ci_upstream_refusals_total\\{reason="quota"\\} ${throttled.length}$`, 'm'),
+    );
   });
 
   it('halves the account’s rate when CI answers 429, so the next burst is smaller', async () => {

@@ -5,10 +5,12 @@
  * - **Reads are observations.** Whatever reads a run or a workflow's newest runs (a poll, a callback's re-read, a
  *   subscriber's first look) publishes what CI said. Each replica keeps, per key it watches, what it last told its
  *   subscribers and tells them only what changed: duplicates, echoes and forged callbacks publish nothing new.
- * - **One read per interval per key, whatever the number of subscribers or replicas.** Each watched key (a run;
- *   a workflow, optionally one batch trigger's runs) has one poller per replica that watches it, started by its
- *   first subscriber there and stopped with its last; it polls only while it holds the key's lease, which
- *   replicas sharing Redis hand to one of them (see `poller.ts`).
+ * - **One read per interval per key, whatever the number of subscribers or replicas.** Each watched key (a
+ *   workflow, optionally one batch trigger's runs; a workflow's scan for its watched runs) has one poller per
+ *   replica that watches it, started by its first subscriber there and stopped with its last; it polls only while
+ *   it holds the key's lease, which replicas sharing Redis hand to one of them (see `poller.ts`). Runs are not
+ *   polled one by one: their workflow's scan lists its unfinished runs, and the replica holding a run's lease reads
+ *   it when the scan shows it changed (`run-scan.ts`).
  * - **Callbacks are hints.** `hint(runId)` re-reads the run with a signed call (one read however many hints arrive
  *   at once) and marks the observation, so every poller of that run or its workflow, on any replica, returns from
  *   its back-off.
@@ -19,9 +21,17 @@ import { setMaxListeners } from 'node:events';
 import type { Repeater } from 'graphql-yoga';
 import type { CallOptions, ExecutionFilter } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
-import type { RunId } from '../ci/inputs.js';
-import type { WorkflowExecutionDetail, WorkflowExecutionPage } from '../ci/types.js';
+import type { RunId, WorkflowId } from '../ci/inputs.js';
+import {
+  type ExecutionState,
+  isFinishedState,
+  MAX_UPSTREAM_PAGE_SIZE,
+  type WorkflowExecutionDetail,
+  type WorkflowExecutionPage,
+  type WorkflowExecutionSummary,
+} from '../ci/types.js';
 import { LOCAL_LEASES, type PollLeases } from './poller.js';
+import { MAX_SCAN_PAGES, runScan } from './run-scan.js';
 import { type RunObservation, type RunState, runChannel, runWatch } from './run-watch.js';
 import { WatchRegistry, type WatchRegistryOptions } from './watch-registry.js';
 import {
@@ -38,7 +48,10 @@ import {
 export interface LiveCi {
   getWorkflowExecution(runId: RunId, options?: CallOptions): Promise<WorkflowExecutionDetail>;
   listWorkflowExecutions(
-    params: Pick<ExecutionFilter, 'workflowId' | 'batchJobId' | 'order'> & { readonly size?: number },
+    params: Pick<ExecutionFilter, 'workflowId' | 'batchJobId' | 'order' | 'states'> & {
+      readonly size?: number;
+      readonly nextToken?: string | undefined;
+    },
     options?: CallOptions,
   ): Promise<WorkflowExecutionPage>;
 }
@@ -56,6 +69,9 @@ export interface LiveUpdatesOptions {
   readonly now?: () => Date;
   readonly logger?: WatchRegistryOptions['logger'];
 }
+
+/** What a scan lists: the runs that may still change. */
+const UNFINISHED_STATES: readonly ExecutionState[] = ['Running', 'Pause'];
 
 /** A read of a run in flight, which concurrent subscribers, polls and hints share. */
 interface Reading {
@@ -78,13 +94,17 @@ export class LiveUpdates {
   readonly #events: EventTarget;
   readonly #runs: WatchRegistry<RunId, RunState, WorkflowExecutionDetail, RunObservation>;
   readonly #workflows: WatchRegistry<WorkflowWatch, WorkflowState, WorkflowEvent, WorkflowObservation>;
+  /** Each workflow whose runs are watched, listed once per interval for all of them. */
+  readonly #scans: WatchRegistry<WorkflowId, WorkflowId, never, WorkflowObservation>;
   /** Reads in flight, by run: concurrent subscribers, polls and hints share one. */
   readonly #reading = new Map<string, Reading>();
   /** Aborted by {@link close}: a read stuck upstream must not hold a draining replica. */
   readonly #reads = new AbortController();
+  readonly #logger: LiveUpdatesOptions['logger'];
 
   constructor(options: LiveUpdatesOptions) {
     this.#bucketId = options.bucketId;
+    this.#logger = options.logger;
     this.#ci = options.ci;
     this.#events = options.eventTarget ?? localEvents();
     const registry: WatchRegistryOptions = {
@@ -93,8 +113,21 @@ export class LiveUpdates {
       intervalMs: options.pollIntervalMs,
       logger: options.logger,
     };
+    this.#scans = new WatchRegistry(
+      runScan({
+        bucketId: options.bucketId,
+        list: (workflowId) => this.#listUnfinished(workflowId),
+        publish: (channel, observation) => this.#publish(channel, observation),
+        reconcile: (workflowId, observation) => this.#reconcile(workflowId, observation),
+      }),
+      registry,
+    );
     this.#runs = new WatchRegistry(
-      runWatch(options.bucketId, (runId) => this.#read(runId)),
+      runWatch({
+        bucketId: options.bucketId,
+        read: (runId) => this.#read(runId),
+        holdScan: (workflowId) => this.#scans.hold(workflowId),
+      }),
       registry,
     );
     this.#workflows = new WatchRegistry(
@@ -131,12 +164,12 @@ export class LiveUpdates {
    */
   async close(): Promise<void> {
     this.#reads.abort(new CiError('cancelled', 'The gateway is shutting down'));
-    await Promise.all([this.#runs.close(), this.#workflows.close()]);
+    await Promise.all([this.#runs.close(), this.#workflows.close(), this.#scans.close()]);
   }
 
-  /** Keys watched by this replica's subscribers. */
-  get watchedKeys(): { readonly run: number; readonly workflow: number } {
-    return { run: this.#runs.size, workflow: this.#workflows.size };
+  /** Keys watched by this replica's subscribers: runs, workflows, and the workflows scanned for their runs. */
+  get watchedKeys(): { readonly run: number; readonly workflow: number; readonly scan: number } {
+    return { run: this.#runs.size, workflow: this.#workflows.size, scan: this.#scans.size };
   }
 
   /** Subscriptions open on this replica. */
@@ -146,7 +179,7 @@ export class LiveUpdates {
 
   /** Watched keys this replica polls: all of them alone, those it holds the lease for when sharing. */
   get polledKeys(): number {
-    return this.#runs.polled + this.#workflows.polled;
+    return this.#workflows.polled + this.#scans.polled;
   }
 
   #publish(channel: string, value: RunObservation | WorkflowObservation): void {
@@ -191,6 +224,45 @@ export class LiveUpdates {
     })();
     this.#reading.set(runId, reading);
     return reading.promise;
+  }
+
+  /**
+   * Every unfinished run of the workflow (a page of 100 at a time, up to {@link MAX_SCAN_PAGES}), oldest first, as a
+   * scan's observation: complete unless there were more.
+   */
+  async #listUnfinished(workflowId: WorkflowId): Promise<WorkflowObservation> {
+    const runs: WorkflowExecutionSummary[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
+      const answer = await this.#ci.listWorkflowExecutions(
+        { workflowId, states: UNFINISHED_STATES, size: MAX_UPSTREAM_PAGE_SIZE, order: 'Desc', nextToken },
+        { signal: this.#reads.signal, priority: 'poll' },
+      );
+      runs.push(...answer.executions);
+      nextToken = answer.nextToken ?? undefined;
+      if (nextToken === undefined) break;
+    }
+    return { runs: runs.reverse(), hinted: false, unfinished: nextToken === undefined };
+  }
+
+  /**
+   * A scan of the workflow reached this replica: each of its runs watched here, whose lease this replica holds,
+   * is read if the scan shows it in another state than last told, or no longer unfinished.
+   */
+  #reconcile(workflowId: string, observation: WorkflowObservation): void {
+    const listed = new Map(observation.runs.map((run) => [run.runId, run.state]));
+    for (const watch of this.#runs.watches()) {
+      const latest = watch.state.latest;
+      if (latest?.workflowId !== workflowId || isFinishedState(latest.state) || !watch.poller?.polling)
+        continue;
+      if (listed.get(latest.runId) === latest.state) continue;
+      this.#read(latest.runId).catch((error: unknown) =>
+        this.#logger?.warn(
+          { runId: latest.runId, reason: error instanceof Error ? error.message : String(error) },
+          'live updates: a changed run could not be read; the next scan tries again',
+        ),
+      );
+    }
   }
 
   /** The newest runs of the watched workflow (or batch trigger), oldest first, as an observation to publish. */

@@ -1,6 +1,9 @@
 /**
- * A watched run: its subscribers get its current state at once, then each change of its state or of a task, and
- * end after its final state; its poller stops once it has finished.
+ * A watched run: its subscribers get its current state at once, then each change, and end after its final state.
+ * It is not read on a timer of its own: while unfinished it holds its workflow's scan (`run-scan.ts`), one list of
+ * the workflow's unfinished runs per interval, and it is read in detail when that list shows its state changed or
+ * that it finished. Between state changes, task-level news comes from CI's callbacks (`TaskFinish`), each of which
+ * re-reads the run. Its poller only holds its lease, so that of the replicas watching it one reads it.
  */
 import type { RunId } from '../ci/inputs.js';
 import { isFinishedState, type WorkflowExecutionDetail } from '../ci/types.js';
@@ -13,6 +16,8 @@ export interface RunObservation extends Observation {
 
 export interface RunState {
   latest: WorkflowExecutionDetail | undefined;
+  /** Gives back the workflow's scan this run holds while it is unfinished. */
+  releaseScan: (() => void) | undefined;
 }
 
 export class RunNotFound extends Error {}
@@ -26,21 +31,40 @@ export const runChannel = (bucketId: string, runId: string) => `ci-gateway:live:
 /** Reads the run and publishes what CI said; null for a run CI does not know. */
 export type ReadRun = (runId: RunId) => Promise<WorkflowExecutionDetail | null>;
 
+export interface RunWatchOptions {
+  readonly bucketId: string;
+  readonly read: ReadRun;
+  /** Keeps the workflow's scan going until the returned function is called. */
+  readonly holdScan: (workflowId: WorkflowExecutionDetail['workflowId']) => () => void;
+}
+
 export function runWatch(
-  bucketId: string,
-  read: ReadRun,
+  options: RunWatchOptions,
 ): WatchKind<RunId, RunState, WorkflowExecutionDetail, RunObservation> {
+  const { bucketId, read } = options;
+  /** An unfinished run holds its workflow's scan, once; a finished one gives it back. */
+  const followScan = (state: RunState) => {
+    const latest = state.latest;
+    if (!latest) return;
+    if (isFinishedState(latest.state)) {
+      state.releaseScan?.();
+      state.releaseScan = undefined;
+    } else {
+      state.releaseScan ??= options.holdScan(latest.workflowId);
+    }
+  };
   return {
     name: 'run',
     key: (runId) => `${bucketId}/${runId}`,
     channel: (runId) => runChannel(bucketId, runId),
-    initialState: () => ({ latest: undefined }),
+    initialState: () => ({ latest: undefined, releaseScan: undefined }),
     observe(watch, { detail }) {
       const previous = watch.state.latest;
       if (previous && fingerprint(previous) === fingerprint(detail)) return;
       // A read that started before the run finished may arrive after one that saw it finish.
       if (previous && isFinishedState(previous.state) && !isFinishedState(detail.state)) return;
       watch.state.latest = detail;
+      followScan(watch.state);
       if (isFinishedState(detail.state)) {
         // A finished run changes no more: its poller stops; its subscribers end after this last state.
         void watch.poller?.stop();
@@ -48,17 +72,22 @@ export function runWatch(
       }
       for (const sink of [...watch.sinks]) sink(detail);
     },
-    async poll(runId, watch) {
-      const before = watch.state.latest;
-      const detail = await read(runId);
-      return detail !== null && (!before || fingerprint(before) !== fingerprint(detail));
+    // The scan finds what changed; the run's own poll has nothing to read.
+    poll: async () => false,
+    open(_runId, watch) {
+      return () => {
+        watch.state.releaseScan?.();
+        watch.state.releaseScan = undefined;
+      };
     },
     async prepare(runId, watch) {
-      if (watch.state.latest) return;
-      const detail = await read(runId);
-      if (!detail) throw new RunNotFound(runId);
-      // The observation may not have come back yet (over Redis it travels).
-      watch.state.latest ??= detail;
+      if (!watch.state.latest) {
+        const detail = await read(runId);
+        if (!detail) throw new RunNotFound(runId);
+        // The observation may not have come back yet (over Redis it travels).
+        watch.state.latest ??= detail;
+      }
+      followScan(watch.state);
     },
     current: (watch) => (watch.state.latest ? [watch.state.latest] : []),
     isLast: (detail) => isFinishedState(detail.state),

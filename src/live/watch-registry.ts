@@ -96,6 +96,25 @@ export class WatchRegistry<Spec, State, Item, Seen extends Observation> {
     });
   }
 
+  /**
+   * Keeps the key watched (polled, listening) with no subscriber of its own, until the returned function is
+   * called: how one watch depends on another (a run on its workflow's scan).
+   */
+  hold(spec: Spec): () => void {
+    const watch = this.#retain(spec);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#release(watch);
+    };
+  }
+
+  /** This replica's watches of this kind. */
+  watches(): Iterable<Watch<State, Item>> {
+    return this.#watches.values();
+  }
+
   /** Stops every watch and its poller (a drain): their leases go back at once. */
   async close(): Promise<void> {
     const watches = [...this.#watches.values()];

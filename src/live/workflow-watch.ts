@@ -36,6 +36,8 @@ export interface WorkflowObservation extends Observation {
   readonly runs: ReadonlyArray<WorkflowExecutionSummary | WorkflowExecutionDetail>;
   /** Set when every run read belongs to this batch trigger (a read filtered by it). */
   readonly batchJobId?: string | undefined;
+  /** Set when `runs` is every unfinished run of the workflow (a scan): a run missing from it has finished. */
+  readonly unfinished?: boolean | undefined;
 }
 
 export interface WorkflowState {

@@ -243,8 +243,9 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
       ...access.read,
       type: WorkflowExecutionRef,
       description:
-        'The run’s current state at once, then every change of its state or of a task; completes once the run ' +
-        'has finished and its final state was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
+        'The run’s current state at once, then every change of its state (found by polling its workflow) and of ' +
+        'its tasks (when CI’s callbacks report them); completes once the run has finished and its final state ' +
+        'was sent. An unknown run is `EXECUTION_NOT_FOUND`.',
       args: { bucketId: t.arg.id({ description: BUCKET_ARGUMENT }), runId: t.arg.id({ required: true }) },
       subscribe: (_root, args, context) => {
         const runId = parseArgument(runIdRule, String(args.runId), 'runId');

@@ -47,7 +47,7 @@ export interface Metrics {
 /** What live updates report about themselves (see `LiveUpdates`). */
 export interface LiveUpdatesCounts {
   readonly subscribers: number;
-  readonly watchedKeys: { readonly run: number; readonly workflow: number };
+  readonly watchedKeys: { readonly run: number; readonly workflow: number; readonly scan: number };
   readonly polledKeys: number;
 }
 
@@ -128,7 +128,7 @@ export function createMetrics(): Metrics {
   });
   new Gauge({
     name: 'live_watched_keys',
-    help: 'Runs and workflows watched by this replica’s subscribers.',
+    help: 'Runs and workflows watched by this replica’s subscribers, and workflows scanned for their watched runs.',
     labelNames: ['kind'],
     registers: [registry],
     collect() {
@@ -139,6 +139,10 @@ export function createMetrics(): Metrics {
       this.set(
         { kind: 'workflow' },
         sum((live) => live.watchedKeys.workflow),
+      );
+      this.set(
+        { kind: 'scan' },
+        sum((live) => live.watchedKeys.scan),
       );
     },
   });

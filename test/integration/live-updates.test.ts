@@ -68,21 +68,23 @@ describe('workflowExecutionUpdated over SSE', () => {
     }
   });
 
-  it('finds a change by polling when no callback comes', async () => {
+  it('finds a finish by its workflow’s scan when no callback comes, reading the run only when it changed', async () => {
     const { fixture, advance } = await startLive({ pollIntervalMs: 50 });
     const runId = await triggerRun(fixture, 'live/clip.mp4');
+    fixture.emulator.clearRequests();
     const subscription = await subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId });
+    const detailReads = () =>
+      fixture.emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`);
+    const scans = () => fixture.emulator.requests.filter((r) => r.params['states'] === 'Running,Pause');
     try {
       expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
-      advance(TASK_SECONDS + 1);
-      const middle = await subscription.next();
-      expect(middle?.data?.workflowExecutionUpdated.tasks.map((task) => task.state)).toEqual([
-        'Success',
-        'Running',
-      ]);
-      advance(TASK_SECONDS);
+      await expect.poll(() => scans().length).toBeGreaterThanOrEqual(3);
+      // Scans see it still running: no read of its own beyond the first look.
+      expect(detailReads()).toHaveLength(1);
+      advance(2 * TASK_SECONDS + 1);
       expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('SUCCESS');
       expect(await subscription.next()).toBeUndefined();
+      expect(detailReads()).toHaveLength(2);
     } finally {
       await subscription.close();
     }
@@ -106,24 +108,46 @@ describe('workflowExecutionUpdated over SSE', () => {
     await malformed.close();
   });
 
-  it('makes one upstream read per poll for a hundred subscribers to one run', async () => {
-    const { fixture } = await startLive({ pollIntervalMs: 100 });
-    const runId = await triggerRun(fixture, 'live/clip.mp4');
+  it('watches ten runs of a workflow, a hundred subscribers, with one list per interval and one read per change', async () => {
+    const { fixture, advance } = await startLive({ pollIntervalMs: 100 });
+    const runIds = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => triggerRun(fixture, `live/many-${i}.mp4`)),
+    );
     fixture.emulator.clearRequests();
     const subscriptions = await Promise.all(
-      Array.from({ length: 100 }, () => subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId })),
+      Array.from({ length: 100 }, (_, i) =>
+        subscribe<RunEvent>(fixture.gateway.fetch, RUN, { runId: runIds[i % 10] }),
+      ),
     );
+    const detailReads = () =>
+      fixture.emulator.requests.filter((r) => r.path.startsWith('/workflowexecution/'));
+    const scans = () => fixture.emulator.requests.filter((r) => r.params['states'] === 'Running,Pause');
     try {
       for (const subscription of subscriptions) {
         expect((await subscription.next())?.data?.workflowExecutionUpdated.state).toBe('RUNNING');
       }
+      // The first looks: one per run, shared by its ten subscribers.
+      expect(detailReads()).toHaveLength(10);
+      const before = scans().length;
       const started = performance.now();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const elapsed = performance.now() - started;
-      const reads = fixture.emulator.requests.filter((r) => r.path === `/workflowexecution/${runId}`).length;
-      // The first look is shared by all; then at most one poll per interval (fewer as back-off stretches it).
-      expect(reads).toBeGreaterThanOrEqual(2);
-      expect(reads).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 100));
+      // One scan of the workflow per interval for all ten runs, and no run read while nothing changed.
+      expect(scans().length - before).toBeGreaterThanOrEqual(5);
+      expect(scans().length - before).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 100));
+      expect(detailReads()).toHaveLength(10);
+      // They all finish: each is read once more, and every subscription ends.
+      advance(2 * TASK_SECONDS + 1);
+      for (const subscription of subscriptions) {
+        let last: string | undefined;
+        for (;;) {
+          const event = await subscription.next(5_000);
+          if (!event) break;
+          last = event.data?.workflowExecutionUpdated.state;
+        }
+        expect(last).toBe('SUCCESS');
+      }
+      expect(detailReads()).toHaveLength(20);
     } finally {
       await Promise.all(subscriptions.map((subscription) => subscription.close()));
     }

@@ -41,15 +41,15 @@ describe('LiveUpdates', () => {
     const watch = live.watchWorkflow({ workflowId: WORKFLOW });
     const pending = watch.next();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(live.watchedKeys).toEqual({ run: 0, workflow: 1 });
+    expect(live.watchedKeys).toEqual({ run: 0, workflow: 1, scan: 0 });
     expect(live.subscribers).toBe(1);
     await watch.return(undefined);
-    expect(live.watchedKeys).toEqual({ run: 0, workflow: 0 });
+    expect(live.watchedKeys).toEqual({ run: 0, workflow: 0, scan: 0 });
     expect(live.subscribers).toBe(0);
     expect(await pending).toEqual({ done: true, value: undefined });
   });
 
-  it('shares the first read of a run among its subscribers and releases it with the last one', async () => {
+  it('shares the first read of a run among its subscribers, holds its workflow’s scan while it runs, and releases both with the last one', async () => {
     const { live, reads } = quietLive();
     const first = live.watchRun(RUN);
     const second = live.watchRun(RUN);
@@ -59,9 +59,9 @@ describe('LiveUpdates', () => {
     const waiting = [first.next(), second.next()];
     expect(live.subscribers).toBe(2);
     await first.return(undefined);
-    expect(live.watchedKeys).toEqual({ run: 1, workflow: 0 });
+    expect(live.watchedKeys).toEqual({ run: 1, workflow: 0, scan: 1 });
     await second.return(undefined);
-    expect(live.watchedKeys).toEqual({ run: 0, workflow: 0 });
+    expect(live.watchedKeys).toEqual({ run: 0, workflow: 0, scan: 0 });
     await Promise.all(waiting);
   });
 

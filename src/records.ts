@@ -12,3 +12,26 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function child(value: unknown, key: string): unknown {
   return isRecord(value) ? value[key] : undefined;
 }
+
+/**
+ * JSON that keeps dates: live updates and shared caches carry runs whose times are `Date`s, and every replica must
+ * see the same values the writing one did.
+ */
+export const DATE_PRESERVING_JSON = {
+  stringify(value: unknown): string {
+    return JSON.stringify(value, function (this: Record<string, unknown>, key, plain) {
+      const original = this[key];
+      return original instanceof Date ? { $date: original.getTime() } : plain;
+    });
+  },
+  parse(text: string): unknown {
+    return JSON.parse(text, (_key, value) =>
+      value !== null &&
+      typeof value === 'object' &&
+      typeof value.$date === 'number' &&
+      Object.keys(value).length === 1
+        ? new Date(value.$date)
+        : value,
+    );
+  },
+};

@@ -13,7 +13,7 @@ import { CiClient, type CiClientOptions, type UpstreamObserver } from './ci/clie
 import { type GovernorStore, LocalGovernorStore } from './ci/governor.js';
 import { assume, bucketIdRule } from './ci/inputs.js';
 import { quotaGovernors } from './ci/quota.js';
-import { ReadCache } from './ci/read-cache.js';
+import { ReadCache, type SharedReadStore } from './ci/read-cache.js';
 import type { Config, TenancyConfig } from './config.js';
 import type { GatewayOptions } from './http/gateway.js';
 import { LiveUpdates } from './live/live-updates.js';
@@ -36,7 +36,12 @@ export interface ServiceRuntime {
   readonly observers?: readonly UpstreamObserver[] | undefined;
   /** Redis's event target, poll leases and quota buckets, when replicas share them. */
   readonly shared?:
-    | { readonly eventTarget: EventTarget; readonly leases: PollLeases; readonly quota: GovernorStore }
+    | {
+        readonly eventTarget: EventTarget;
+        readonly leases: PollLeases;
+        readonly quota: GovernorStore;
+        readonly reads: SharedReadStore;
+      }
     | undefined;
   /** The CI callback token in use (demo mode makes one up). */
   readonly callbackToken?: string | undefined;
@@ -94,6 +99,8 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
     const cache = new ReadCache({
       detailEntries: upstream.detailCacheEntries,
       workflowTtlMs: upstream.workflowCacheTtlMs,
+      // Replicas sharing Redis share what they read, under the bucket's own keys.
+      shared: runtime.shared && { store: runtime.shared.reads, prefix: `ci-gateway:cache:${bucketId}:` },
     });
     metrics?.watchReadCache(cache, bucketId);
     const client = new CiClient({

@@ -123,7 +123,7 @@ export class CiClient {
    * finished run is answered from the cache once it has been read.
    */
   async getWorkflowExecution(runId: RunId, options?: CallOptions): Promise<WorkflowExecutionDetail> {
-    const cached = this.#cache.detail(runId);
+    const cached = await this.#cache.detail(runId);
     if (cached) return cached;
     const detail = await this.#transport.call(
       {
@@ -148,7 +148,7 @@ export class CiClient {
     if (ids.length === 0 || ids.length > MAX_WORKFLOW_IDS_PER_LOOKUP) {
       throw new RangeError(`between 1 and ${MAX_WORKFLOW_IDS_PER_LOOKUP} workflow ids per lookup`);
     }
-    const { cached, missing } = this.#cache.workflows(ids);
+    const { cached, missing } = await this.#cache.workflows(ids);
     if (missing.length === 0) return { requestId: undefined, workflows: cached, nonExistIds: [] };
     const lookup = await this.#transport.call(
       {

@@ -1,15 +1,18 @@
 /**
- * What can be answered without asking CI again:
+ * What can be answered without asking CI again, for one bucket:
  *
  * - a finished run (Success, Failed, Cancel) never changes, so its detail is kept in a bounded LRU, by entries and by
  *   bytes; running or paused runs are never kept;
  * - a workflow changes rarely (a rename, a pause), so a lookup is kept for a short TTL.
  *
- * Hits and misses are counted for metrics. Shared by every request of the process: these are CI's own answers for
- * the one set of credentials the process holds, never anything derived from a caller.
+ * Behind this process's LRU, a {@link SharedReadStore} (Redis, when replicas share it) keeps the same answers for
+ * every replica, under the bucket's own keys with their own lifetimes, so a run one replica read is free for the
+ * others. Hits and misses are counted for metrics. Shared by every request of the process: these are CI's own
+ * answers for the bucket's account, never anything derived from a caller.
  */
 import { LRUCache } from 'lru-cache';
 import { DEFAULT_DETAIL_CACHE_ENTRIES, DEFAULT_WORKFLOW_CACHE_TTL_MS } from '../defaults.js';
+import { child, DATE_PRESERVING_JSON, isRecord } from '../records.js';
 import type { RunId, WorkflowId } from './inputs.js';
 import { isFinishedState, type Workflow, type WorkflowExecutionDetail } from './types.js';
 
@@ -20,7 +23,19 @@ export interface ReadCacheOptions {
   readonly detailBytes?: number;
   /** How long a workflow lookup is reused; 0 never. @default 30_000 */
   readonly workflowTtlMs?: number;
+  /** The replicas' common store, and the prefix of this bucket's keys in it. */
+  readonly shared?: { readonly store: SharedReadStore; readonly prefix: string } | undefined;
 }
+
+/** Values every replica reads and writes (Redis); failures are misses, never errors. */
+export interface SharedReadStore {
+  get(keys: readonly string[]): Promise<ReadonlyArray<string | undefined>>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** How long a finished run stays in the shared store: it never changes, but the store is not an archive. */
+const SHARED_DETAIL_TTL_MS = 3_600_000;
 
 export interface CacheCounts {
   hits: number;
@@ -34,10 +49,15 @@ export class ReadCache {
   readonly #workflows: LRUCache<WorkflowId, Workflow> | undefined;
   readonly detailCounts: CacheCounts = { hits: 0, misses: 0 };
   readonly workflowCounts: CacheCounts = { hits: 0, misses: 0 };
+  readonly #shared: ReadCacheOptions['shared'];
+  readonly #workflowTtlMs: number;
 
   constructor(options: ReadCacheOptions = {}) {
     const entries = options.detailEntries ?? DEFAULT_DETAIL_CACHE_ENTRIES;
     const ttl = options.workflowTtlMs ?? DEFAULT_WORKFLOW_CACHE_TTL_MS;
+    this.#workflowTtlMs = ttl;
+    // Nothing kept here is kept there either: 0 means never reuse.
+    this.#shared = entries > 0 || ttl > 0 ? options.shared : undefined;
     this.#details =
       entries > 0
         ? new LRUCache({
@@ -49,38 +69,97 @@ export class ReadCache {
     this.#workflows = ttl > 0 ? new LRUCache({ max: MAX_WORKFLOWS, ttl }) : undefined;
   }
 
-  detail(runId: RunId): WorkflowExecutionDetail | undefined {
-    const hit = this.#details?.get(runId);
-    if (this.#details) count(this.detailCounts, hit !== undefined);
+  /** The finished run's detail: from this process, else from the replicas' store (kept here from then on). */
+  async detail(runId: RunId): Promise<WorkflowExecutionDetail | undefined> {
+    if (!this.#details) return undefined;
+    let hit = this.#details.get(runId);
+    if (!hit && this.#shared) {
+      const [stored] = await this.#read([`run:${runId}`]);
+      hit = isStoredRun(stored, runId) ? stored : undefined;
+      if (hit) this.#details.set(runId, hit);
+    }
+    count(this.detailCounts, hit !== undefined);
     return hit;
   }
 
   /** Keeps the detail only if the run has finished: nothing about it can change any more. */
   rememberDetail(detail: WorkflowExecutionDetail): void {
-    if (isFinishedState(detail.state)) this.#details?.set(detail.runId, detail);
+    if (!this.#details || !isFinishedState(detail.state)) return;
+    this.#details.set(detail.runId, detail);
+    this.#write(`run:${detail.runId}`, detail, SHARED_DETAIL_TTL_MS);
   }
 
-  /** The cached workflows among `ids`, and the ids still to ask for. */
-  workflows(ids: readonly WorkflowId[]): { cached: Workflow[]; missing: WorkflowId[] } {
+  /** The cached workflows among `ids` (this process's, then the replicas' store), and the ids still to ask for. */
+  async workflows(ids: readonly WorkflowId[]): Promise<{ cached: Workflow[]; missing: WorkflowId[] }> {
     const cached: Workflow[] = [];
-    const missing: WorkflowId[] = [];
+    let missing: WorkflowId[] = [];
+    if (!this.#workflows) return { cached, missing: [...ids] };
     for (const id of ids) {
-      const hit = this.#workflows?.get(id);
+      const hit = this.#workflows.get(id);
       if (hit) cached.push(hit);
       else missing.push(id);
-      if (this.#workflows) count(this.workflowCounts, hit !== undefined);
     }
+    if (missing.length > 0 && this.#shared) {
+      const stored = await this.#read(missing.map((id) => `workflow:${id}`));
+      const stillMissing: WorkflowId[] = [];
+      missing.forEach((id, index) => {
+        const value = stored[index];
+        if (isStoredWorkflow(value, id)) {
+          cached.push(value);
+          this.#workflows?.set(id, value);
+        } else stillMissing.push(id);
+      });
+      missing = stillMissing;
+    }
+    this.workflowCounts.hits += cached.length;
+    this.workflowCounts.misses += missing.length;
     return { cached, missing };
   }
 
   rememberWorkflows(workflows: readonly Workflow[]): void {
-    for (const workflow of workflows) this.#workflows?.set(workflow.workflowId, workflow);
+    if (!this.#workflows) return;
+    for (const workflow of workflows) {
+      this.#workflows.set(workflow.workflowId, workflow);
+      this.#write(`workflow:${workflow.workflowId}`, workflow, this.#workflowTtlMs);
+    }
   }
 
-  /** The workflow changed (this gateway paused or activated it): the next read asks CI. */
+  /** The workflow changed (this gateway paused or activated it): the next read, on any replica, asks CI. */
   forgetWorkflow(id: WorkflowId): void {
     this.#workflows?.delete(id);
+    const shared = this.#shared;
+    if (shared) void shared.store.delete(shared.prefix + `workflow:${id}`);
   }
+
+  async #read(keys: readonly string[]): Promise<unknown[]> {
+    const shared = this.#shared;
+    if (!shared) return [];
+    const values = await shared.store.get(keys.map((key) => shared.prefix + key));
+    return values.map((value) => (value === undefined ? undefined : DATE_PRESERVING_JSON.parse(value)));
+  }
+
+  #write(key: string, value: object, ttlMs: number): void {
+    const shared = this.#shared;
+    if (shared) void shared.store.set(shared.prefix + key, DATE_PRESERVING_JSON.stringify(value), ttlMs);
+  }
+}
+
+/**
+ * What the store gave back, checked to be what was asked for: another version of the gateway may have written it,
+ * and an answer for another id is no answer.
+ */
+function isStoredRun(value: unknown, runId: RunId): value is WorkflowExecutionDetail {
+  return (
+    isRecord(value) &&
+    value['runId'] === runId &&
+    typeof child(value, 'state') === 'string' &&
+    Array.isArray(value['tasks']) &&
+    value['createdAt'] instanceof Date
+  );
+}
+
+function isStoredWorkflow(value: unknown, workflowId: WorkflowId): value is Workflow {
+  return isRecord(value) && value['workflowId'] === workflowId && typeof value['state'] === 'string';
 }
 
 function count(counts: CacheCounts, hit: boolean): void {

@@ -8,8 +8,11 @@ import { hostname } from 'node:os';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import type { GovernorStore } from '../ci/governor.js';
+import type { SharedReadStore } from '../ci/read-cache.js';
+import { DATE_PRESERVING_JSON } from '../records.js';
 import type { PollLeases } from './poller.js';
 import { redisGovernorStore } from './redis-governor.js';
+import { redisReadStore } from './redis-read-store.js';
 
 /** Keys this gateway writes; its channels are named by live updates' topics. */
 const LEASE_PREFIX = 'ci-gateway:poll-lease:';
@@ -50,34 +53,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-/**
- * JSON that keeps dates: live updates carry runs whose times are `Date`s, and every replica must see the same
- * values the publishing one did.
- */
-export const DATE_PRESERVING_JSON = {
-  stringify(value: unknown): string {
-    return JSON.stringify(value, function (this: Record<string, unknown>, key, plain) {
-      const original = this[key];
-      return original instanceof Date ? { $date: original.getTime() } : plain;
-    });
-  },
-  parse(text: string): unknown {
-    return JSON.parse(text, (_key, value) =>
-      value !== null &&
-      typeof value === 'object' &&
-      typeof value.$date === 'number' &&
-      Object.keys(value).length === 1
-        ? new Date(value.$date)
-        : value,
-    );
-  },
-};
-
 export interface RedisLive {
   readonly eventTarget: ReturnType<typeof createRedisEventTarget>;
   readonly leases: PollLeases;
   /** CI's quota buckets, one per account for every replica; this process's own while Redis is out of reach. */
   readonly quota: GovernorStore;
+  /** The read cache's level every replica shares. */
+  readonly reads: SharedReadStore;
   /** This process's name on its leases: host, pid and a random tag. */
   readonly replicaId: string;
   /**
@@ -191,6 +173,7 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
   return {
     eventTarget,
     leases,
+    reads: redisReadStore(publishClient, publishLost),
     quota: redisGovernorStore(publishClient, (error) => {
       publishLost(error);
       quotaOutage();

@@ -35,7 +35,7 @@ describe('finished runs', () => {
     expect(fixture.emulator.requests).toHaveLength(2);
   });
 
-  it('keeps at most the configured number of runs, least recently used out first', () => {
+  it('keeps at most the configured number of runs, least recently used out first', async () => {
     const cache = new ReadCache({ detailEntries: 2 });
     const details = ['a', 'b', 'c'].map((letter) =>
       detail(
@@ -47,20 +47,21 @@ describe('finished runs', () => {
       ),
     );
     for (const item of details.slice(0, 2)) cache.rememberDetail(item);
-    expect(cache.detail(details[0]?.runId as never)).toBeDefined(); // a is now the most recently used
+    expect(await cache.detail(details[0]?.runId as never)).toBeDefined(); // a is now the most recently used
     cache.rememberDetail(details[2] as WorkflowExecutionDetail);
-    expect(cache.detail(details[1]?.runId as never)).toBeUndefined();
-    expect(cache.detail(details[0]?.runId as never)).toBeDefined();
-    expect(cache.detail(details[2]?.runId as never)).toBeDefined();
+    expect(await cache.detail(details[1]?.runId as never)).toBeUndefined();
+    expect(await cache.detail(details[0]?.runId as never)).toBeDefined();
+    expect(await cache.detail(details[2]?.runId as never)).toBeDefined();
   });
 
-  it('keeps at most the configured number of bytes', () => {
+  it('keeps at most the configured number of bytes', async () => {
     const cache = new ReadCache({ detailEntries: 1_000, detailBytes: 5_000 });
     const big = Array.from({ length: 10 }, (_, index) =>
       detail(index.toString(16).padStart(32, '0'), 'x'.repeat(500)),
     );
     for (const item of big) cache.rememberDetail(item);
-    const kept = big.filter((item) => cache.detail(item.runId as never) !== undefined);
+    const found = await Promise.all(big.map((item) => cache.detail(item.runId as never)));
+    const kept = big.filter((_, index) => found[index] !== undefined);
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThan(big.length);
     expect(kept.at(-1)).toBe(big.at(-1));

@@ -1,7 +1,7 @@
 /** A watched key's poller: back-off, and who polls when replicas share leases. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeyPoller, LOCAL_LEASES, MAX_BACKOFF, type PollLeases } from '../../src/live/poller.js';
-import { DATE_PRESERVING_JSON } from '../../src/live/redis.js';
+import { DATE_PRESERVING_JSON } from '../../src/records.js';
 
 const INTERVAL = 1_000;
 

@@ -128,7 +128,7 @@ export class ReadCache {
   forgetWorkflow(id: WorkflowId): void {
     this.#workflows?.delete(id);
     const shared = this.#shared;
-    if (shared) void shared.store.delete(shared.prefix + `workflow:${id}`);
+    if (shared) void shared.store.delete(`${shared.prefix}workflow:${id}`);
   }
 
   async #read(keys: readonly string[]): Promise<unknown[]> {

@@ -238,20 +238,27 @@ export class CiClient {
     }
   }
 
-  /** `GET /jobs/<id>,<id>,…`: several media jobs in one call; ids CI does not know come back in `nonExistJobIds`. */
-  getMediaJobs(ids: readonly MediaJobId[], options?: CallOptions): Promise<MediaJobLookup> {
+  /**
+   * `GET /jobs/<id>,<id>,…`: several media jobs in one call; ids CI does not know come back in `nonExistJobIds`.
+   * Finished jobs read before come from the cache; only the others are asked for.
+   */
+  async getMediaJobs(ids: readonly MediaJobId[], options?: CallOptions): Promise<MediaJobLookup> {
     if (ids.length === 0) throw new RangeError('at least one media job id');
-    return this.#transport.call(
+    const { cached, missing } = await this.#cache.mediaJobs(ids);
+    if (missing.length === 0) return { requestId: undefined, jobs: cached, nonExistJobIds: [] };
+    const lookup = await this.#transport.call(
       {
         operation: 'GetMediaJobs',
         method: 'GET',
-        path: `/jobs/${ids.join(',')}`,
+        path: `/jobs/${missing.join(',')}`,
         query: [],
         idempotent: true,
       },
       decodeMediaJobs,
       options,
     );
+    this.#cache.rememberMediaJobs(lookup.jobs);
+    return { ...lookup, jobs: [...cached, ...lookup.jobs] };
   }
 
   /** `POST /inventorytriggerjob`: starts a batch trigger. Not idempotent, like a trigger. */

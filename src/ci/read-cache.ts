@@ -13,8 +13,8 @@
 import { LRUCache } from 'lru-cache';
 import { DEFAULT_DETAIL_CACHE_ENTRIES, DEFAULT_WORKFLOW_CACHE_TTL_MS } from '../defaults.js';
 import { child, DATE_PRESERVING_JSON, isRecord } from '../records.js';
-import type { RunId, WorkflowId } from './inputs.js';
-import { isFinishedState, type Workflow, type WorkflowExecutionDetail } from './types.js';
+import type { MediaJobId, RunId, WorkflowId } from './inputs.js';
+import { isFinishedState, type MediaJob, type Workflow, type WorkflowExecutionDetail } from './types.js';
 
 export interface ReadCacheOptions {
   /** Finished runs kept; 0 keeps none. @default 10_000 */
@@ -47,8 +47,10 @@ const MAX_WORKFLOWS = 10_000;
 export class ReadCache {
   readonly #details: LRUCache<RunId, WorkflowExecutionDetail> | undefined;
   readonly #workflows: LRUCache<WorkflowId, Workflow> | undefined;
+  readonly #jobs: LRUCache<MediaJobId, MediaJob> | undefined;
   readonly detailCounts: CacheCounts = { hits: 0, misses: 0 };
   readonly workflowCounts: CacheCounts = { hits: 0, misses: 0 };
+  readonly jobCounts: CacheCounts = { hits: 0, misses: 0 };
   readonly #shared: ReadCacheOptions['shared'];
   readonly #workflowTtlMs: number;
 
@@ -67,6 +69,8 @@ export class ReadCache {
           })
         : undefined;
     this.#workflows = ttl > 0 ? new LRUCache({ max: MAX_WORKFLOWS, ttl }) : undefined;
+    // A finished media job never changes either: as many as finished runs, each a few hundred bytes.
+    this.#jobs = entries > 0 ? new LRUCache({ max: entries }) : undefined;
   }
 
   /** The finished run's detail: from this process, else from the replicas' store (kept here from then on). */
@@ -90,30 +94,8 @@ export class ReadCache {
   }
 
   /** The cached workflows among `ids` (this process's, then the replicas' store), and the ids still to ask for. */
-  async workflows(ids: readonly WorkflowId[]): Promise<{ cached: Workflow[]; missing: WorkflowId[] }> {
-    const cached: Workflow[] = [];
-    let missing: WorkflowId[] = [];
-    if (!this.#workflows) return { cached, missing: [...ids] };
-    for (const id of ids) {
-      const hit = this.#workflows.get(id);
-      if (hit) cached.push(hit);
-      else missing.push(id);
-    }
-    if (missing.length > 0 && this.#shared) {
-      const stored = await this.#read(missing.map((id) => `workflow:${id}`));
-      const stillMissing: WorkflowId[] = [];
-      missing.forEach((id, index) => {
-        const value = stored[index];
-        if (isStoredWorkflow(value, id)) {
-          cached.push(value);
-          this.#workflows?.set(id, value);
-        } else stillMissing.push(id);
-      });
-      missing = stillMissing;
-    }
-    this.workflowCounts.hits += cached.length;
-    this.workflowCounts.misses += missing.length;
-    return { cached, missing };
+  workflows(ids: readonly WorkflowId[]): Promise<Found<WorkflowId, Workflow>> {
+    return this.#many(ids, this.#workflows, 'workflow', this.workflowCounts, isStoredWorkflow);
   }
 
   rememberWorkflows(workflows: readonly Workflow[]): void {
@@ -122,6 +104,54 @@ export class ReadCache {
       this.#workflows.set(workflow.workflowId, workflow);
       this.#write(`workflow:${workflow.workflowId}`, workflow, this.#workflowTtlMs);
     }
+  }
+
+  /** The cached finished media jobs among `ids`, and the ids still to ask for. */
+  mediaJobs(ids: readonly MediaJobId[]): Promise<Found<MediaJobId, MediaJob>> {
+    return this.#many(ids, this.#jobs, 'job', this.jobCounts, isStoredJob);
+  }
+
+  /** Keeps the jobs that have finished: nothing about them can change any more. */
+  rememberMediaJobs(jobs: readonly MediaJob[]): void {
+    if (!this.#jobs) return;
+    for (const job of jobs) {
+      if (!isFinishedState(job.state)) continue;
+      this.#jobs.set(job.jobId, job);
+      this.#write(`job:${job.jobId}`, job, SHARED_DETAIL_TTL_MS);
+    }
+  }
+
+  /** Ids looked up in this process's LRU, then in the replicas' store (kept here from then on). */
+  async #many<K extends string, V extends object>(
+    ids: readonly K[],
+    local: LRUCache<K, V> | undefined,
+    kind: string,
+    counts: CacheCounts,
+    isStored: (value: unknown, id: K) => value is V,
+  ): Promise<Found<K, V>> {
+    const cached: V[] = [];
+    let missing: K[] = [];
+    if (!local) return { cached, missing: [...ids] };
+    for (const id of ids) {
+      const hit = local.get(id);
+      if (hit) cached.push(hit);
+      else missing.push(id);
+    }
+    if (missing.length > 0 && this.#shared) {
+      const stored = await this.#read(missing.map((id) => `${kind}:${id}`));
+      const stillMissing: K[] = [];
+      missing.forEach((id, index) => {
+        const value = stored[index];
+        if (isStored(value, id)) {
+          cached.push(value);
+          local.set(id, value);
+        } else stillMissing.push(id);
+      });
+      missing = stillMissing;
+    }
+    counts.hits += cached.length;
+    counts.misses += missing.length;
+    return { cached, missing };
   }
 
   /** The workflow changed (this gateway paused or activated it): the next read, on any replica, asks CI. */
@@ -160,6 +190,16 @@ function isStoredRun(value: unknown, runId: RunId): value is WorkflowExecutionDe
 
 function isStoredWorkflow(value: unknown, workflowId: WorkflowId): value is Workflow {
   return isRecord(value) && value['workflowId'] === workflowId && typeof value['state'] === 'string';
+}
+
+function isStoredJob(value: unknown, jobId: MediaJobId): value is MediaJob {
+  return isRecord(value) && value['jobId'] === jobId && Array.isArray(value['outputObjects']);
+}
+
+/** What a lookup found, and what is left to ask CI for. */
+export interface Found<K, V> {
+  readonly cached: V[];
+  readonly missing: K[];
 }
 
 function count(counts: CacheCounts, hit: boolean): void {

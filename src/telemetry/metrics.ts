@@ -269,6 +269,7 @@ export function createMetrics(): Metrics {
       cacheCounts.push(
         { bucket, cache: 'detail', counts: cache.detailCounts },
         { bucket, cache: 'workflow', counts: cache.workflowCounts },
+        { bucket, cache: 'job', counts: cache.jobCounts },
       );
     },
     watchLiveUpdates(live) {

@@ -1,4 +1,4 @@
-/** Finished runs and recent workflow lookups are answered without asking CI again; nothing else is. */
+/** Finished runs, their finished media jobs and recent workflow lookups are answered without asking CI again; nothing else is. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { assume, runIdRule } from '../../src/ci/inputs.js';
@@ -26,6 +26,21 @@ describe('finished runs', () => {
     expect(second).toEqual(first);
     expect(fixture.emulator.requests).toHaveLength(1);
     expect(cache.detailCounts).toEqual({ hits: 1, misses: 1 });
+  });
+
+  it('answers a finished run’s media jobs from the cache too: the second look costs CI nothing', async () => {
+    const cache = new ReadCache();
+    const fixture = await gateway(cache);
+    const query = `{ workflowExecution(runId: "${runIn('Success')}") { tasks { job { state progress } } } }`;
+    const first = await fixture.query(query);
+    expect(fixture.emulator.requests.map((request) => request.path.split('/')[1])).toEqual([
+      'workflowexecution',
+      'jobs',
+    ]);
+    fixture.emulator.clearRequests();
+    expect(await fixture.query(query)).toEqual(first);
+    expect(fixture.emulator.requests).toHaveLength(0);
+    expect(cache.jobCounts).toEqual({ hits: 2, misses: 2 });
   });
 
   it.each(['Running', 'Pause'])('always asks CI about a %s run', async (state) => {

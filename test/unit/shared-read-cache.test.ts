@@ -4,9 +4,9 @@
  * holds is checked before it is believed.
  */
 import { describe, expect, it } from 'vitest';
-import { assume, bucketIdRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
+import { assume, bucketIdRule, mediaJobIdRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
 import { ReadCache, type SharedReadStore } from '../../src/ci/read-cache.js';
-import type { Workflow, WorkflowExecutionDetail } from '../../src/ci/types.js';
+import type { MediaJob, Workflow, WorkflowExecutionDetail } from '../../src/ci/types.js';
 
 const BUCKET = assume(bucketIdRule, 'media-1250000000');
 const RUN = assume(runIdRule, `i${'1'.repeat(32)}`);
@@ -94,5 +94,37 @@ describe('the shared read cache', () => {
     a.forgetWorkflow(WORKFLOW);
     await settled();
     expect(await replica(store).workflows([WORKFLOW])).toEqual({ cached: [], missing: [WORKFLOW] });
+  });
+
+  it('shares finished media jobs, and never a job still running', async () => {
+    const { store, values } = memoryStore();
+    const job = (hex: string, state: MediaJob['state']): MediaJob => ({
+      jobId: assume(mediaJobIdRule, `j${hex.repeat(32)}`),
+      tag: 'Transcode',
+      state,
+      progress: state === 'Success' ? 100 : 40,
+      code: undefined,
+      message: undefined,
+      createdAt: new Date('2026-11-01T00:00:00Z'),
+      startedAt: undefined,
+      endedAt: undefined,
+      queueId: undefined,
+      inputObject: 'a.mp4',
+      outputObjects: ['out/a.mp4'],
+      mediaInfo: undefined,
+      runId: RUN,
+      workflowId: WORKFLOW,
+    });
+    const done = job('a', 'Success');
+    const running = job('b', 'Running');
+    replica(store).rememberMediaJobs([done, running]);
+    await settled();
+    expect([...values.keys()]).toEqual([`ci-gateway:cache:media-1250000000:job:${done.jobId}`]);
+    const other = replica(store);
+    expect(await other.mediaJobs([done.jobId, running.jobId])).toEqual({
+      cached: [done],
+      missing: [running.jobId],
+    });
+    expect(other.jobCounts).toEqual({ hits: 1, misses: 1 });
   });
 });

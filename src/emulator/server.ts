@@ -13,6 +13,7 @@ import type { CallContext, MediaBucket } from './context.js';
 import { createDemoDataset, type Dataset } from './demo-data.js';
 import { PageTokens } from './page-tokens.js';
 import { HttpError } from './params.js';
+import type { EmulatedQuota } from './quota.js';
 import { answerCall } from './routes.js';
 import { EmulatedSts } from './sts.js';
 import { EmulatorWorld } from './world.js';
@@ -99,6 +100,8 @@ export interface EmulatorOptions {
    * documentation does not say which it does.
    */
   readonly pageTokensBoundToSize?: boolean;
+  /** The account's quota: calls past it are answered 429 `SlowDown`, as CI throttles. None by default. */
+  readonly quota?: EmulatedQuota | undefined;
 }
 
 export interface CiEmulator {
@@ -222,6 +225,10 @@ export function createCiEmulator(options: EmulatorOptions = {}): CiEmulator {
       }
       if (problem) throw problem;
       if (tokenProblem) throw new HttpError(403, 'AccessDenied', 'Invalid security token');
+      if (options.quota && !options.quota.take(now())) {
+        res.setHeader('retry-after', '1');
+        throw new HttpError(429, 'SlowDown', 'Please reduce your request rate');
+      }
       const answer = route(req.method ?? 'GET', path, target.searchParams, requestId, body);
       record(200);
       setTimeout(() => send(res, 200, answer), delayMs);

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountGovernor, LocalGovernorStore } from '../../src/ci/governor.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { EmulatedQuota } from '../../src/emulator/quota.js';
 import { faults } from '../../src/emulator/server.js';
 import { redisGovernorStore } from '../../src/live/redis-governor.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
@@ -108,6 +109,7 @@ describe('a gateway under an account quota', () => {
     );
     fixture.emulator.clearRequests();
     // Distinct filters: nothing is shared between them, every query is a call of its own.
+    const started = performance.now();
     const answers = await Promise.all(
       Array.from({ length: 12 }, (_, index) =>
         fixture.query(
@@ -119,9 +121,11 @@ describe('a gateway under an account quota', () => {
       (answer) => answer.errors?.[0]?.extensions?.['code'] === 'UPSTREAM_THROTTLED',
     );
     const served = answers.filter((answer) => answer.errors === undefined);
-    // 4 at once, and about one more per 250 ms of the 300 ms any may wait.
+    // 4 at once, then one per 250 ms while any may still wait: never more than the bucket and its refill allow.
+    const elapsedMs = performance.now() - started;
     expect(served.length).toBeGreaterThanOrEqual(4);
-    expect(served.length).toBeLessThanOrEqual(6);
+    expect(served.length).toBeLessThanOrEqual(4 + Math.ceil(elapsedMs / 250));
+    expect(throttled.length).toBeGreaterThan(0);
     expect(throttled.length + served.length).toBe(12);
     expect(throttled[0]?.errors?.[0]?.extensions).toMatchObject({
       code: 'UPSTREAM_THROTTLED',
@@ -157,5 +161,34 @@ describe('a gateway under an account quota', () => {
     const served = answers.filter((answer) => answer.errors === undefined).length;
     expect(served).toBeGreaterThanOrEqual(3);
     expect(served).toBeLessThanOrEqual(6);
+  });
+
+  it('keeps CI from throttling the account at all when the quota is set below CI’s own limit', async () => {
+    const burst = async (fixture: Awaited<ReturnType<typeof startGateway>>, tag: string) =>
+      Promise.all(
+        Array.from({ length: 24 }, (_, index) =>
+          fixture.query(
+            `{ workflowExecutions(filter: { workflowId: "${DEMO_WORKFLOW_IDS.large}", objectKey: "${tag}-${index}" }, first: 1) { edges { cursor } } }`,
+          ),
+        ),
+      );
+    // CI allows the account 10 calls a second.
+    const unguarded = new EmulatedQuota(10);
+    const without = track(await startGateway({ emulator: { quota: unguarded }, upstreamConcurrency: 30 }));
+    await burst(without, 'unguarded');
+    expect(unguarded.refused).toBeGreaterThan(0);
+
+    const guarded = new EmulatedQuota(10);
+    const fixture = track(
+      await startGateway({
+        emulator: { quota: guarded },
+        quota: { callsPerSecond: 8, mode: 'enforce', maxWaitMs: 5_000 },
+        upstreamConcurrency: 30,
+      }),
+    );
+    const answers = await burst(fixture, 'guarded');
+    // Every query served, spread over a few seconds, and CI never had to say 429.
+    expect(answers.filter((answer) => answer.errors !== undefined)).toEqual([]);
+    expect(guarded.refused).toBe(0);
   });
 });

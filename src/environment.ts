@@ -50,9 +50,12 @@ const commaList = (value: string) =>
 const flag = optionalText.pipe(z.enum(['true', 'false'], 'must be true or false').optional());
 /** An OAuth scope token (RFC 6749 §3.3): printable ASCII without spaces, quotes or backslashes. */
 const scopeName = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be one scope token, without spaces');
-const origin = z
+export const origin = z
   .string()
   .refine(isOrigin, { message: 'must be an http(s) origin (scheme, host, optional port; no path)' });
+/** A COS bucket as CI names it: the bucket's name and the account's APPID. */
+export const bucketName = z.string().regex(/^[a-z0-9][a-z0-9-]*-\d+$/, 'must look like <BucketName-APPID>');
+export const regionName = z.string().regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must look like ap-guangzhou');
 
 /** A URL whose scheme `protocol` matches (with its colon, as `URL.protocol` gives it). */
 const urlWithProtocol = (protocol: RegExp, message: string) =>
@@ -72,18 +75,8 @@ export const environment = z.object({
   TENCENTCLOUD_SECRET_ID: optionalText,
   TENCENTCLOUD_SECRET_KEY: optionalText,
   TENCENTCLOUD_SESSION_TOKEN: optionalText,
-  CI_BUCKET: optionalText.pipe(
-    z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]*-\d+$/, 'must look like <BucketName-APPID>')
-      .optional(),
-  ),
-  CI_REGION: optionalText.pipe(
-    z
-      .string()
-      .regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must look like ap-guangzhou')
-      .optional(),
-  ),
+  CI_BUCKET: optionalText.pipe(bucketName.optional()),
+  CI_REGION: optionalText.pipe(regionName.optional()),
   CI_ENDPOINT: optionalText.pipe(origin.optional()),
   CI_BUCKETS_FILE: optionalText,
   STS_ENDPOINT: optionalText.pipe(origin.optional()),

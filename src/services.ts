@@ -164,7 +164,10 @@ function bucketDirectory(
 ): BucketDirectory {
   const byId = new Map<string, ServedBucket>(served.map((bucket) => [bucket.bucketId, bucket]));
   return {
-    all: served,
+    // The default first, then as configured: ordered once, here, not in every request that lists them.
+    all: served.toSorted(
+      (a, b) => Number(b.bucketId === defaultBucket) - Number(a.bucketId === defaultBucket),
+    ),
     defaultBucket: defaultBucket === undefined ? undefined : byId.get(defaultBucket)?.bucketId,
     get: (bucketId) => byId.get(bucketId),
   };

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { bucketName, origin, regionName } from './environment.js';
 
 /** The account a bucket or role uses when the file names none: the `TENCENTCLOUD_*` keys. */
 export const DEFAULT_ACCOUNT = 'default';
@@ -72,19 +73,9 @@ export interface TenancyConfig {
   readonly stsEndpoint: string | undefined;
 }
 
-const BUCKET_ID = /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$/;
-const REGION = /^[a-z]+(-[a-z0-9]+)+$/;
 const ROLE_ARN = /^qcs::cam::uin\/\d+:roleName\/[\w+=,.@-]+$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
-const origin = z.string().refine((value) => {
-  const url = URL.parse(value);
-  return (
-    url !== null &&
-    (url.protocol === 'http:' || url.protocol === 'https:') &&
-    url.origin === value.replace(/\/$/, '')
-  );
-}, 'must be an http(s) origin (scheme, host, optional port; no path)');
 const envName = z.string().regex(ENV_NAME, 'must name an environment variable, like PARTNER_SECRET_ID');
 const name = z.string().regex(/^[\w-]{1,64}$/, 'must be 1 to 64 letters, digits, "_" or "-"');
 const sessionName = z
@@ -97,7 +88,7 @@ const roleFields = {
   roleArn: z.string().regex(ROLE_ARN, 'must look like qcs::cam::uin/100000000001:roleName/ci-gateway'),
   sessionName,
   durationSeconds: z.number().int().min(900).max(43_200).default(DEFAULT_ROLE_SECONDS),
-  stsRegion: z.string().regex(REGION, 'must look like ap-guangzhou').default(DEFAULT_STS_REGION),
+  stsRegion: regionName.default(DEFAULT_STS_REGION),
 };
 
 const accountSchema = z.discriminatedUnion('type', [
@@ -126,8 +117,8 @@ const fileSchema = z.strictObject({
   buckets: z
     .array(
       z.strictObject({
-        bucket: z.string().regex(BUCKET_ID, 'must look like <BucketName-APPID>, e.g. media-1250000000'),
-        region: z.string().regex(REGION, 'must look like ap-guangzhou'),
+        bucket: bucketName,
+        region: regionName,
         account: name.optional(),
         endpoint: origin.optional(),
         callsPerSecond,
@@ -227,13 +218,9 @@ export function tenancyFromFile(path: string, env: Env): TenancyResult {
         } else accountNamed(account.via, `${at}.via`);
         accounts[accountName] = {
           kind: 'role',
-          roleArn: account.roleArn,
+          ...assumedRole(account),
           via: account.via,
           externalId: account.externalId,
-          sessionName: account.sessionName ?? gatewaySessionName(),
-          durationSeconds: account.durationSeconds,
-          stsRegion: account.stsRegion,
-          callsPerSecond: account.callsPerSecond,
         };
         break;
       }
@@ -241,13 +228,9 @@ export function tenancyFromFile(path: string, env: Env): TenancyResult {
         if (!existsSync(account.tokenFile)) problem(`${at}.tokenFile`, `${account.tokenFile} does not exist`);
         accounts[accountName] = {
           kind: 'webIdentity',
-          roleArn: account.roleArn,
+          ...assumedRole(account),
           providerId: account.providerId,
           tokenFile: account.tokenFile,
-          sessionName: account.sessionName ?? gatewaySessionName(),
-          durationSeconds: account.durationSeconds,
-          stsRegion: account.stsRegion,
-          callsPerSecond: account.callsPerSecond,
         };
         break;
     }
@@ -316,6 +299,17 @@ function bucketConfig(
     account,
     endpoint: overridden ?? `https://${bucketId}.ci.${region}.myqcloud.com`,
     regionEndpoint: overridden ?? `https://ci.${region}.myqcloud.com`,
+  };
+}
+
+/** What every role taken through STS is configured with, whoever takes it. */
+function assumedRole(account: z.output<z.ZodObject<typeof roleFields>>) {
+  return {
+    roleArn: account.roleArn,
+    sessionName: account.sessionName ?? gatewaySessionName(),
+    durationSeconds: account.durationSeconds,
+    stsRegion: account.stsRegion,
+    callsPerSecond: account.callsPerSecond,
   };
 }
 

@@ -68,19 +68,53 @@ export function checkPageSize(size: number | undefined): void {
   }
 }
 
-/** The list call's query, in the order the API documents its parameters; absent ones are not sent. */
+/** The executions list's query, in the order the API documents its parameters; absent ones are not sent. */
 export function listQuery(params: ListWorkflowExecutionsParams): Array<[string, string]> {
+  return tokenPagedQuery(
+    [
+      ['workflowId', params.workflowId],
+      ['name', params.objectKey],
+    ],
+    params,
+    [['jobId', params.batchJobId]],
+  );
+}
+
+/** The batch triggers list's query, the same way. */
+export function batchTriggerListQuery(params: ListBatchTriggersParams): Array<[string, string]> {
+  return tokenPagedQuery(
+    [
+      ['type', 'Workflow'],
+      ['workflowId', params.workflowId],
+    ],
+    params,
+    [],
+  );
+}
+
+type Entries = ReadonlyArray<readonly [string, string | undefined]>;
+
+/**
+ * A token-paged list's query: its own parameters, then what every such list takes (order, size, states, a creation
+ * window, the page token), then its own again; absent ones are not sent.
+ */
+function tokenPagedQuery(
+  before: Entries,
+  params: Omit<ListBatchTriggersParams, 'workflowId' | 'states'> & {
+    readonly states?: readonly string[] | undefined;
+  },
+  after: Entries,
+): Array<[string, string]> {
   checkPageSize(params.size);
-  const entries: Array<[string, string | undefined]> = [
-    ['workflowId', params.workflowId],
-    ['name', params.objectKey],
+  const entries: Entries = [
+    ...before,
     ['orderByTime', params.order],
     ['size', params.size?.toString()],
     ['states', params.states?.length ? params.states.join(',') : undefined],
     ['startCreationTime', params.createdAfter && formatCiTime(params.createdAfter)],
     ['endCreationTime', params.createdBefore && formatCiTime(params.createdBefore)],
     ['nextToken', params.nextToken],
-    ['jobId', params.batchJobId],
+    ...after,
   ];
-  return entries.filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return entries.flatMap<[string, string]>(([name, value]) => (value === undefined ? [] : [[name, value]]));
 }

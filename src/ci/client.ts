@@ -6,6 +6,7 @@
 
 import type { CallOptions } from './attempts.js';
 import {
+  batchTriggerListQuery,
   checkPageSize,
   type ListBatchTriggersParams,
   type ListWorkflowExecutionsParams,
@@ -312,23 +313,12 @@ export class CiClient {
 
   /** `GET /inventorytriggerjob`: one page of a workflow's batch triggers. */
   listBatchTriggers(params: ListBatchTriggersParams, options?: CallOptions): Promise<BatchTriggerPage> {
-    checkPageSize(params.size);
-    const entries: Array<[string, string | undefined]> = [
-      ['type', 'Workflow'],
-      ['workflowId', params.workflowId],
-      ['orderByTime', params.order],
-      ['size', params.size?.toString()],
-      ['states', params.states?.length ? params.states.join(',') : undefined],
-      ['startCreationTime', params.createdAfter && formatCiTime(params.createdAfter)],
-      ['endCreationTime', params.createdBefore && formatCiTime(params.createdBefore)],
-      ['nextToken', params.nextToken],
-    ];
     return this.#transport.call(
       {
         operation: 'ListBatchTriggers',
         method: 'GET',
         path: '/inventorytriggerjob',
-        query: entries.filter((entry): entry is [string, string] => entry[1] !== undefined),
+        query: batchTriggerListQuery(params),
         idempotent: true,
       },
       (body) => decodeBatchTriggerPage(body, this.bucketId),

@@ -58,8 +58,8 @@ export class ReadCache {
     const entries = options.detailEntries ?? DEFAULT_DETAIL_CACHE_ENTRIES;
     const ttl = options.workflowTtlMs ?? DEFAULT_WORKFLOW_CACHE_TTL_MS;
     this.#workflowTtlMs = ttl;
-    // Nothing kept here is kept there either: 0 means never reuse.
-    this.#shared = entries > 0 || ttl > 0 ? options.shared : undefined;
+    // Each kind reaches the shared level only through its own LRU: a kind switched off (0) is not shared either.
+    this.#shared = options.shared;
     this.#details =
       entries > 0
         ? new LRUCache({

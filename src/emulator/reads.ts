@@ -75,7 +75,8 @@ export function executionDetail(context: CallContext, runId: string): string {
   });
 }
 
-export function searchWorkflows(context: CallContext, query: URLSearchParams): string {
+/** The page `pageNumber` and `pageSize` ask for (10 by default) of what a page-numbered call found. */
+function numberedPage<T>(query: URLSearchParams, found: readonly T[]) {
   const pageNumber = parseBoundedInteger(
     query.get('pageNumber'),
     'pageNumber',
@@ -84,19 +85,26 @@ export function searchWorkflows(context: CallContext, query: URLSearchParams): s
     Number.MAX_SAFE_INTEGER,
   );
   const pageSize = parseBoundedInteger(query.get('pageSize'), 'pageSize', 10, 1, 100);
+  return {
+    TotalCount: String(found.length),
+    PageNumber: String(pageNumber),
+    PageSize: String(pageSize),
+    page: found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize),
+  };
+}
+
+export function searchWorkflows(context: CallContext, query: URLSearchParams): string {
   const ids = query.get('ids')?.split(',').filter(Boolean);
   const name = query.get('name') ?? undefined;
   const workflows = context.world.workflows();
   const found = workflows.filter(
     (w) => (ids === undefined || ids.includes(w.workflowId)) && (name === undefined || w.name === name),
   );
-  const page = found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+  const { page, ...counts } = numberedPage(query, found);
   const known = new Set(workflows.map((w) => w.workflowId));
   return xmlDocument('Response', {
     RequestId: context.requestId,
-    TotalCount: String(found.length),
-    PageNumber: String(pageNumber),
-    PageSize: String(pageSize),
+    ...counts,
     MediaWorkflowList: page.map((w) => ({
       Name: w.name,
       State: w.state,
@@ -130,14 +138,6 @@ export function searchWorkflows(context: CallContext, query: URLSearchParams): s
 
 /** `GET /mediabucket`: the account's buckets with CI enabled, narrowed by region and exact names. */
 export function describeMediaBuckets(context: CallContext, query: URLSearchParams): string {
-  const pageNumber = parseBoundedInteger(
-    query.get('pageNumber'),
-    'pageNumber',
-    1,
-    1,
-    Number.MAX_SAFE_INTEGER,
-  );
-  const pageSize = parseBoundedInteger(query.get('pageSize'), 'pageSize', 10, 1, 100);
   const regions = query.get('regions')?.split(',').filter(Boolean);
   const names = query.get('bucketNames')?.split(',').filter(Boolean);
   const prefix = query.get('bucketName') ?? '';
@@ -147,12 +147,11 @@ export function describeMediaBuckets(context: CallContext, query: URLSearchParam
       (names === undefined || names.includes(bucket.bucketId)) &&
       bucket.bucketId.startsWith(prefix),
   );
+  const { page, ...counts } = numberedPage(query, found);
   return xmlDocument('Response', {
     RequestId: context.requestId,
-    TotalCount: String(found.length),
-    PageNumber: String(pageNumber),
-    PageSize: String(pageSize),
-    MediaBucketList: found.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map((bucket) => ({
+    ...counts,
+    MediaBucketList: page.map((bucket) => ({
       BucketId: bucket.bucketId,
       Name: bucket.bucketId.replace(/-\d+$/, ''),
       Region: bucket.region,

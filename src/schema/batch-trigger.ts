@@ -26,6 +26,7 @@ import { listKey, paginate, paginateExecutions } from './pagination.js';
 import {
   BUCKET_ARGUMENT,
   BUCKET_FIELD,
+  entityReference,
   globalId,
   loadReference,
   parseGlobalId,
@@ -126,10 +127,7 @@ export function registerBatchTrigger(builder: Builder, access: AccessRules): voi
       builder.selection<{ jobId: string }>('jobId'),
     ],
     resolveReference: (reference, context) =>
-      loadBatchTriggerReference(
-        { bucketId: 'bucketId' in reference ? reference.bucketId : undefined, id: reference.jobId },
-        context,
-      ),
+      loadBatchTriggerReference(entityReference(reference, 'jobId'), context),
   });
 
   const BatchTriggerFilter = builder.inputType('BatchTriggerFilter', {

@@ -27,7 +27,7 @@ export interface ServedBucket {
   readonly live: LiveUpdates;
 }
 
-/** Every bucket the gateway serves, in configured order. */
+/** Every bucket the gateway serves, the default first, then in configured order. */
 export interface BucketDirectory {
   readonly all: readonly ServedBucket[];
   /** Where an argument without `bucketId` goes: the only bucket, or the configured default. */
@@ -173,9 +173,7 @@ export function createGraphQLContext(
       return bucket(served.bucketId);
     },
     get visibleBuckets() {
-      visible ??= services.buckets.all
-        .filter((served) => mayUse(served.bucketId))
-        .sort((a, b) => Number(b.bucketId === defaultBucket) - Number(a.bucketId === defaultBucket));
+      visible ??= services.buckets.all.filter((served) => mayUse(served.bucketId));
       return visible;
     },
     cacheHints,

@@ -55,3 +55,11 @@ export function loadReference<I, T>(
     (bucketId) => load(context.bucket(bucketId), id),
   );
 }
+
+/** A federation reference by either key (`bucketId` and the id, or the id alone), as a {@link Reference}. */
+export function entityReference<F extends string>(
+  reference: Record<F, string> & { readonly bucketId?: string },
+  idField: F,
+): Reference {
+  return { bucketId: reference.bucketId, id: reference[idField] };
+}

@@ -18,6 +18,7 @@ import { paginateExecutions } from './pagination.js';
 import {
   BUCKET_ARGUMENT,
   BUCKET_FIELD,
+  entityReference,
   globalId,
   loadReference,
   parseGlobalId,
@@ -112,10 +113,7 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
       builder.selection<{ runId: string }>('runId'),
     ],
     resolveReference: (reference, context) =>
-      loadExecutionReference(
-        { bucketId: 'bucketId' in reference ? reference.bucketId : undefined, id: reference.runId },
-        context,
-      ),
+      loadExecutionReference(entityReference(reference, 'runId'), context),
   });
 
   const WorkflowExecutionFilter = builder.inputType('WorkflowExecutionFilter', {

@@ -17,6 +17,7 @@ import { paginateExecutions } from './pagination.js';
 import {
   BUCKET_ARGUMENT,
   BUCKET_FIELD,
+  entityReference,
   globalId,
   loadReference,
   parseGlobalId,
@@ -68,10 +69,7 @@ export function registerWorkflow(builder: Builder, access: AccessRules): void {
       builder.selection<{ workflowId: string }>('workflowId'),
     ],
     resolveReference: (reference, context) =>
-      loadWorkflowReference(
-        { bucketId: 'bucketId' in reference ? reference.bucketId : undefined, id: reference.workflowId },
-        context,
-      ),
+      loadWorkflowReference(entityReference(reference, 'workflowId'), context),
   });
 
   builder.objectField('WorkflowExecution', 'workflow', (t) =>

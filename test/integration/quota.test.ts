@@ -4,7 +4,7 @@
  * rate, answering what it cannot serve in time with UPSTREAM_THROTTLED and when to come back.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { AccountGovernor, LocalGovernorStore } from '../../src/ci/governor.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { EmulatedQuota } from '../../src/emulator/quota.js';
@@ -12,29 +12,13 @@ import { faults } from '../../src/emulator/server.js';
 import { redisGovernorStore } from '../../src/live/redis-governor.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
-import { type RunningRedis, redisServerAvailable, startRedis } from '../support/processes.js';
-
-const required = process.env['REDIS_TESTS'] === 'required';
-const available = redisServerAvailable();
-if (!available && required) throw new Error('REDIS_TESTS=required but redis-server cannot be started');
+import { redisTestsCanRun, useRedisServer } from '../support/redis.js';
 
 const track = closeAfterEach();
 
-describe.skipIf(!available)('the quota governor in Redis', () => {
-  let redis: RunningRedis;
-  const clients: Redis[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const client of clients) client.disconnect();
-    await redis?.stop();
-  });
-  const client = () => {
-    const made = new Redis(redis.url, { maxRetriesPerRequest: 1, commandTimeout: 500 });
-    clients.push(made);
-    return made;
-  };
+describe.skipIf(!redisTestsCanRun())('the quota governor in Redis', () => {
+  const redis = useRedisServer();
+  const client = () => redis.client({ maxRetriesPerRequest: 1, commandTimeout: 500 });
 
   it('is one bucket per account for every replica: two replicas together get what one would', async () => {
     let now = Date.now();
@@ -74,7 +58,7 @@ describe.skipIf(!available)('the quota governor in Redis', () => {
       retryStrategy: () => null,
     });
     gone.on('error', () => {});
-    clients.push(gone);
+    onTestFinished(() => gone.disconnect());
     const outages: Error[] = [];
     const governor = new AccountGovernor({
       account: 'account:cut-off',

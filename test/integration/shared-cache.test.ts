@@ -3,38 +3,24 @@
  * no call to CI; with Redis out of reach every read is a miss, never an error.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ReadCache } from '../../src/ci/read-cache.js';
 import { redisReadStore } from '../../src/live/redis-read-store.js';
 import { startEmulator } from '../support/emulator.js';
 import { closeAfterEach } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
-import { type RunningRedis, redisServerAvailable, startRedis } from '../support/processes.js';
-
-const required = process.env['REDIS_TESTS'] === 'required';
-const available = redisServerAvailable();
-if (!available && required) throw new Error('REDIS_TESTS=required but redis-server cannot be started');
+import { redisTestsCanRun, useRedisServer } from '../support/redis.js';
 
 const track = closeAfterEach();
 
-describe.skipIf(!available)('the shared read cache in Redis', () => {
-  let redis: RunningRedis;
-  const clients: Redis[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    for (const client of clients) client.disconnect();
-    await redis?.stop();
-  });
+describe.skipIf(!redisTestsCanRun())('the shared read cache in Redis', () => {
+  const redis = useRedisServer();
 
   it('answers a finished run read by one replica to the other with no call to CI', async () => {
     const fixture = track(await startEmulator());
     const prefix = 'ci-gateway:cache:demo-1250000000:';
     const replica = () => {
-      const client = new Redis(redis.url);
-      clients.push(client);
-      const store = redisReadStore(client, (error) => {
+      const store = redisReadStore(redis.client(), (error) => {
         throw error;
       });
       return fixture.client({ cache: new ReadCache({ shared: { store, prefix } }) });
@@ -56,7 +42,7 @@ describe.skipIf(!available)('the shared read cache in Redis', () => {
       retryStrategy: () => null,
     });
     gone.on('error', () => {});
-    clients.push(gone);
+    onTestFinished(() => gone.disconnect());
     const outages: Error[] = [];
     const store = redisReadStore(gone, (error) => outages.push(error));
     await store.set('k', 'v', 1_000);

@@ -122,6 +122,8 @@ export interface LiveConfig {
   readonly subscriptionCallbackOrigins: readonly string[];
   /** Redis shares live updates (events and poll leases) between replicas; without it they stay in the process. */
   readonly redisUrl: string | undefined;
+  /** With Redis, identical reads are answered once for every replica (`plugins/response-cache.ts`). */
+  readonly responseCache: boolean;
 }
 
 export interface TelemetryConfig {
@@ -243,6 +245,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         publicCallbackBaseUrl: e.PUBLIC_CALLBACK_BASE_URL,
         subscriptionCallbackOrigins: e.SUBSCRIPTION_CALLBACK_ORIGINS,
         redisUrl: e.REDIS_URL,
+        responseCache: e.REDIS_URL !== undefined && e.RESPONSE_CACHE !== 'false',
       },
       telemetry: {
         logLevel: e.LOG_LEVEL ?? 'info',

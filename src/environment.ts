@@ -151,6 +151,7 @@ export const environment = z.object({
   }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 1_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION),
   MAX_SUBSCRIPTIONS_PER_CALLER: integer(1, 100_000, DEFAULT_MAX_SUBSCRIPTIONS_PER_CALLER),
+  RESPONSE_CACHE: flag,
   REDIS_URL: optionalText.pipe(
     urlWithProtocol(/^rediss?:$/, 'must be a redis:// or rediss:// URL').optional(),
   ),

@@ -18,11 +18,13 @@ import type { Config, TenancyConfig } from './config.js';
 import type { GatewayOptions } from './http/gateway.js';
 import { LiveUpdates } from './live/live-updates.js';
 import type { PollLeases } from './live/poller.js';
+import type { ResponseStore } from './live/redis-response-store.js';
 import { callbackUrlCheck } from './plugins/ci-callbacks.js';
 import type { BucketDirectory, GatewayServices, ServedBucket } from './schema/context.js';
 import { CursorCodec } from './schema/cursor.js';
 import { PageTokenKnowledge } from './schema/page-tokens.js';
 import { ReferenceBuckets } from './schema/reference-buckets.js';
+import { nodeId } from './schema/references.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -41,6 +43,7 @@ export interface ServiceRuntime {
         readonly leases: PollLeases;
         readonly quota: GovernorStore;
         readonly reads: SharedReadStore;
+        readonly responses: ResponseStore;
       }
     | undefined;
   /** The CI callback token in use (demo mode makes one up). */
@@ -63,6 +66,8 @@ export interface Services {
   readonly tenants: readonly Tenant[];
   /** What every request's context shares. */
   readonly shared: GatewayServices;
+  /** Whole answers shared by the replicas, when the configuration keeps them. */
+  readonly responses: ResponseStore | undefined;
   /** A CI callback for this bucket (undefined: the default one) said this run changed. */
   hint(runId: Parameters<LiveUpdates['hint']>[0], bucketId: string | undefined): Promise<void>;
   /** Whether callbacks for this bucket (undefined: the path named none) are taken. */
@@ -130,9 +135,19 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
   });
   const buckets = bucketDirectory(tenants, tenancy.defaultBucket);
   const targetOf = (bucketId: string | undefined) => buckets.get(bucketId ?? buckets.defaultBucket ?? '');
+  const responses = liveConfig.responseCache ? runtime.shared?.responses : undefined;
   return {
     tenants,
-    hint: async (runId, bucketId) => targetOf(bucketId)?.live.hint(runId),
+    responses,
+    hint: async (runId, bucketId) => {
+      const target = targetOf(bucketId);
+      if (!target) return;
+      await target.live.hint(runId);
+      // After the re-read: an answer cached meanwhile from the old state is evicted too.
+      await responses?.evict([
+        { typename: 'WorkflowExecution', id: nodeId('WorkflowExecution', target.bucketId, runId) },
+      ]);
+    },
     takesCallbacksFor: (bucketId) => targetOf(bucketId) !== undefined,
     closeLive: async () => {
       await Promise.all(tenants.map((served) => served.live.close()));
@@ -205,6 +220,7 @@ export function gatewayOptions(config: Config, services: Services, runtime: Gate
     maxDocumentBytes: limits.maxDocumentBytes,
     rateLimitPerMinute: limits.rateLimitPerMinute,
     maxSubscriptionsPerCaller: limits.maxSubscriptionsPerCaller,
+    responseCache: services.responses,
     // Auth
     auth: {
       jwt: auth.jwksUrl

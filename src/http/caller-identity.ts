@@ -19,6 +19,8 @@ export interface CallerIdentity {
   callerKey(request: Request, serverContext: ServerContext): string;
   /** What the caller may do; undefined (everything) when no token is required, so no scope is checked. */
   rightsOf(caller: Caller): CallerRights | undefined;
+  /** What the caller may read, as a key: requests with the same one may share answers (the response cache). */
+  accessScope(request: Request, serverContext: ServerContext): string;
 }
 
 export function callerIdentity(
@@ -27,22 +29,29 @@ export function callerIdentity(
 ): CallerIdentity {
   const callerOf = (request: Request, serverContext: ServerContext) =>
     serverContext.socket?.caller ?? auth.callerOf(request);
+  const rightsOf = (caller: Caller): CallerRights | undefined => {
+    const granted = caller.scopes;
+    return (
+      granted && {
+        mayRead: granted.has(scopes.read),
+        mayWrite: granted.has(scopes.write),
+        buckets: caller.buckets,
+        expiresAt: caller.expiresAt,
+      }
+    );
+  };
   return {
     callerOf,
+    rightsOf,
     callerKey(request, serverContext) {
       const subject = callerOf(request, serverContext).subject;
       return subject === undefined ? `address:${clientAddress(serverContext)}` : `subject:${subject}`;
     },
-    rightsOf(caller) {
-      const granted = caller.scopes;
-      return (
-        granted && {
-          mayRead: granted.has(scopes.read),
-          mayWrite: granted.has(scopes.write),
-          buckets: caller.buckets,
-          expiresAt: caller.expiresAt,
-        }
-      );
+    accessScope(request, serverContext) {
+      const rights = rightsOf(callerOf(request, serverContext));
+      if (rights === undefined) return 'everything';
+      const buckets = rights.buckets === undefined ? '*' : [...rights.buckets].sort().join(',');
+      return `read=${rights.mayRead};write=${rights.mayWrite};buckets=${buckets}`;
     },
   };
 }

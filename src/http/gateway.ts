@@ -19,6 +19,7 @@ import {
   type YogaServerInstance,
 } from 'graphql-yoga';
 import { DEFAULT_SCOPES } from '../defaults.js';
+import type { ResponseStore } from '../live/redis-response-store.js';
 import { useBodyLimit } from '../plugins/body-limit.js';
 import { useCacheControl } from '../plugins/cache-control.js';
 import { type CallerAuthOptions, useCallerAuth } from '../plugins/caller-auth.js';
@@ -33,6 +34,7 @@ import { useUpstreamRateLimit } from '../plugins/rate-limit.js';
 import { guardRequestHooks } from '../plugins/request-hook-guard.js';
 import { useRequestLifetime } from '../plugins/request-lifetime.js';
 import { createRequestLog } from '../plugins/request-log.js';
+import { useSharedResponseCache } from '../plugins/response-cache.js';
 import { useSubscriptionCallbacks } from '../plugins/subscription-callbacks.js';
 import { useSubscriptionEvents } from '../plugins/subscription-events.js';
 import { useSubscriptionLimit } from '../plugins/subscription-limit.js';
@@ -97,6 +99,8 @@ export interface GatewayOptions {
   readonly rateLimitPerMinute?: number | undefined;
   /** Subscriptions one caller may hold open at once, over every transport; 0 or absent for no limit. */
   readonly maxSubscriptionsPerCaller?: number | undefined;
+  /** Where identical reads are answered from, for every replica sharing it; absent for none. */
+  readonly responseCache?: ResponseStore | undefined;
 
   // Auth
   /** Who may call: a verified JWT, the router's secret, both, or (absent) anyone who reaches the port. */
@@ -257,6 +261,13 @@ export function createGateway(options: GatewayOptions): Gateway {
           private: Boolean(options.auth?.jwt || options.auth?.routerSecret),
         }),
         requestLog.plugin,
+        // Last: it replaces execution with a lookup, which no later plugin may replace again.
+        options.responseCache
+          ? useSharedResponseCache<ServerContext>({
+              store: options.responseCache,
+              sessionOf: identity.accessScope,
+            })
+          : {},
       ],
       options.logger,
     ),

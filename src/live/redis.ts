@@ -13,6 +13,7 @@ import { DATE_PRESERVING_JSON } from '../records.js';
 import type { PollLeases } from './poller.js';
 import { redisGovernorStore } from './redis-governor.js';
 import { redisReadStore } from './redis-read-store.js';
+import { type ResponseStore, redisResponseStore } from './redis-response-store.js';
 
 /** Keys this gateway writes; its channels are named by live updates' topics. */
 const LEASE_PREFIX = 'ci-gateway:poll-lease:';
@@ -60,6 +61,8 @@ export interface RedisLive {
   readonly quota: GovernorStore;
   /** The read cache's level every replica shares. */
   readonly reads: SharedReadStore;
+  /** Whole answers to identical reads, for every replica. */
+  readonly responses: ResponseStore;
   /** This process's name on its leases: host, pid and a random tag. */
   readonly replicaId: string;
   /**
@@ -174,6 +177,7 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
     eventTarget,
     leases,
     reads: redisReadStore(publishClient, publishLost),
+    responses: redisResponseStore(publishClient, publishLost),
     quota: redisGovernorStore(publishClient, (error) => {
       publishLost(error);
       quotaOutage();

@@ -5,12 +5,14 @@
  * - a query whose every part succeeded may be reused for the shortest time any of its reads allows: seconds for
  *   pages and running runs, an hour for a finished run, which never changes again;
  * - anything else (a mutation, a subscription, any error, nothing read) is `no-store`;
- * - `private` whenever callers are authenticated, so a shared cache never hands one caller's answer to another.
+ * - `private` whenever callers are authenticated, so a shared cache never hands one caller's answer to another;
+ * - an answer from the response cache (`response-cache.ts`) for the seconds it has left.
  */
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { errorCodesOf } from '../error-codes.js';
 import { CacheHints } from '../schema/cache-hints.js';
+import { freshnessOf } from './response-cache.js';
 
 export interface CacheControlOptions {
   readonly graphqlPath: string;
@@ -35,6 +37,8 @@ export function useCacheControl(options: CacheControlOptions): Plugin {
         queries.add(args.contextValue);
     },
     onExecutionResult({ request, result, context }) {
+      const secondsLeft = freshnessOf(result);
+      if (secondsLeft !== undefined) return record(request, secondsLeft);
       const single = result !== undefined && !Array.isArray(result) && !(Symbol.asyncIterator in result);
       const hints = 'cacheHints' in context ? context.cacheHints : undefined;
       const maxAge = hints instanceof CacheHints ? hints.maxAge : undefined;

@@ -3,6 +3,7 @@
  * global ids that carry the bucket, and references (a neighbour subgraph's entity, a global id) resolved in the
  * bucket they name, or, when they name none, looked for in the caller's buckets.
  */
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { InputRule } from '../ci/inputs.js';
 import type { BucketScope, GraphQLContext } from './context.js';
 import { parseReference } from './inputs.js';
@@ -22,6 +23,11 @@ export interface Reference {
 /** A global id's own part: `<bucketId>/<id>`. Bucket ids and CI's ids hold no `/`. */
 export function globalId(bucketId: string, id: string): string {
   return `${bucketId}/${id}`;
+}
+
+/** A node's `id` as responses show it (Relay's encoding of its type and {@link globalId}). */
+export function nodeId(typename: string, bucketId: string, id: string): string {
+  return encodeGlobalID(typename, globalId(bucketId, id));
 }
 
 /** A global id's own part as a reference; an id from before ids carried their bucket names none. */

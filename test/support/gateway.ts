@@ -7,6 +7,7 @@ import { type Config, loadConfig, type QuotaConfig, type TenancyConfig } from '.
 import type { EmulatorOptions } from '../../src/emulator/server.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/http/gateway.js';
 import { serveGraphQLOverWebSocket } from '../../src/http/websocket.js';
+import type { RedisLive } from '../../src/live/redis.js';
 import { createServices, gatewayOptions, type Services } from '../../src/services.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { type EmulatorFixture, startEmulator } from './emulator.js';
@@ -31,6 +32,8 @@ export interface GatewayFixtureOptions {
   readonly emulator?: EmulatorOptions;
   /** Buckets and accounts other than the emulator's one bucket (an emulated cloud's, say). */
   readonly tenancy?: TenancyConfig;
+  /** Redis shared with other replicas: events, leases, quota, reads, and the response cache. */
+  readonly redis?: RedisLive;
   /** CI's quota per account (none by default). */
   readonly quota?: QuotaConfig;
   /** The clock signatures and temporary credentials are read from (an emulated cloud's, moved by the test). */
@@ -136,7 +139,11 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
           maxUpstreamCallsPerRequest: options.maxUpstreamCallsPerRequest,
         }),
       },
-      live: { ...TEST_CONFIG.live, ...definedOnly({ pollIntervalMs: options.pollIntervalMs }) },
+      live: {
+        ...TEST_CONFIG.live,
+        responseCache: options.redis !== undefined,
+        ...definedOnly({ pollIntervalMs: options.pollIntervalMs }),
+      },
       upstream: { ...TEST_CONFIG.upstream, ...definedOnly({ quota: options.quota }) },
     };
     const metrics = options.gateway?.metrics?.metrics;
@@ -145,6 +152,7 @@ export async function startGateway(options: GatewayFixtureOptions = {}): Promise
       tenancy: options.tenancy ?? fixture.tenancy,
       now: options.now,
       metrics,
+      shared: options.redis,
       callbackToken: options.gateway?.callbackToken,
       publicCallbackBaseUrl: () => options.publicCallbackBaseUrl,
       // Tests do not wait out real back-off; the delays asked for are asserted where they matter.

@@ -128,6 +128,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       pollIntervalMs: liveConfig.pollIntervalMs,
       eventTarget: runtime.shared?.eventTarget,
       leases: runtime.shared?.leases,
+      lastSeen: runtime.shared?.reads,
       logger: logger.child({ component: 'live-updates', bucket: bucketId }),
     });
     metrics?.watchLiveUpdates(live);

@@ -7,7 +7,9 @@
  * - **A bounded wait.** A user request waits for a token at most `maxWaitMs`, then fails `throttled` with the time
  *   after which one will be there: CI is never asked past the budget.
  * - **AIMD.** CI's own 429 halves the account's rate at once; every second without one gives back a twentieth of
- *   the configured rate, until it is whole again.
+ *   the configured rate, until it is whole again. The 429s of one episode (those of calls sent before the cut took
+ *   effect, within {@link THROTTLE_EPISODE_MS}) cut once, as TCP cuts once per round trip: a burst of ten refusals
+ *   is one signal, not ten.
  * - **Shared or not.** The state lives in a {@link GovernorStore}: this process's memory, or Redis, where every
  *   replica draws from the same bucket (`src/live/redis-governor.ts`, the same arithmetic in one Lua script).
  *   `measure` mode grants everything and only counts, so an operator can learn the real quota first.
@@ -31,6 +33,8 @@ export const THROTTLED_FACTOR = 0.5;
 export const RECOVERY_PER_SECOND = 0.05;
 /** The rate never falls below this share of the configured one. */
 export const MIN_RATE_SHARE = 0.05;
+/** 429s this soon after a cut belong to the same episode: they cut no further. */
+export const THROTTLE_EPISODE_MS = 1_000;
 
 /** One account's bucket, as stored. */
 export interface BucketState {
@@ -39,6 +43,8 @@ export interface BucketState {
   rate: number;
   /** When it was last brought up to date, in ms. */
   at: number;
+  /** When a 429 last cut the rate, in ms. */
+  cutAt?: number | undefined;
 }
 
 export interface TakeResult {
@@ -59,7 +65,12 @@ export function refill(state: BucketState | undefined, limit: number, now: numbe
   const seconds = Math.max(0, now - state.at) / 1000;
   const rate = Math.min(limit, state.rate + limit * RECOVERY_PER_SECOND * seconds);
   const capacity = Math.max(1, rate);
-  return { tokens: Math.min(capacity, state.tokens + seconds * state.rate), rate, at: now };
+  return {
+    tokens: Math.min(capacity, state.tokens + seconds * state.rate),
+    rate,
+    at: now,
+    cutAt: state.cutAt,
+  };
 }
 
 /** Takes a token for `priority` if the bucket holds enough beyond what it must leave for the others. */
@@ -73,9 +84,15 @@ export function take(state: BucketState, priority: CallPriority): TakeResult {
   return { granted: false, waitMs: Math.ceil((missing / Math.max(state.rate, 1e-3)) * 1000) };
 }
 
-/** CI said 429: the rate halves (never below a floor) and what is left in the bucket is spent. */
-export function throttle(state: BucketState, limit: number): void {
-  state.rate = Math.max(limit * MIN_RATE_SHARE, state.rate * THROTTLED_FACTOR);
+/**
+ * CI said 429: what is left in the bucket is spent, and the rate halves (never below a floor) unless this 429
+ * belongs to the episode of the last cut.
+ */
+export function throttle(state: BucketState, limit: number, now: number): void {
+  if (state.cutAt === undefined || now - state.cutAt >= THROTTLE_EPISODE_MS) {
+    state.rate = Math.max(limit * MIN_RATE_SHARE, state.rate * THROTTLED_FACTOR);
+    state.cutAt = now;
+  }
   state.tokens = Math.min(state.tokens, 0);
 }
 
@@ -91,7 +108,7 @@ export class LocalGovernorStore implements GovernorStore {
 
   async throttled(account: string, limit: number, now: number): Promise<void> {
     const state = refill(this.#buckets.get(account), limit, now);
-    throttle(state, limit);
+    throttle(state, limit, now);
     this.#buckets.set(account, state);
   }
 }

@@ -178,7 +178,7 @@ export class ReadCache {
  * What the store gave back, checked to be what was asked for: another version of the gateway may have written it,
  * and an answer for another id is no answer.
  */
-function isStoredRun(value: unknown, runId: RunId): value is WorkflowExecutionDetail {
+export function isStoredRun(value: unknown, runId: RunId): value is WorkflowExecutionDetail {
   return (
     isRecord(value) &&
     value['runId'] === runId &&

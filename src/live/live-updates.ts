@@ -11,6 +11,10 @@
  *   it holds the key's lease, which replicas sharing Redis hand to one of them (see `poller.ts`). Runs are not
  *   polled one by one: their workflow's scan lists its unfinished runs, and the replica holding a run's lease reads
  *   it when the scan shows it changed (`run-scan.ts`).
+ * - **A run's first look is shared.** With Redis, each read of a run is also kept for one interval
+ *   (`lastSeen`), so a replica whose first subscriber to a run arrives within it starts from what another replica
+ *   read instead of reading again: 10,000 subscribers to 2,000 runs on ten replicas cost 2,000 reads to start, not
+ *   20,000. It is at most an interval old, as old as a scan may leave it anyway; the next scan corrects it.
  * - **Callbacks are hints.** `hint(runId)` re-reads the run with a signed call (one read however many hints arrive
  *   at once) and marks the observation, so every poller of that run or its workflow, on any replica, returns from
  *   its back-off.
@@ -22,6 +26,7 @@ import type { Repeater } from 'graphql-yoga';
 import type { CallOptions, ExecutionFilter } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
 import type { RunId, WorkflowId } from '../ci/inputs.js';
+import { isStoredRun, type SharedReadStore } from '../ci/read-cache.js';
 import {
   type ExecutionState,
   isFinishedState,
@@ -30,6 +35,7 @@ import {
   type WorkflowExecutionPage,
   type WorkflowExecutionSummary,
 } from '../ci/types.js';
+import { DATE_PRESERVING_JSON } from '../records.js';
 import { LOCAL_LEASES, type PollLeases } from './poller.js';
 import { MAX_SCAN_PAGES, runScan } from './run-scan.js';
 import { type RunObservation, type RunState, runChannel, runWatch } from './run-watch.js';
@@ -66,6 +72,8 @@ export interface LiveUpdatesOptions {
   readonly eventTarget?: EventTarget | undefined;
   /** Who polls which key: this process alone by default, Redis leases across replicas. */
   readonly leases?: PollLeases | undefined;
+  /** Where each run's latest read is kept for an interval, for other replicas' first look (Redis); none alone. */
+  readonly lastSeen?: SharedReadStore | undefined;
   readonly now?: () => Date;
   readonly logger?: WatchRegistryOptions['logger'];
 }
@@ -101,9 +109,14 @@ export class LiveUpdates {
   /** Aborted by {@link close}: a read stuck upstream must not hold a draining replica. */
   readonly #reads = new AbortController();
   readonly #logger: LiveUpdatesOptions['logger'];
+  readonly #lastSeen: { readonly store: SharedReadStore; readonly ttlMs: number } | undefined;
 
   constructor(options: LiveUpdatesOptions) {
     this.#bucketId = options.bucketId;
+    this.#lastSeen =
+      options.lastSeen && options.pollIntervalMs > 0
+        ? { store: options.lastSeen, ttlMs: options.pollIntervalMs }
+        : undefined;
     this.#logger = options.logger;
     this.#ci = options.ci;
     this.#events = options.eventTarget ?? localEvents();
@@ -125,7 +138,7 @@ export class LiveUpdates {
     this.#runs = new WatchRegistry(
       runWatch({
         bucketId: options.bucketId,
-        read: (runId) => this.#read(runId),
+        read: (runId) => this.#firstLook(runId),
         holdScan: (workflowId) => this.#scans.hold(workflowId),
       }),
       registry,
@@ -186,6 +199,18 @@ export class LiveUpdates {
     this.#events.dispatchEvent(new CustomEvent(channel, { detail: value }));
   }
 
+  /** A run's state for its first subscriber here: another replica's read of the last interval, else a read. */
+  async #firstLook(runId: RunId): Promise<WorkflowExecutionDetail | null> {
+    const [kept] = (await this.#lastSeen?.store.get([this.#lastSeenKey(runId)])) ?? [];
+    const seen = kept === undefined ? undefined : DATE_PRESERVING_JSON.parse(kept);
+    if (isStoredRun(seen, runId)) return seen;
+    return this.#read(runId);
+  }
+
+  #lastSeenKey(runId: RunId): string {
+    return `ci-gateway:live:${this.#bucketId}:run:${runId}:last-seen`;
+  }
+
   /** Reads the run and publishes what CI said; one read in flight per run. */
   #read(runId: RunId, options: { hinted?: boolean } = {}): Promise<WorkflowExecutionDetail | null> {
     const inFlight = this.#reading.get(runId);
@@ -210,6 +235,10 @@ export class LiveUpdates {
           priority: 'poll',
         });
         this.#publish(runChannel(this.#bucketId, runId), { detail, hinted: reading.hinted });
+        if (this.#lastSeen) {
+          const { store, ttlMs } = this.#lastSeen;
+          void store.set(this.#lastSeenKey(runId), DATE_PRESERVING_JSON.stringify(detail), ttlMs);
+        }
         this.#publish(workflowChannel(this.#bucketId, detail.workflowId), {
           runs: [detail],
           hinted: reading.hinted,

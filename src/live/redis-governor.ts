@@ -13,6 +13,7 @@ import {
   PRIORITY_RESERVE,
   RECOVERY_PER_SECOND,
   type TakeResult,
+  THROTTLE_EPISODE_MS,
   THROTTLED_FACTOR,
 } from '../ci/governor.js';
 
@@ -53,8 +54,13 @@ end
 ${SAVE}
 return {granted, wait}`;
 
+/** What `throttle` does: one cut per episode (the time of the last is the hash's `cut` field). */
 const THROTTLED = `${REFILL}
-rate = math.max(limit * ${MIN_RATE_SHARE}, rate * ${THROTTLED_FACTOR})
+local cut = tonumber(redis.call('HGET', KEYS[1], 'cut'))
+if not cut or now - cut >= ${THROTTLE_EPISODE_MS} then
+  rate = math.max(limit * ${MIN_RATE_SHARE}, rate * ${THROTTLED_FACTOR})
+  redis.call('HSET', KEYS[1], 'cut', tostring(now))
+end
 tokens = math.min(tokens, 0)
 ${SAVE}
 return 1`;

@@ -42,12 +42,21 @@ describe.skipIf(!redisTestsCanRun())('the quota governor in Redis', () => {
     let total = 0;
     for (let i = 0; i < 20; i += 1) total += (await granted(a)) + (await granted(b));
     expect(total).toBe(10);
-    // A 429 seen by one slows both: a second later there are 5 tokens, not 10.
+    // A 429 seen by one slows both, and the other's 429 of the same episode cuts no further: a second later there
+    // are 5 tokens, not 10 (nor 2.5).
     await b.throttled();
+    now += 200;
+    await a.throttled();
     now += 1_000;
     total = 0;
     for (let i = 0; i < 20; i += 1) total += (await granted(a)) + (await granted(b));
     expect(total).toBe(5);
+    // Past the episode a 429 cuts again: 2.5 calls a second (a second later, 2 whole tokens).
+    await a.throttled();
+    now += 1_000;
+    total = 0;
+    for (let i = 0; i < 20; i += 1) total += (await granted(a)) + (await granted(b));
+    expect(total).toBe(2);
   });
 
   it('governs in the process when Redis is out of reach, saying so, and never fails a call for it', async () => {

@@ -78,17 +78,23 @@ describe('the quota governor', () => {
     expect(refused).toMatchObject({ kind: 'throttled', retryAfterSeconds: 1 });
   });
 
-  it('halves the rate on CI’s 429 and gives it back a twentieth per second', async () => {
+  it('halves the rate on CI’s 429, once per episode, and gives it back a twentieth per second', async () => {
     const { governor, burst, advance } = governed(20);
     await governor.throttled();
-    // The bucket was spent and the rate is 10/s: a second later, 10 calls.
+    // The bucket was spent and the rate is 10/s: a second later, 10 calls (the rate has recovered to 11/s).
     advance(1_000);
     expect(await burst('interactive')).toBe(10);
     await governor.throttled();
+    // The same episode: the calls sent before the cut took effect are refused too, and cut no further.
+    advance(500);
     await governor.throttled();
-    // About 2.7/s now (never below a twentieth of 20, 1/s); 10 s later it has recovered by 10/s, to about 12.7/s.
-    advance(10_000);
-    expect(await burst('interactive')).toBe(12);
+    // 5.5/s after the one cut; 10 s later it has recovered by 10/s, to 15.5/s (two cuts would leave 12.75/s).
+    advance(9_500);
+    expect(await burst('interactive')).toBe(15);
+    // A 429 past the episode cuts again: 7.75/s, so 7 calls a second later.
+    await governor.throttled();
+    advance(1_000);
+    expect(await burst('interactive')).toBe(7);
     // And after long enough, the configured rate again, no more.
     advance(60_000);
     expect(await burst('interactive')).toBe(20);

@@ -1,8 +1,13 @@
-/** Live updates' bookkeeping: a key is released the moment its last subscriber leaves, however quiet it is. */
+/**
+ * Live updates' bookkeeping: a key is released the moment its last subscriber leaves, however quiet it is; a run's
+ * first look is shared by replicas for an interval.
+ */
 import { describe, expect, it } from 'vitest';
 import { assume, batchJobIdRule, bucketIdRule, runIdRule, workflowIdRule } from '../../src/ci/inputs.js';
+import type { SharedReadStore } from '../../src/ci/read-cache.js';
 import type { WorkflowExecutionDetail } from '../../src/ci/types.js';
 import { LiveUpdates } from '../../src/live/live-updates.js';
+import { LOCAL_LEASES } from '../../src/live/poller.js';
 
 const RUN = assume(runIdRule, `i${'1'.repeat(32)}`);
 const WORKFLOW = assume(workflowIdRule, `w${'2'.repeat(32)}`);
@@ -116,5 +121,50 @@ describe('LiveUpdates', () => {
     expect((await watch.next()).value?.state).toBe('Success');
     expect(reads).toBe(2);
     await watch.return(undefined);
+  });
+
+  it('starts a replica’s first subscriber to a run from another replica’s read of the last interval', async () => {
+    const kept = new Map<string, { value: string; ttlMs: number }>();
+    const store: SharedReadStore = {
+      get: async (keys) => keys.map((key) => kept.get(key)?.value),
+      set: async (key, value, ttlMs) => void kept.set(key, { value, ttlMs }),
+      delete: async (key) => void kept.delete(key),
+    };
+    let reads = 0;
+    const replica = () =>
+      new LiveUpdates({
+        bucketId: BUCKET,
+        // Polling on (the interval bounds how old a first look may be), but this test's scans answer nothing.
+        pollIntervalMs: 60_000,
+        leases: { ...LOCAL_LEASES, hold: async () => false },
+        lastSeen: store,
+        ci: {
+          getWorkflowExecution: async () => {
+            reads += 1;
+            return running;
+          },
+          listWorkflowExecutions: async () => ({ requestId: undefined, executions: [], nextToken: null }),
+        },
+      });
+    const [a, b] = [replica(), replica()];
+    const onA = a.watchRun(RUN);
+    expect((await onA.next()).value?.state).toBe('Running');
+    expect(reads).toBe(1);
+    expect([...kept.values()].map((entry) => entry.ttlMs)).toEqual([60_000]);
+
+    const onB = b.watchRun(RUN);
+    const seen = (await onB.next()).value;
+    expect(seen?.state).toBe('Running');
+    expect(seen?.createdAt).toEqual(running.createdAt);
+    expect(reads).toBe(1);
+
+    // What is kept is checked before it is believed: another run's detail under the key is no answer.
+    for (const entry of kept.values()) entry.value = entry.value.replace(RUN, `i${'3'.repeat(32)}`);
+    const c = replica();
+    const onC = c.watchRun(RUN);
+    expect((await onC.next()).value?.runId).toBe(RUN);
+    expect(reads).toBe(2);
+    await Promise.all([onA.return(undefined), onB.return(undefined), onC.return(undefined)]);
+    await Promise.all([a.close(), b.close(), c.close()]);
   });
 });

@@ -3,8 +3,7 @@
  * Redis that goes away (each replica governs alone, nothing fails); and a gateway that keeps CI under the account's
  * rate, answering what it cannot serve in time with UPSTREAM_THROTTLED and when to come back.
  */
-import { Redis } from 'ioredis';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AccountGovernor, LocalGovernorStore } from '../../src/ci/governor.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { EmulatedQuota } from '../../src/emulator/quota.js';
@@ -12,7 +11,7 @@ import { faults } from '../../src/emulator/server.js';
 import { redisGovernorStore } from '../../src/live/redis-governor.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
-import { redisTestsCanRun, useRedisServer } from '../support/redis.js';
+import { redisTestsCanRun, unreachableRedis, useRedisServer } from '../support/redis.js';
 
 const track = closeAfterEach();
 
@@ -60,14 +59,7 @@ describe.skipIf(!redisTestsCanRun())('the quota governor in Redis', () => {
   });
 
   it('governs in the process when Redis is out of reach, saying so, and never fails a call for it', async () => {
-    const gone = new Redis('redis://127.0.0.1:1', {
-      maxRetriesPerRequest: 0,
-      commandTimeout: 200,
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    gone.on('error', () => {});
-    onTestFinished(() => gone.disconnect());
+    const gone = unreachableRedis();
     const outages: Error[] = [];
     const governor = new AccountGovernor({
       account: 'account:cut-off',

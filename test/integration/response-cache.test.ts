@@ -3,7 +3,6 @@
  * nothing and says how long it has left; callers with other rights never share an answer; a CI callback taken by
  * one replica, or a mutation on one, evicts what changed for every replica; Redis out of reach is a miss.
  */
-import { Redis } from 'ioredis';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
@@ -13,7 +12,7 @@ import { redisResponseStore } from '../../src/live/redis-response-store.js';
 import { manualClock, triggerRun } from '../support/console.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
 import { AUDIENCE, ISSUER, signingKey, startIdentityProvider, token } from '../support/jwks.js';
-import { redisTestsCanRun, useRedisServer } from '../support/redis.js';
+import { redisTestsCanRun, unreachableRedis, useRedisServer } from '../support/redis.js';
 
 const track = closeAfterEach();
 const LARGE = DEMO_WORKFLOW_IDS.large;
@@ -151,13 +150,7 @@ describe.skipIf(!redisTestsCanRun())('the response cache shared through Redis', 
   });
 
   it('misses, saying so, when Redis is out of reach', async () => {
-    const gone = new Redis('redis://127.0.0.1:1', {
-      maxRetriesPerRequest: 0,
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    gone.on('error', () => {});
-    onTestFinished(() => gone.disconnect());
+    const gone = unreachableRedis();
     const outages: Error[] = [];
     const store = redisResponseStore(gone, (error) => outages.push(error));
     await store.set('k', '{}', [{ typename: 'WorkflowExecution', id: 'x' }], 1_000);

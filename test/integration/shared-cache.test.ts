@@ -2,14 +2,13 @@
  * The read cache's shared level in a real redis-server: a finished run one replica read is answered to another with
  * no call to CI; with Redis out of reach every read is a miss, never an error.
  */
-import { Redis } from 'ioredis';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/ci/read-cache.js';
 import { redisReadStore } from '../../src/live/redis-read-store.js';
 import { startEmulator } from '../support/emulator.js';
 import { closeAfterEach } from '../support/gateway.js';
 import { demoExecutions } from '../support/oracle.js';
-import { redisTestsCanRun, useRedisServer } from '../support/redis.js';
+import { redisTestsCanRun, unreachableRedis, useRedisServer } from '../support/redis.js';
 
 const track = closeAfterEach();
 
@@ -36,13 +35,7 @@ describe.skipIf(!redisTestsCanRun())('the shared read cache in Redis', () => {
   });
 
   it('misses, saying so, when Redis is out of reach', async () => {
-    const gone = new Redis('redis://127.0.0.1:1', {
-      maxRetriesPerRequest: 0,
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    gone.on('error', () => {});
-    onTestFinished(() => gone.disconnect());
+    const gone = unreachableRedis();
     const outages: Error[] = [];
     const store = redisReadStore(gone, (error) => outages.push(error));
     await store.set('k', 'v', 1_000);

@@ -1,6 +1,6 @@
 /** Redis for the tests that need one: whether it can run here, and a throwaway server for a describe block. */
 import { Redis, type RedisOptions } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { type RunningRedis, redisServerAvailable, startRedis } from './processes.js';
 
 /**
@@ -41,4 +41,20 @@ export function useRedisServer(): { url(): string; client(options?: RedisOptions
       return made;
     },
   };
+}
+
+/**
+ * A client of a Redis that is not there (port 1), failing each command at once, disconnected when the test ends:
+ * what the stores meet in an outage.
+ */
+export function unreachableRedis(): Redis {
+  const gone = new Redis('redis://127.0.0.1:1', {
+    maxRetriesPerRequest: 0,
+    commandTimeout: 200,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
+  gone.on('error', () => {});
+  onTestFinished(() => gone.disconnect());
+  return gone;
 }

@@ -13,6 +13,7 @@ import { registerNotifyConfig } from './notify-config.js';
 import { registerWorkflow } from './workflow.js';
 import { registerWorkflowExecution } from './workflow-execution.js';
 import { registerWorkflowExecutionEvent } from './workflow-execution-event.js';
+import { registerWorkflowStats } from './workflow-stats.js';
 
 export type { SchemaOptions };
 
@@ -20,6 +21,7 @@ const MODULES: ReadonlyArray<(builder: Builder, access: AccessRules) => void> = 
   registerEnums,
   registerWorkflowExecution,
   registerWorkflow,
+  registerWorkflowStats,
   registerNotifyConfig,
   registerMediaJob,
   registerBatchTrigger,

@@ -27,7 +27,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
     'src/tenancy-config.ts',
   ],
   ['src/ci/'],
-  ['src/live/', 'src/emulator/'],
+  ['src/live/', 'src/emulator/', 'src/stats/'],
   ['src/schema/'],
   ['src/plugins/', 'src/telemetry/'],
   ['src/http/', 'src/unhandled-rejections.ts'],

@@ -25,6 +25,7 @@ import { CursorCodec } from './schema/cursor.js';
 import { PageTokenKnowledge } from './schema/page-tokens.js';
 import { ReferenceBuckets } from './schema/reference-buckets.js';
 import { nodeId } from './schema/references.js';
+import { SettledStats } from './stats/settled-stats.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -165,6 +166,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       jobIdsPerLookup: upstream.jobIdsPerLookup,
       pageTokens: new PageTokenKnowledge(),
       referenceBuckets: new ReferenceBuckets(),
+      settledStats: new SettledStats(runtime.shared?.reads),
       callbacksReachGateway: callbackUrlCheck(
         runtime.publicCallbackBaseUrl ?? (() => undefined),
         runtime.callbackToken,

@@ -4,12 +4,14 @@
  * made per request and never shared, and a bucket's loaders call only that bucket's client, so cached lookups can
  * leak neither from one caller to another nor from one bucket to another.
  */
+
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { MAX_WORKFLOW_IDS_PER_LOOKUP, type UpstreamAttempt } from '../ci/client.js';
 import type { BatchJobId, BucketId, MediaJobId, RunId, WorkflowId } from '../ci/inputs.js';
 import type { BatchTrigger, MediaJob, Workflow, WorkflowExecutionDetail } from '../ci/types.js';
 import type { LiveUpdates } from '../live/live-updates.js';
+import type { SettledStats } from '../stats/settled-stats.js';
 import { CACHE_SECONDS, CacheHints } from './cache-hints.js';
 import type { CursorCodec } from './cursor.js';
 import { bucketForbidden, bucketRequired, unknownBucket } from './errors.js';
@@ -52,6 +54,8 @@ export interface GatewayServices {
   readonly referenceBuckets: ReferenceBuckets;
   /** Whether a callback URL configured in CI for a bucket's workflow leads here; undefined when it cannot be told. */
   readonly callbacksReachGateway?: ((url: string, bucketId: string) => boolean | undefined) | undefined;
+  /** Statistics of windows that can no longer change, kept (shared by replicas through Redis). */
+  readonly settledStats?: SettledStats | undefined;
 }
 
 /** What the caller may do, decided from its verified token before the request runs. */

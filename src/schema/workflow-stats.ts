@@ -1,8 +1,8 @@
 /**
  * `Workflow.stats`: what no CI API offers, a workflow's runs by state, its commonest failure reasons, its run
  * durations and its stuck runs over a window (`stats/workflow-stats.ts` computes them). Bounded in cost and priced
- * for a router's demand control; a window wholly in the past whose runs have all finished never changes again, so
- * its answer may be reused for an hour (and the finished runs' details it read come from the read caches).
+ * for a router's demand control. A window wholly in the past whose runs have all finished never changes again: its
+ * statistics are kept (`stats/settled-stats.ts`, shared through Redis) and may be reused for an hour.
  */
 import { isFinishedState } from '../ci/types.js';
 import { DEFAULT_STATS_BOUNDS, type WorkflowStats, workflowStats } from '../stats/workflow-stats.js';
@@ -142,6 +142,13 @@ export function registerWorkflowStats(builder: Builder): void {
           throw userInputError('stuckAfterSeconds must be from 60 to 604800.', 'stuckAfterSeconds');
         }
         const bucket = context.bucket(workflow.bucketId);
+        const settledWindow = { bucketId: workflow.bucketId, workflowId: workflow.workflowId, ...window };
+        const past = window.to.getTime() < now.getTime();
+        const kept = past ? await context.services.settledStats?.get(settledWindow) : undefined;
+        if (kept) {
+          context.cacheHints.limit(CACHE_SECONDS.finishedRun);
+          return kept;
+        }
         const stats = await workflowStats(
           {
             listPage: async (size, nextToken) =>
@@ -161,9 +168,8 @@ export function registerWorkflowStats(builder: Builder): void {
         );
         // A past window whose runs have all finished never changes again; anything else is a page of the present.
         const settled =
-          stats.complete &&
-          window.to.getTime() < now.getTime() &&
-          stats.byState.every((entry) => isFinishedState(entry.state));
+          past && stats.complete && stats.byState.every((entry) => isFinishedState(entry.state));
+        if (settled) context.services.settledStats?.set(settledWindow, stats);
         context.cacheHints.limit(settled ? CACHE_SECONDS.finishedRun : CACHE_SECONDS.page);
         return stats;
       },

@@ -120,7 +120,7 @@ describe('Workflow.stats', () => {
     ).toEqual([]);
   });
 
-  it('may be reused as long as its workflow when the window is past and all its runs finished', async () => {
+  it('is kept, and may be reused as long as its workflow, when the window is past and all its runs finished', async () => {
     const fixture = track(await startGateway());
     const ask = async (from: Date, to: Date) => {
       const response = await fixture.gateway.fetch('http://gateway/graphql', {
@@ -135,12 +135,19 @@ describe('Workflow.stats', () => {
     );
     const unsettled = demoExecutions().find((run) => run.state === 'Running');
     if (!settled || !unsettled) throw new Error('the demo has finished and running runs');
+    const settledWindow = [settled.createdAt, new Date(settled.createdAt.getTime() + 500)] as const;
+    const unsettledWindow = [unsettled.createdAt, new Date(unsettled.createdAt.getTime() + 500)] as const;
     // The answer also read the workflow (30 s); a settled window does not shorten that, an unsettled one does.
-    expect(await ask(settled.createdAt, new Date(settled.createdAt.getTime() + 500))).toBe(
-      'public, max-age=30',
-    );
-    expect(await ask(unsettled.createdAt, new Date(unsettled.createdAt.getTime() + 500))).toBe(
-      'public, max-age=5',
-    );
+    expect(await ask(...settledWindow)).toBe('public, max-age=30');
+    expect(await ask(...unsettledWindow)).toBe('public, max-age=5');
+
+    // A settled window is kept: asked again, it costs no list and no read; an unsettled one is computed afresh.
+    const runCalls = () =>
+      fixture.emulator.requests.filter((request) => request.path.startsWith('/workflowexecution'));
+    fixture.emulator.clearRequests();
+    expect(await ask(...settledWindow)).toBe('public, max-age=30');
+    expect(runCalls()).toEqual([]);
+    await ask(...unsettledWindow);
+    expect(runCalls().length).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * Statistics of settled windows, kept: a window wholly in the past whose runs have all finished never changes
+ * again (its stuck runs are none, whatever the threshold), so its answer is computed once per replica, and once
+ * for every replica where they share a store (Redis). An in-process LRU stands in front; what the shared store
+ * gives back is checked before it is believed; a store out of reach is a miss.
+ */
+import { LRUCache } from 'lru-cache';
+import type { SharedReadStore } from '../ci/read-cache.js';
+import { DATE_PRESERVING_JSON } from '../records.js';
+import type { WorkflowStats } from './workflow-stats.js';
+
+/** How long a settled window is kept: it never changes, but windows stop being asked for. */
+export const SETTLED_STATS_TTL_MS = 24 * 60 * 60 * 1000;
+const KEY_PREFIX = 'ci-gateway:stats:';
+
+export interface SettledWindow {
+  readonly bucketId: string;
+  readonly workflowId: string;
+  readonly from: Date;
+  readonly to: Date;
+}
+
+export class SettledStats {
+  readonly #local = new LRUCache<string, WorkflowStats>({ max: 1_000, ttl: SETTLED_STATS_TTL_MS });
+  readonly #shared: SharedReadStore | undefined;
+
+  constructor(shared?: SharedReadStore) {
+    this.#shared = shared;
+  }
+
+  async get(window: SettledWindow): Promise<WorkflowStats | undefined> {
+    const key = keyOf(window);
+    const local = this.#local.get(key);
+    if (local || !this.#shared) return local;
+    const [kept] = await this.#shared.get([key]);
+    const stats = kept === undefined ? undefined : DATE_PRESERVING_JSON.parse(kept);
+    if (!isStatsOf(stats, window)) return undefined;
+    this.#local.set(key, stats);
+    return stats;
+  }
+
+  /** Keeps the statistics of a window the caller found settled. */
+  set(window: SettledWindow, stats: WorkflowStats): void {
+    const key = keyOf(window);
+    this.#local.set(key, stats);
+    void this.#shared?.set(key, DATE_PRESERVING_JSON.stringify(stats), SETTLED_STATS_TTL_MS);
+  }
+}
+
+const keyOf = (window: SettledWindow) =>
+  `${KEY_PREFIX}${window.bucketId}:${window.workflowId}:${window.from.getTime()}:${window.to.getTime()}`;
+
+function isStatsOf(value: unknown, window: SettledWindow): value is WorkflowStats {
+  if (typeof value !== 'object' || value === null) return false;
+  const stats: Partial<Record<keyof WorkflowStats, unknown>> = value;
+  return (
+    stats.from instanceof Date &&
+    stats.from.getTime() === window.from.getTime() &&
+    stats.to instanceof Date &&
+    stats.to.getTime() === window.to.getTime() &&
+    typeof stats.scannedRuns === 'number' &&
+    Array.isArray(stats.byState) &&
+    Array.isArray(stats.failureReasons) &&
+    Array.isArray(stats.stuckRuns)
+  );
+}

@@ -130,6 +130,8 @@ export interface TelemetryConfig {
   readonly logLevel: LogLevel;
   /** Serve `/metrics` on this port alone; undefined serves it on the main port. */
   readonly metricsPort: number | undefined;
+  /** Workflows with series of their own in the per-workflow run metrics. */
+  readonly maxWorkflowLabels: number;
   /** Traces are exported when an OTLP endpoint is set; the SDK reads the other `OTEL_*` variables itself. */
   readonly tracing: { readonly protocol: OtlpProtocol } | undefined;
 }
@@ -250,6 +252,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       telemetry: {
         logLevel: e.LOG_LEVEL ?? 'info',
         metricsPort: e.METRICS_PORT,
+        maxWorkflowLabels: e.METRICS_MAX_WORKFLOWS,
         tracing:
           (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT) === undefined ||
           e.OTEL_SDK_DISABLED === 'true' ||

@@ -53,3 +53,5 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CALLER = 200;
 export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Workflows with series of their own in the per-workflow run metrics; the rest share `other`. */
+export const DEFAULT_MAX_WORKFLOW_LABELS = 100;

@@ -67,11 +67,11 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
   const { tenancy, demo } = config.upstream.tenancy
     ? { tenancy: config.upstream.tenancy, demo: undefined }
     : await step('the built-in CI emulator could not start', startDemo(logger));
-  const { tracing: tracingConfig, metricsPort } = config.telemetry;
+  const { tracing: tracingConfig, metricsPort, maxWorkflowLabels } = config.telemetry;
   const tracing = tracingConfig
     ? await step('tracing could not start', startTracing({ protocol: tracingConfig.protocol }))
     : undefined;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ maxWorkflowLabels });
   if (metricsPort !== undefined) {
     const port = metricsPort;
     await step(`the metrics listener could not listen on port ${port}`, metrics.listen(port));

@@ -107,6 +107,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       workflowTtlMs: upstream.workflowCacheTtlMs,
       // Replicas sharing Redis share what they read, under the bucket's own keys.
       shared: runtime.shared && { store: runtime.shared.reads, prefix: `ci-gateway:cache:${bucketId}:` },
+      onFinishedRun: metrics && ((detail) => metrics.workflowRuns.observe(bucketId, detail)),
     });
     metrics?.watchReadCache(cache, bucketId);
     const client = new CiClient({
@@ -130,6 +131,9 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       eventTarget: runtime.shared?.eventTarget,
       leases: runtime.shared?.leases,
       lastSeen: runtime.shared?.reads,
+      onScan:
+        metrics &&
+        ((workflowId, runs) => metrics.workflowRuns.observeScan(bucketId, workflowId, runs, new Date())),
       logger: logger.child({ component: 'live-updates', bucket: bucketId }),
     });
     metrics?.watchLiveUpdates(live);
@@ -144,6 +148,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
     hint: async (runId, bucketId) => {
       const target = targetOf(bucketId);
       if (!target) return;
+      metrics?.callbackTaken(target.bucketId);
       await target.live.hint(runId);
       // After the re-read: an answer cached meanwhile from the old state is evicted too.
       await responses?.evict([

@@ -25,6 +25,8 @@ export interface ReadCacheOptions {
   readonly workflowTtlMs?: number;
   /** The replicas' common store, and the prefix of this bucket's keys in it. */
   readonly shared?: { readonly store: SharedReadStore; readonly prefix: string } | undefined;
+  /** CI reported a run finished (per-workflow metrics watch this). */
+  readonly onFinishedRun?: ((detail: WorkflowExecutionDetail) => void) | undefined;
 }
 
 /** Values every replica reads and writes (Redis); failures are misses, never errors. */
@@ -52,6 +54,7 @@ export class ReadCache {
   readonly workflowCounts: CacheCounts = { hits: 0, misses: 0 };
   readonly jobCounts: CacheCounts = { hits: 0, misses: 0 };
   readonly #shared: ReadCacheOptions['shared'];
+  readonly #onFinishedRun: ReadCacheOptions['onFinishedRun'];
   readonly #workflowTtlMs: number;
 
   constructor(options: ReadCacheOptions = {}) {
@@ -60,6 +63,7 @@ export class ReadCache {
     this.#workflowTtlMs = ttl;
     // Each kind reaches the shared level only through its own LRU: a kind switched off (0) is not shared either.
     this.#shared = options.shared;
+    this.#onFinishedRun = options.onFinishedRun;
     this.#details =
       entries > 0
         ? new LRUCache({
@@ -88,7 +92,9 @@ export class ReadCache {
 
   /** Keeps the detail only if the run has finished: nothing about it can change any more. */
   rememberDetail(detail: WorkflowExecutionDetail): void {
-    if (!this.#details || !isFinishedState(detail.state)) return;
+    if (!isFinishedState(detail.state)) return;
+    this.#onFinishedRun?.(detail);
+    if (!this.#details) return;
     this.#details.set(detail.runId, detail);
     this.#write(`run:${detail.runId}`, detail, SHARED_DETAIL_TTL_MS);
   }

@@ -74,6 +74,8 @@ export interface LiveUpdatesOptions {
   readonly leases?: PollLeases | undefined;
   /** Where each run's latest read is kept for an interval, for other replicas' first look (Redis); none alone. */
   readonly lastSeen?: SharedReadStore | undefined;
+  /** A complete scan of a workflow's unfinished runs reached this replica (per-workflow metrics watch this). */
+  readonly onScan?: ((workflowId: string, runs: readonly WorkflowExecutionSummary[]) => void) | undefined;
   readonly now?: () => Date;
   readonly logger?: WatchRegistryOptions['logger'];
 }
@@ -131,7 +133,10 @@ export class LiveUpdates {
         bucketId: options.bucketId,
         list: (workflowId) => this.#listUnfinished(workflowId),
         publish: (channel, observation) => this.#publish(channel, observation),
-        reconcile: (workflowId, observation) => this.#reconcile(workflowId, observation),
+        reconcile: (workflowId, observation) => {
+          options.onScan?.(workflowId, observation.runs);
+          this.#reconcile(workflowId, observation);
+        },
       }),
       registry,
     );

@@ -15,7 +15,7 @@ export interface RunScanOptions {
   /** Lists the workflow's unfinished runs (up to {@link MAX_SCAN_PAGES} pages), as an observation to publish. */
   readonly list: (workflowId: WorkflowWatch['workflowId']) => Promise<WorkflowObservation>;
   readonly publish: (channel: string, observation: WorkflowObservation) => void;
-  /** A scan's observation reached this replica: read the runs it watches that changed. */
+  /** A complete scan's observation reached this replica: read the runs it watches that changed. */
   readonly reconcile: (workflowId: string, observation: WorkflowObservation) => void;
 }
 

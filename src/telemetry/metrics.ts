@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics: GraphQL operations and errors (`@graphql-yoga/plugin-prometheus` on `prom-client`), every
- * upstream attempt (an {@link UpstreamObserver} on the CI transport), read-cache hits and refusals, and Node's own
- * process metrics. One registry per gateway, so tests can run several side by side.
+ * upstream attempt (an {@link UpstreamObserver} on the CI transport), read-cache hits and refusals, runs finished by
+ * workflow (`workflow-metrics.ts`), and Node's own process metrics. One registry per gateway, so tests can run several side by side.
  *
  * Label values are bounded: operation names are the caller's words, so only the first
  * {@link MAX_OPERATION_NAMES} well-formed names get their own series and the rest share `other`; anonymous
@@ -13,7 +13,9 @@ import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
 import type { CacheCounts, ReadCache } from '../ci/read-cache.js';
+import { DEFAULT_MAX_WORKFLOW_LABELS } from '../defaults.js';
 import { ErrorCode, errorCodeOf, errorCodesOf } from '../error-codes.js';
+import { WorkflowRunMetrics } from './workflow-metrics.js';
 
 export const METRICS_PATH = '/metrics';
 export const MAX_OPERATION_NAMES = 200;
@@ -36,6 +38,10 @@ export interface Metrics {
   plugin(options: { readonly servePath: boolean }): Plugin;
   /** A call was not sent: its account's CI quota had no token for it in time. */
   quotaRefused(): void;
+  /** Runs finished, by workflow and state, and their durations; stuck runs from the scans. */
+  readonly workflowRuns: WorkflowRunMetrics;
+  /** A CI callback was taken for this bucket (and its run re-read). */
+  callbackTaken(bucket: string): void;
   /** Reports one bucket's cache hits and misses at every scrape. */
   watchReadCache(cache: ReadCache, bucket: string): void;
   /** Reports live updates' subscribers, watched keys and the keys this replica polls at every scrape. */
@@ -65,7 +71,12 @@ export class OperationNameLabels {
   }
 }
 
-export function createMetrics(): Metrics {
+export interface MetricsOptions {
+  /** Workflows with series of their own in the per-workflow run metrics; the rest share `other`. */
+  readonly maxWorkflowLabels?: number | undefined;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const operationNames = new OperationNameLabels();
@@ -98,6 +109,12 @@ export function createMetrics(): Metrics {
     name: 'ci_upstream_refusals_total',
     help: "Upstream work refused: a request over its call budget, a caller over its rate limit, a retry the shared retry budget did not allow, or a call its account's CI quota had no token for.",
     labelNames: ['reason'],
+    registers: [registry],
+  });
+  const callbacks = new Counter({
+    name: 'ci_callbacks_total',
+    help: 'CI callbacks taken (authentic, readable, within their rate), by bucket.',
+    labelNames: ['bucket'],
     registers: [registry],
   });
   const cacheCounts: Array<{ bucket: string; cache: string; counts: CacheCounts }> = [];
@@ -262,6 +279,10 @@ export function createMetrics(): Metrics {
     registry,
     upstream,
     plugin,
+    workflowRuns: new WorkflowRunMetrics(registry, options.maxWorkflowLabels ?? DEFAULT_MAX_WORKFLOW_LABELS),
+    callbackTaken(bucket) {
+      callbacks.inc({ bucket });
+    },
     quotaRefused() {
       refusals.inc({ reason: 'quota' });
     },

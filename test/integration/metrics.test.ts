@@ -2,13 +2,18 @@
  * `/metrics` after real queries: the upstream counters move by exactly the calls the emulator logged, outcomes are
  * classified, GraphQL errors are counted by code, operation names are bounded, and the endpoint needs no token.
  */
+
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/ci/read-cache.js';
+import { isFinishedState } from '../../src/ci/types.js';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
 import { createMetrics, MAX_OPERATION_NAMES, OperationNameLabels } from '../../src/telemetry/metrics.js';
+import { WorkflowRunMetrics } from '../../src/telemetry/workflow-metrics.js';
 import { EMULATED_BUCKET } from '../support/emulator.js';
 import { closeAfterEach, startGateway } from '../support/gateway.js';
+import { demoExecutions } from '../support/oracle.js';
 import { subscribe } from '../support/sse.js';
 
 const track = closeAfterEach();
@@ -208,5 +213,105 @@ describe('OperationNameLabels', () => {
     const names = Array.from({ length: MAX_OPERATION_NAMES }, (_, index) => `Operation${index}`);
     expect(names.map((name) => bounded.of(name))).toEqual(names);
     expect(bounded.of('OneTooMany')).toBe('other');
+  });
+});
+
+describe('per-workflow run metrics', () => {
+  it('counts each run CI reports finished once, by workflow and state, with its duration', async () => {
+    const metrics = createMetrics();
+    const fixture = track(await startGateway({ gateway: { metrics: { metrics, servePath: true } } }));
+    const succeeded = demoExecutions().find((run) => run.state === 'Success');
+    const failed = demoExecutions().find((run) => run.state === 'Failed');
+    const running = demoExecutions().find((run) => !isFinishedState(run.state));
+    if (!succeeded || !failed || !running) throw new Error('the demo has runs in every state');
+    const RUN = 'query Run($runId: ID!) { workflowExecution(runId: $runId) { state } }';
+    for (const run of [succeeded, succeeded, failed, running]) {
+      expect((await fixture.query(RUN, { runId: run.runId })).errors).toBeUndefined();
+    }
+    const text = await (await fixture.gateway.fetch('http://gateway/metrics')).text();
+    const workflow = { bucket: EMULATED_BUCKET, workflow: DEMO_WORKFLOW_IDS.large };
+    expect(sample(text, 'ci_workflow_runs_finished_total', { ...workflow, state: 'Success' })).toBe(1);
+    expect(sample(text, 'ci_workflow_runs_finished_total', { ...workflow, state: 'Failed' })).toBe(1);
+    expect(sample(text, 'ci_workflow_runs_finished_total', workflow)).toBe(2);
+    // Every demo run that finished its tasks took 55 s.
+    expect(sample(text, 'ci_workflow_run_duration_seconds_count', workflow)).toBe(2);
+    expect(sample(text, 'ci_workflow_run_duration_seconds_sum', workflow)).toBe(110);
+    expect(sample(text, 'ci_workflow_run_duration_seconds_bucket', { ...workflow, le: '30' })).toBe(0);
+    expect(sample(text, 'ci_workflow_run_duration_seconds_bucket', { ...workflow, le: '60' })).toBe(2);
+  });
+
+  it('counts stuck runs from the workflow’s scan, with when it was heard, and the callbacks taken', async () => {
+    const metrics = createMetrics();
+    const TOKEN = 'metrics-callback-token-0123456789abcdef';
+    const fixture = track(
+      await startGateway({
+        pollIntervalMs: 100,
+        gateway: { metrics: { metrics, servePath: true }, callbackToken: TOKEN },
+      }),
+    );
+    const unfinished = demoExecutions().filter((run) => !isFinishedState(run.state));
+    const [watched] = unfinished;
+    if (!watched) throw new Error('the demo has unfinished runs');
+    const subscription = await subscribe(
+      fixture.gateway.fetch,
+      'subscription Run($runId: ID!) { workflowExecutionUpdated(runId: $runId) { state } }',
+      { runId: watched.runId },
+    );
+    const workflow = { bucket: EMULATED_BUCKET, workflow: DEMO_WORKFLOW_IDS.large };
+    const scrape = async () => (await fixture.gateway.fetch('http://gateway/metrics')).text();
+    try {
+      await subscription.next();
+      const before = Date.now() / 1000;
+      await expect
+        .poll(async () => sample(await scrape(), 'ci_workflow_last_scan_timestamp_seconds', workflow), {
+          timeout: 3_000,
+        })
+        .toBeGreaterThanOrEqual(Math.floor(before));
+      // The demo's running and paused runs started weeks ago: every one the scan lists is stuck.
+      expect(sample(await scrape(), 'ci_workflow_runs_stuck', workflow)).toBe(unfinished.length);
+    } finally {
+      await subscription.close();
+    }
+
+    const callback = await fixture.gateway.fetch(`http://gateway/ci/callback/${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body:
+        `<Response><EventName>WorkflowFinish</EventName><WorkflowExecution><WorkflowId>${DEMO_WORKFLOW_IDS.large}` +
+        `</WorkflowId><RunId>${watched.runId}</RunId><State>Running</State></WorkflowExecution></Response>`,
+    });
+    expect(callback.status).toBe(204);
+    await expect
+      .poll(async () => sample(await scrape(), 'ci_callbacks_total', { bucket: EMULATED_BUCKET }), {
+        timeout: 2_000,
+      })
+      .toBe(1);
+  });
+
+  it('gives the first workflows series of their own and the rest `other`', async () => {
+    const registry = new Registry();
+    const runs = new WorkflowRunMetrics(registry, 2);
+    const [template] = demoExecutions().filter((run) => run.state === 'Success');
+    if (!template) throw new Error('the demo has finished runs');
+    const detail = (workflowId: string, runId: string) => ({
+      ...template,
+      bucketId: EMULATED_BUCKET,
+      workflowId,
+      runId,
+      requestId: undefined,
+      tasks: [],
+    });
+    for (let i = 0; i < 5; i += 1) {
+      runs.observe(EMULATED_BUCKET, detail(`w${String(i).repeat(32)}`, `i${String(i).repeat(32)}`) as never);
+    }
+    const text = await registry.metrics();
+    const workflows = [
+      ...text.matchAll(/ci_workflow_runs_finished_total\{[^}]*workflow="([^"]+)"[^}]*\} (\d+)/g),
+    ].map((match) => [match[1], Number(match[2])]);
+    expect(workflows).toEqual([
+      [`w${'0'.repeat(32)}`, 1],
+      [`w${'1'.repeat(32)}`, 1],
+      ['other', 3],
+    ]);
   });
 });

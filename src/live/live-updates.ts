@@ -11,7 +11,7 @@
  *   it holds the key's lease, which replicas sharing Redis hand to one of them (see `poller.ts`). Runs are not
  *   polled one by one: their workflow's scan lists its unfinished runs, and the replica holding a run's lease reads
  *   it when the scan shows it changed (`run-scan.ts`).
- * - **A run's first look is shared.** With Redis, each read of a run is also kept for one interval
+ * - **A run's first look is shared.** With Redis, each read of an unfinished run is also kept for one interval
  *   (`lastSeen`), so a replica whose first subscriber to a run arrives within it starts from what another replica
  *   read instead of reading again: 10,000 subscribers to 2,000 runs on ten replicas cost 2,000 reads to start, not
  *   20,000. It is at most an interval old, as old as a scan may leave it anyway; the next scan corrects it.
@@ -240,7 +240,8 @@ export class LiveUpdates {
           priority: 'poll',
         });
         this.#publish(runChannel(this.#bucketId, runId), { detail, hinted: reading.hinted });
-        if (this.#lastSeen) {
+        // A finished run is kept by the read cache (for every replica, with Redis); only unfinished ones here.
+        if (this.#lastSeen && !isFinishedState(detail.state)) {
           const { store, ttlMs } = this.#lastSeen;
           void store.set(this.#lastSeenKey(runId), DATE_PRESERVING_JSON.stringify(detail), ttlMs);
         }

@@ -67,7 +67,7 @@ return 1`;
 
 export function redisGovernorStore(
   client: Redis,
-  onOutage: (error: Error) => void,
+  onOutage: (error: unknown) => void,
   fallback: GovernorStore = new LocalGovernorStore(),
 ): GovernorStore {
   return {
@@ -84,7 +84,7 @@ export function redisGovernorStore(
         const [granted, waitMs] = Array.isArray(answer) ? answer : [];
         return { granted: granted === 1, waitMs: typeof waitMs === 'number' ? waitMs : 0 };
       } catch (error) {
-        onOutage(error instanceof Error ? error : new Error(String(error)));
+        onOutage(error);
         return fallback.take(account, limit, priority, now);
       }
     },
@@ -92,7 +92,7 @@ export function redisGovernorStore(
       try {
         await client.eval(THROTTLED, 1, KEY_PREFIX + account, String(limit), String(now));
       } catch (error) {
-        onOutage(error instanceof Error ? error : new Error(String(error)));
+        onOutage(error);
         await fallback.throttled(account, limit, now);
       }
     },

@@ -5,15 +5,14 @@
 import type { Redis } from 'ioredis';
 import type { SharedReadStore } from '../ci/read-cache.js';
 
-export function redisReadStore(client: Redis, onOutage: (error: Error) => void): SharedReadStore {
-  const lost = (error: unknown) => onOutage(error instanceof Error ? error : new Error(String(error)));
+export function redisReadStore(client: Redis, onOutage: (error: unknown) => void): SharedReadStore {
   return {
     async get(keys) {
       if (keys.length === 0) return [];
       try {
         return (await client.mget(...keys)).map((value) => value ?? undefined);
       } catch (error) {
-        lost(error);
+        onOutage(error);
         return keys.map(() => undefined);
       }
     },
@@ -22,14 +21,14 @@ export function redisReadStore(client: Redis, onOutage: (error: Error) => void):
       try {
         await client.set(key, value, 'PX', Math.ceil(ttlMs));
       } catch (error) {
-        lost(error);
+        onOutage(error);
       }
     },
     async delete(key) {
       try {
         await client.del(key);
       } catch (error) {
-        lost(error);
+        onOutage(error);
       }
     },
   };

@@ -48,14 +48,13 @@ const shownKey = (entity: ShownEntity) => `${SHOWN_PREFIX}${entity.typename}:${S
 const withId = (entities: Iterable<ShownEntity>) =>
   [...entities].filter((entity) => entity.id !== undefined && entity.id !== null);
 
-export function redisResponseStore(client: Redis, onOutage: (error: Error) => void): ResponseStore {
-  const lost = (error: unknown) => onOutage(error instanceof Error ? error : new Error(String(error)));
+export function redisResponseStore(client: Redis, onOutage: (error: unknown) => void): ResponseStore {
   return {
     async get(key) {
       try {
         return (await client.get(ANSWER_PREFIX + key)) ?? undefined;
       } catch (error) {
-        lost(error);
+        onOutage(error);
         return undefined;
       }
     },
@@ -72,7 +71,7 @@ export function redisResponseStore(client: Redis, onOutage: (error: Error) => vo
           String(Math.ceil(ttlMs)),
         );
       } catch (error) {
-        lost(error);
+        onOutage(error);
       }
     },
     async evict(entities) {
@@ -81,7 +80,7 @@ export function redisResponseStore(client: Redis, onOutage: (error: Error) => vo
       try {
         await client.eval(EVICT, sets.length, ...sets);
       } catch (error) {
-        lost(error);
+        onOutage(error);
       }
     },
   };

@@ -98,10 +98,12 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
    */
   const outageOf = (role: 'publish' | 'subscribe', client: Redis) => {
     let down = false;
-    const lost = (error: Error) => {
+    // Whatever a command rejected with, or the connection's error.
+    const lost = (error: unknown) => {
       if (down) return;
       down = true;
-      options.logger.warn({ role, reason: error.message }, 'redis: connection lost; reconnecting');
+      const reason = error instanceof Error ? error.message : String(error);
+      options.logger.warn({ role, reason }, 'redis: connection lost; reconnecting');
     };
     client.on('error', lost);
     client.on('ready', () => {
@@ -158,7 +160,7 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
       } catch (error) {
         // Nobody can confirm the lease: poll rather than leave the key unwatched (a duplicate read is harmless,
         // silence is not). Said once per outage, not once per key and renewal.
-        publishLost(error as Error);
+        publishLost(error);
         return true;
       }
     },
@@ -201,7 +203,7 @@ export async function connectRedisLive(url: string, options: RedisLiveOptions): 
 function withHandledCommands(
   client: Redis,
   commands: readonly string[],
-  onFailure: (error: Error) => void,
+  onFailure: (error: unknown) => void,
 ): Redis {
   const handled = new Set(commands);
   return new Proxy(client, {

@@ -6,7 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { SharedReadStore } from '../ci/read-cache.js';
-import { DATE_PRESERVING_JSON } from '../records.js';
+import { DATE_PRESERVING_JSON, isRecord } from '../records.js';
 import type { WorkflowStats } from './workflow-stats.js';
 
 /** How long a settled window is kept: it never changes, but windows stop being asked for. */
@@ -50,17 +50,16 @@ export class SettledStats {
 const keyOf = (window: SettledWindow) =>
   `${KEY_PREFIX}${window.bucketId}:${window.workflowId}:${window.from.getTime()}:${window.to.getTime()}`;
 
+/** What the store gave back, checked to be this window's statistics (another version may have written it). */
 function isStatsOf(value: unknown, window: SettledWindow): value is WorkflowStats {
-  if (typeof value !== 'object' || value === null) return false;
-  const stats: Partial<Record<keyof WorkflowStats, unknown>> = value;
+  if (!isRecord(value)) return false;
+  const { from, to } = value;
   return (
-    stats.from instanceof Date &&
-    stats.from.getTime() === window.from.getTime() &&
-    stats.to instanceof Date &&
-    stats.to.getTime() === window.to.getTime() &&
-    typeof stats.scannedRuns === 'number' &&
-    Array.isArray(stats.byState) &&
-    Array.isArray(stats.failureReasons) &&
-    Array.isArray(stats.stuckRuns)
+    from instanceof Date &&
+    from.getTime() === window.from.getTime() &&
+    to instanceof Date &&
+    to.getTime() === window.to.getTime() &&
+    typeof value['scannedRuns'] === 'number' &&
+    ['byState', 'failureReasons', 'stuckRuns'].every((list) => Array.isArray(value[list]))
   );
 }

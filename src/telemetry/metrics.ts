@@ -15,6 +15,7 @@ import { outcomeOf, type UpstreamObserver } from '../ci/client.js';
 import type { CacheCounts, ReadCache } from '../ci/read-cache.js';
 import { DEFAULT_MAX_WORKFLOW_LABELS } from '../defaults.js';
 import { ErrorCode, errorCodeOf, errorCodesOf } from '../error-codes.js';
+import { BoundedLabels } from './bounded-labels.js';
 import { WorkflowRunMetrics } from './workflow-metrics.js';
 
 export const METRICS_PATH = '/metrics';
@@ -57,17 +58,15 @@ export interface LiveUpdatesCounts {
   readonly polledKeys: number;
 }
 
-/** Bounds the distinct operation names that become label values. */
+/** Bounds the distinct operation names that become label values; anonymous operations share `anonymous`. */
 export class OperationNameLabels {
-  readonly #seen = new Set<string>();
-  constructor(private readonly limit = MAX_OPERATION_NAMES) {}
+  readonly #labels: BoundedLabels;
+  constructor(limit = MAX_OPERATION_NAMES) {
+    this.#labels = new BoundedLabels(limit, (name) => OPERATION_NAME.test(name));
+  }
 
   of(name: string | undefined | null): string {
-    if (!name) return 'anonymous';
-    if (this.#seen.has(name)) return name;
-    if (!OPERATION_NAME.test(name) || this.#seen.size >= this.limit) return 'other';
-    this.#seen.add(name);
-    return name;
+    return name ? this.#labels.of(name) : 'anonymous';
   }
 }
 

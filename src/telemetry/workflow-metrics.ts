@@ -15,6 +15,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { isFinishedState, type WorkflowExecutionDetail, type WorkflowExecutionSummary } from '../ci/types.js';
 import { DEFAULT_MAX_WORKFLOW_LABELS } from '../defaults.js';
+import { BoundedLabels } from './bounded-labels.js';
 
 /** A run running or paused this long is stuck (as `Workflow.stats` counts it by default). */
 export const STUCK_AFTER_SECONDS = 3_600;
@@ -26,12 +27,12 @@ export class WorkflowRunMetrics {
   readonly #duration: Histogram<'bucket' | 'workflow'>;
   readonly #stuck: Gauge<'bucket' | 'workflow'>;
   readonly #scannedAt: Gauge<'bucket' | 'workflow'>;
-  readonly #labelled = new Set<string>();
+  /** CI's workflow ids are unique across buckets: one bound for all of them. */
+  readonly #workflows: BoundedLabels;
   readonly #counted = new LRUCache<string, true>({ max: COUNTED_RUNS });
-  readonly #maxWorkflows: number;
 
   constructor(registry: Registry, maxWorkflows = DEFAULT_MAX_WORKFLOW_LABELS) {
-    this.#maxWorkflows = maxWorkflows;
+    this.#workflows = new BoundedLabels(maxWorkflows);
     this.#finished = new Counter({
       name: 'ci_workflow_runs_finished_total',
       help: 'Runs this replica saw finished, by bucket, workflow (the first ones seen; the rest `other`) and state.',
@@ -66,7 +67,7 @@ export class WorkflowRunMetrics {
     runs: readonly WorkflowExecutionSummary[],
     now: Date,
   ): void {
-    const workflow = this.#label(`${bucket}/${workflowId}`, workflowId);
+    const workflow = this.#workflows.of(workflowId);
     const stuck = runs.filter(
       (run) =>
         !isFinishedState(run.state) && now.getTime() - run.createdAt.getTime() >= STUCK_AFTER_SECONDS * 1000,
@@ -80,18 +81,11 @@ export class WorkflowRunMetrics {
     const key = `${bucket}/${run.runId}`;
     if (this.#counted.has(key)) return;
     this.#counted.set(key, true);
-    const workflow = this.#label(`${bucket}/${run.workflowId}`, run.workflowId);
+    const workflow = this.#workflows.of(run.workflowId);
     this.#finished.inc({ bucket, workflow, state: run.state });
     const ends = run.tasks.map((task) => task.endedAt?.getTime()).filter((end) => end !== undefined);
     if (ends.length === 0) return;
     const seconds = (Math.max(...ends) - run.createdAt.getTime()) / 1000;
     if (seconds >= 0) this.#duration.observe({ bucket, workflow }, seconds);
-  }
-
-  #label(key: string, workflowId: string): string {
-    if (this.#labelled.has(key)) return workflowId;
-    if (this.#labelled.size >= this.#maxWorkflows) return 'other';
-    this.#labelled.add(key);
-    return workflowId;
   }
 }

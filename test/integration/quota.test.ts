@@ -60,7 +60,7 @@ describe.skipIf(!redisTestsCanRun())('the quota governor in Redis', () => {
 
   it('governs in the process when Redis is out of reach, saying so, and never fails a call for it', async () => {
     const gone = unreachableRedis();
-    const outages: Error[] = [];
+    const outages: unknown[] = [];
     const governor = new AccountGovernor({
       account: 'account:cut-off',
       callsPerSecond: 3,

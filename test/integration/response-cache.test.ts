@@ -151,7 +151,7 @@ describe.skipIf(!redisTestsCanRun())('the response cache shared through Redis', 
 
   it('misses, saying so, when Redis is out of reach', async () => {
     const gone = unreachableRedis();
-    const outages: Error[] = [];
+    const outages: unknown[] = [];
     const store = redisResponseStore(gone, (error) => outages.push(error));
     await store.set('k', '{}', [{ typename: 'WorkflowExecution', id: 'x' }], 1_000);
     expect(await store.get('k')).toBeUndefined();

@@ -36,7 +36,7 @@ describe.skipIf(!redisTestsCanRun())('the shared read cache in Redis', () => {
 
   it('misses, saying so, when Redis is out of reach', async () => {
     const gone = unreachableRedis();
-    const outages: Error[] = [];
+    const outages: unknown[] = [];
     const store = redisReadStore(gone, (error) => outages.push(error));
     await store.set('k', 'v', 1_000);
     expect(await store.get(['k', 'l'])).toEqual([undefined, undefined]);

@@ -1,6 +1,8 @@
 /**
- * Identical reads answered once for every replica: yoga's response cache (`@graphql-yoga/plugin-response-cache`)
- * over a store the replicas share (`live/redis-response-store.ts`).
+ * Identical reads answered once for every replica: envelop's response cache (`@envelop/response-cache`) over a
+ * store the replicas share (`live/redis-response-store.ts`). Envelop's, not yoga's wrapper of it: the wrapper keys
+ * answers in yoga's request hooks, which graphql-ws operations never pass, so it fails them; envelop's keys them
+ * where they execute, the same on every transport (and a mutation over a WebSocket evicts as one over HTTP does).
  *
  * - Identical means the same document, variables and access scope (`sessionOf`: what the caller may read, not who
  *   the caller is), so callers with the same rights share one answer and no answer reaches a caller who could not
@@ -13,16 +15,16 @@
  *   pages when their seconds are up.
  * - A hit says how many seconds it has left, through {@link freshnessOf}, so `Cache-Control` stays truthful.
  */
-import { type Cache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
+import { type Cache, useResponseCache } from '@envelop/response-cache';
 import type { ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import type { ResponseStore } from '../live/redis-response-store.js';
 import { CacheHints } from '../schema/cache-hints.js';
 
 /** Larger answers are not kept: a handful of them must not crowd out thousands of ordinary pages. */
 export const MAX_KEPT_ANSWER_BYTES = 256 * 1024;
 
-/** Seconds a cached answer has left, on the answer a hit returns (the plugin spreads it, symbols included). */
+/** Seconds a cached answer has left, on the answer a hit returns. */
 const FRESHNESS = Symbol('seconds left');
 
 /** What the store keeps for one answer. */
@@ -34,12 +36,17 @@ interface KeptAnswer {
 
 export interface ResponseCacheOptions<ServerContext> {
   readonly store: ResponseStore;
-  /** The access scope of a request: answers are shared between requests with the same one only. */
+  /**
+   * The access scope of an operation's caller: answers are shared between operations with the same one only. Its
+   * context holds its request and, merged in, its server context (a WebSocket operation's `socket` among them).
+   */
   readonly sessionOf: (request: Request, serverContext: ServerContext) => string;
   readonly now?: () => number;
 }
 
-export function useSharedResponseCache<ServerContext>(options: ResponseCacheOptions<ServerContext>): Plugin {
+export function useSharedResponseCache<ServerContext>(
+  options: ResponseCacheOptions<ServerContext>,
+): Plugin<YogaInitialContext & ServerContext> {
   const now = options.now ?? Date.now;
   const cache: Cache = {
     async get(key) {
@@ -57,9 +64,9 @@ export function useSharedResponseCache<ServerContext>(options: ResponseCacheOpti
     },
     invalidate: (entities) => options.store.evict(entities),
   };
-  return useResponseCache<ServerContext>({
+  return useResponseCache<YogaInitialContext & ServerContext>({
     cache,
-    session: (request, serverContext) => options.sessionOf(request, serverContext),
+    session: (context) => options.sessionOf(context.request, context),
     // Not the schema's types: the reads the answer made say how long it stays true.
     onTtl: ({ context }) => {
       const hints = 'cacheHints' in context ? context.cacheHints : undefined;

@@ -3,14 +3,16 @@
  * nothing and says how long it has left; callers with other rights never share an answer; a CI callback taken by
  * one replica, or a mutation on one, evicts what changed for every replica; Redis out of reach is a miss.
  */
+import { createClient } from 'graphql-ws';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket from 'ws';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
 import { TASK_SECONDS } from '../../src/emulator/world.js';
 import type { Gateway } from '../../src/http/gateway.js';
 import { connectRedisLive } from '../../src/live/redis.js';
 import { redisResponseStore } from '../../src/live/redis-response-store.js';
 import { manualClock, triggerRun } from '../support/console.js';
-import { closeAfterEach, startGateway } from '../support/gateway.js';
+import { closeAfterEach, listenOnLoopback, startGateway } from '../support/gateway.js';
 import { AUDIENCE, ISSUER, signingKey, startIdentityProvider, token } from '../support/jwks.js';
 import { redisTestsCanRun, unreachableRedis, useRedisServer } from '../support/redis.js';
 
@@ -147,6 +149,40 @@ describe.skipIf(!redisTestsCanRun())('the response cache shared through Redis', 
     await settle();
     // The shared answer is gone: the other replica reads afresh (the paused workflow the mutation stored).
     expect(await stateOn(other)).toBe('PAUSED');
+  });
+
+  it('answers and evicts over graphql-ws as over HTTP', async () => {
+    // The test before paused the workflow in the Redis they share: start from an empty one.
+    await redis.client().flushall();
+    const fixture = track(await startGateway({ redis: await sharedRedis() }));
+    const server = track(await listenOnLoopback(fixture.replica()));
+    const socket = createClient({
+      url: server.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    onTestFinished(() => socket.dispose());
+    const overSocket = (query: string) =>
+      new Promise<unknown>((resolve, reject) => {
+        let result: unknown;
+        socket.subscribe(
+          { query },
+          { next: (value) => (result = value), error: reject, complete: () => resolve(result) },
+        );
+      });
+    const WORKFLOW = `{ workflow(workflowId: "${LARGE}") { id state } }`;
+
+    // Read over HTTP, answered over the socket from the cache.
+    expect(JSON.stringify((await post(fixture.gateway, WORKFLOW)).body)).toContain('ACTIVE');
+    await settle();
+    fixture.emulator.clearRequests();
+    expect(JSON.stringify(await overSocket(WORKFLOW))).toContain('ACTIVE');
+    expect(fixture.emulator.requests).toHaveLength(0);
+
+    // Paused over the socket: the answer HTTP shared is gone.
+    await overSocket(`mutation { pauseWorkflow(workflowId: "${LARGE}") { workflow { id state } } }`);
+    await settle();
+    expect(JSON.stringify((await post(fixture.replica(), WORKFLOW)).body)).toContain('PAUSED');
   });
 
   it('misses, saying so, when Redis is out of reach', async () => {

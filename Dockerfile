@@ -9,7 +9,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.ts ./scripts/
+COPY scripts/build.ts scripts/build-console.ts scripts/bundle-plugins.ts ./scripts/
 COPY src ./src
 RUN npm run build
 

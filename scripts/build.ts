@@ -4,6 +4,7 @@
  * fraction of the time and holds a fraction of the source text in memory.
  *
  * What is loaded only on demand stays in its own chunk (the emulator in demo mode, tracing, Redis, GraphiQL).
+ * The operations console's browser bundle is built into `console/` beside it (`build-console.ts`).
  * Types are checked by `tsc` first (esbuild strips them without checking).
  *
  *   tsx scripts/build.ts [--outdir <dir>]
@@ -14,6 +15,7 @@ import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { buildConsole } from './build-console.js';
 import { graphqlAsOneModuleGraph, oneCopyPerVersion } from './bundle-plugins.js';
 
 /** ws's optional native speed-ups, `require`d in a try: absent, it uses its JavaScript paths. */
@@ -50,6 +52,8 @@ export async function buildGateway(outdir: string): Promise<number> {
   });
   // What went into each chunk and what each imports from outside: the image's bill of materials.
   await writeFile(`${outdir}/meta.json`, JSON.stringify(result.metafile));
+  // The operations console, served from beside the bundle (`dist/console`).
+  await buildConsole(join(outdir, 'console'));
   return Object.entries(result.metafile.outputs)
     .filter(([file]) => file.endsWith('.js'))
     .reduce((total, [, output]) => total + output.bytes, 0);
@@ -64,6 +68,7 @@ export async function inputsDigest(root = '.'): Promise<string> {
   const files = [
     ...(await readdir(join(root, 'src'), { recursive: true })).map((file) => join('src', file)),
     'scripts/build.ts',
+    'scripts/build-console.ts',
     'scripts/bundle-plugins.ts',
     'tsconfig.json',
     'tsconfig.build.json',
@@ -92,6 +97,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.stdout.write(`${outdir}/ is up to date with the sources: not rebuilt\n`);
   } else {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--noEmit'], { stdio: 'inherit' });
+    execFileSync('npx', ['tsc', '-p', 'src/console/tsconfig.json', '--noEmit'], { stdio: 'inherit' });
     const bytes = await buildGateway(outdir);
     await writeFile(join(outdir, DIGEST_FILE), digest);
     process.stdout.write(

@@ -6,9 +6,13 @@
  *   (`@key`, `@link`, `@cost`, …) a router composes from.
  * - `schema.client.graphql`: the API as clients see it, with nothing of federation (no `@link`, no `_entities`,
  *   no directive definitions), which `relay-compiler`, GraphQL Code Generator and IDE plugins read.
+ * - `src/console/graphql-env.d.ts`: the client schema as types, from which gql.tada types the console's documents.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { printSubgraphSchema } from '@apollo/subgraph';
+import { generateOutput } from '@gql.tada/cli-utils';
 import { type DefinitionNode, Kind, parse, print, printSchema, visit } from 'graphql';
 import { buildSchema } from '../src/schema/index.js';
 
@@ -23,6 +27,16 @@ export function printSchemaFile(): string {
 const FEDERATION_FIELDS = new Set(['_entities', '_service']);
 const isFederationType = (name: string) => name.startsWith('_') || /^(link|federation)__/.test(name);
 
+/**
+ * The incremental-delivery directives the gateway serves (yoga's defer-stream plugin adds them when it starts, so
+ * the built schema lacks them), as graphql-js defines them: clients' tools validate `@defer` against these.
+ */
+const INCREMENTAL_DELIVERY_DIRECTIVES = `
+directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+
+directive @stream(if: Boolean! = true, label: String, initialCount: Int = 0) on FIELD
+`;
+
 export function printClientSchemaFile(): string {
   const document = parse(printSchema(buildSchema()));
   const stripped = visit(document, {
@@ -34,7 +48,7 @@ export function printClientSchemaFile(): string {
       return undefined;
     },
   });
-  return `${print(stripped).trim()}\n`;
+  return `${INCREMENTAL_DELIVERY_DIRECTIVES.trim()}\n\n${print(stripped).trim()}\n`;
 }
 
 function isTypeDefinition(node: { kind: string }): node is DefinitionNode {
@@ -48,14 +62,31 @@ function isTypeDefinition(node: { kind: string }): node is DefinitionNode {
   );
 }
 
+const CONSOLE_TYPES_FILE = new URL('../src/console/graphql-env.d.ts', import.meta.url);
+const CONSOLE_TSCONFIG = new URL('../src/console/tsconfig.json', import.meta.url).pathname;
+
+/** The console's schema types as gql.tada generates them from `schema.client.graphql` (as committed). */
+export async function printConsoleTypes(): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'console-types-'));
+  try {
+    const output = join(folder, 'graphql-env.d.ts');
+    await generateOutput({ output, tsconfig: CONSOLE_TSCONFIG, silent: true });
+    return await readFile(output, 'utf8');
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 const FILES = [
   { url: SCHEMA_FILE, name: 'schema.graphql', print: printSchemaFile },
   { url: CLIENT_SCHEMA_FILE, name: 'schema.client.graphql', print: printClientSchemaFile },
+  // After the client schema: it is generated from the file as written.
+  { url: CONSOLE_TYPES_FILE, name: 'src/console/graphql-env.d.ts', print: printConsoleTypes },
 ];
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const file of FILES) {
-    const printed = file.print();
+    const printed = await file.print();
     if (process.argv.includes('--check')) {
       const committed = await readFile(file.url, 'utf8').catch(() => '');
       if (committed !== printed) {

@@ -53,6 +53,11 @@ export interface HttpConfig {
   readonly allowedHosts: readonly string[] | undefined;
   readonly introspection: boolean;
   readonly graphiql: boolean;
+  /**
+   * The operations console at `/console`: on outside production (the demo among them); in production only when
+   * asked for, behind an auth proxy that adds the bearer token to the console's GraphQL requests.
+   */
+  readonly console: boolean;
   /** Serve `Query.node` / `Query.nodes` (standalone use only: they break composition beside another Relay subgraph). */
   readonly relayNodeQueries: boolean;
   /** Signs cursors; replicas must share it. Derived from the accounts' secret keys unless set; random in demo mode. */
@@ -200,6 +205,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         // The schema is no secret from allowed callers in development; in production only when asked.
         introspection: e.INTROSPECTION === undefined ? !production : e.INTROSPECTION === 'true',
         graphiql: e.GRAPHIQL === undefined ? !production : e.GRAPHIQL === 'true',
+        console: e.CONSOLE === undefined ? !production : e.CONSOLE === 'true',
         relayNodeQueries: e.RELAY_NODE_QUERIES === 'true',
         cursorSecret,
         persistedDocumentsFile: e.PERSISTED_DOCUMENTS_FILE,

@@ -130,6 +130,7 @@ export const environment = z.object({
   WORKFLOW_CACHE_TTL_MS: integer(0, 3_600_000, DEFAULT_WORKFLOW_CACHE_TTL_MS),
   INTROSPECTION: flag,
   GRAPHIQL: flag,
+  CONSOLE: flag,
   METRICS_PORT: optionalInteger(1, 65_535),
   METRICS_MAX_WORKFLOWS: integer(1, 10_000, DEFAULT_MAX_WORKFLOW_LABELS),
   CI_CALLBACK_TOKEN: optionalText.pipe(

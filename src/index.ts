@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig, type TenancyConfig } from './config.js';
 import { type DrainReport, drain } from './http/drain.js';
 import { createGateway, GRAPHQL_PATH } from './http/gateway.js';
@@ -14,6 +15,7 @@ import { createReadinessProbe } from './http/readiness.js';
 import { serveGraphQLOverWebSocket } from './http/websocket.js';
 import type { RedisLive } from './live/redis.js';
 import { CALLBACK_PATH_PREFIX } from './plugins/ci-callbacks.js';
+import { CONSOLE_PATH } from './plugins/console-page.js';
 import { exceedsDocumentLimit } from './plugins/document-limit.js';
 import { parsePersistedDocuments } from './plugins/persisted-queries.js';
 import { chooseRequestId, REQUEST_ID_HEADER, runInRequestScope } from './request-context.js';
@@ -26,6 +28,13 @@ import { logUnhandledRejections } from './unhandled-rejections.js';
 
 /** The longest the last connections (Redis, CI's pool, the trace exporter) get to close after a drain. */
 const FINAL_CLOSE_MS = 500;
+/**
+ * The console's build: `console/` beside the bundle (`dist/index.js`, `dist/console/`); run from the sources
+ * (`npm run dev`), the last `npm run build`'s.
+ */
+const CONSOLE_DIRECTORY = fileURLToPath(
+  new URL(import.meta.url.endsWith('/src/index.ts') ? '../dist/console/' : './console/', import.meta.url),
+);
 
 /** Why the gateway could not start: said in one log line, and the process exits 1. */
 class StartupError extends Error {
@@ -123,6 +132,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
       callbackToken,
       metrics,
       tracing: tracing !== undefined,
+      consoleDirectory: CONSOLE_DIRECTORY,
     }),
   );
 
@@ -171,6 +181,7 @@ async function main(config: Config, logger: Logger): Promise<DrainReport> {
       rateLimitPerMinute: limits.rateLimitPerMinute,
       introspection: http.introspection,
       graphiql: http.graphiql,
+      console: http.console ? `http://localhost:${port}${CONSOLE_PATH}` : 'off',
       allowedHosts: http.allowedHosts ?? 'any',
       metricsPort: metricsPort ?? port,
       tracing: tracingConfig?.protocol ?? 'off',

@@ -203,6 +203,8 @@ export type GatewayRuntime = Pick<
 > & {
   readonly metrics?: Metrics | undefined;
   readonly tracing?: boolean | undefined;
+  /** Where the console's build is (`dist/console` beside the bundle); absent where there is none to serve. */
+  readonly consoleDirectory?: string | undefined;
 };
 
 /** The HTTP layer's options from the configuration, section by section. */
@@ -218,6 +220,7 @@ export function gatewayOptions(config: Config, services: Services, runtime: Gate
     allowedHosts: http.allowedHosts,
     introspection: http.introspection,
     graphiql: http.graphiql,
+    console: http.console && runtime.consoleDirectory ? { directory: runtime.consoleDirectory } : undefined,
     relayNodeQueries: http.relayNodeQueries,
     persistedQueries: runtime.persistedQueries,
     shutdownSignal: runtime.shutdownSignal,

@@ -24,6 +24,7 @@ import { useBodyLimit } from '../plugins/body-limit.js';
 import { useCacheControl } from '../plugins/cache-control.js';
 import { type CallerAuthOptions, useCallerAuth } from '../plugins/caller-auth.js';
 import { type CiCallbackOptions, useCiCallbacks } from '../plugins/ci-callbacks.js';
+import { type ConsolePageOptions, useConsolePage } from '../plugins/console-page.js';
 import { CSRF_HEADERS, useCsrfCheck } from '../plugins/csrf.js';
 import { documentCaches, useDocumentLimit } from '../plugins/document-limit.js';
 import { useGraphiQLOffPage, useGraphiQLPage } from '../plugins/graphiql.js';
@@ -79,6 +80,8 @@ export interface GatewayOptions {
   readonly introspection?: boolean | undefined;
   /** @default true */
   readonly graphiql?: boolean | undefined;
+  /** The operations console at `/console`, served from its build; absent for none. */
+  readonly console?: ConsolePageOptions | undefined;
   /** Adds `Query.node` / `Query.nodes` for standalone use (off in a supergraph). */
   readonly relayNodeQueries?: boolean;
   /** Automatic persisted queries (always), a manifest of documents, and whether only those may run. */
@@ -225,6 +228,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               title: 'CI workflow gateway',
               defaultQuery: EXAMPLE_QUERY,
             }),
+        options.console ? useConsolePage(options.console) : {},
         lifetimes.plugin,
         useBodyLimit(options.maxRequestBytes),
         options.csrfPrevention === false ? {} : useCsrfCheck(),

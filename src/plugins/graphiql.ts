@@ -8,10 +8,8 @@
  * then: its bundle is 9 MB of strings, a third of an idle gateway's memory, that a production gateway (GraphiQL
  * off) never needs.
  */
-import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { brotliCompress, constants, gunzip, gzip } from 'node:zlib';
 import type { Plugin } from 'graphql-yoga';
+import { assetResponse, type CompressedAsset, compressAsset } from './compressed-asset.js';
 import { CSRF_HEADERS } from './csrf.js';
 
 export interface GraphiQLPageOptions {
@@ -20,22 +18,12 @@ export interface GraphiQLPageOptions {
   readonly defaultQuery: string;
 }
 
-interface Page {
-  readonly etag: string;
-  readonly br: Buffer;
-  readonly gzip: Buffer;
-}
-
 /** Long enough to spare repeat downloads in a session; the ETag covers changes after that. */
 const MAX_AGE_SECONDS = 3_600;
 
-const compressBrotli = promisify(brotliCompress);
-const compressGzip = promisify(gzip);
-const decompressGzip = promisify(gunzip);
-
 export function useGraphiQLPage(options: GraphiQLPageOptions): Plugin {
-  let page: Promise<Page> | undefined;
-  const prepare = async (): Promise<Page> => {
+  let page: Promise<CompressedAsset> | undefined;
+  const prepare = async (): Promise<CompressedAsset> => {
     const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
     const html = Buffer.from(
       renderGraphiQL({
@@ -47,38 +35,16 @@ export function useGraphiQLPage(options: GraphiQLPageOptions): Plugin {
         additionalHeaders: { [CSRF_HEADERS[0]]: '1' },
       }),
     );
-    const [br, gzipped] = await Promise.all([
-      compressBrotli(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
-      compressGzip(html, { level: 9 }),
-    ]);
-    return {
-      etag: `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`,
-      br,
-      gzip: gzipped,
-    };
+    return compressAsset(html, { keepIdentity: false });
   };
   const serve = async (request: Request, fetchAPI: { Response: typeof Response }): Promise<Response> => {
     page ??= prepare();
-    const { etag, br, gzip: gzipped } = await page;
-    const headers: Record<string, string> = {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': `public, max-age=${MAX_AGE_SECONDS}`,
-      etag,
-      vary: 'accept-encoding',
-    };
-    if (request.headers.get('if-none-match') === etag) {
-      return new fetchAPI.Response(null, { status: 304, headers });
-    }
-    const accepted = request.headers.get('accept-encoding') ?? '';
-    // A client that takes neither (curl without --compressed) is rare enough to pay for its own copy.
-    const [encoding, body] = /\bbr\b/.test(accepted)
-      ? (['br', br] as const)
-      : /\bgzip\b/.test(accepted)
-        ? (['gzip', gzipped] as const)
-        : ([undefined, await decompressGzip(gzipped)] as const);
-    if (encoding) headers['content-encoding'] = encoding;
-    // A Buffer is a Uint8Array, which Response takes; the type declarations in use do not say so.
-    return new fetchAPI.Response(body as unknown as ArrayBuffer, { status: 200, headers });
+    return assetResponse(
+      request,
+      await page,
+      { 'content-type': 'text/html; charset=utf-8', 'cache-control': `public, max-age=${MAX_AGE_SECONDS}` },
+      fetchAPI,
+    );
   };
   return {
     // Synchronous for every other request: only the page itself waits for anything.

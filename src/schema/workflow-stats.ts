@@ -53,6 +53,16 @@ export function registerWorkflowStats(builder: Builder): void {
       }),
     });
 
+  const Interval = builder.objectRef<WorkflowStats['timeline'][number]>('WorkflowStatsInterval').implement({
+    description:
+      'One of the equal intervals a window is cut into: the runs started in it, by their state now.',
+    fields: (t) => ({
+      from: t.expose('from', { type: 'DateTime' }),
+      to: t.expose('to', { type: 'DateTime' }),
+      byState: t.field({ type: [StateCount], resolve: (interval) => interval.byState }),
+    }),
+  });
+
   const FailureReason = builder
     .objectRef<WorkflowStats['failureReasons'][number]>('WorkflowFailureReason')
     .implement({
@@ -101,6 +111,11 @@ export function registerWorkflowStats(builder: Builder): void {
         description: 'Every run in the window was listed and every finished one read.',
       }),
       byState: t.field({ type: [StateCount], resolve: (stats) => stats.byState }),
+      timeline: t.field({
+        type: [Interval],
+        description: `The runs listed, by state, in ${DEFAULT_STATS_BOUNDS.intervals} equal intervals of the window, oldest first.`,
+        resolve: (stats) => stats.timeline,
+      }),
       failureReasons: t.field({
         type: [FailureReason],
         description: `The ${DEFAULT_STATS_BOUNDS.topReasons} commonest ways runs failed, commonest first.`,

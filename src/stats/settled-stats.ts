@@ -60,6 +60,6 @@ function isStatsOf(value: unknown, window: SettledWindow): value is WorkflowStat
     to instanceof Date &&
     to.getTime() === window.to.getTime() &&
     typeof value['scannedRuns'] === 'number' &&
-    ['byState', 'failureReasons', 'stuckRuns'].every((list) => Array.isArray(value[list]))
+    ['byState', 'timeline', 'failureReasons', 'stuckRuns'].every((list) => Array.isArray(value[list]))
   );
 }

@@ -23,6 +23,8 @@ export interface StatsBounds {
   readonly topReasons: number;
   /** A run running or paused this long is stuck. */
   readonly stuckAfterMs: number;
+  /** How many equal intervals the window's runs are counted in, for `timeline`. */
+  readonly intervals: number;
 }
 
 export const DEFAULT_STATS_BOUNDS: StatsBounds = {
@@ -30,6 +32,7 @@ export const DEFAULT_STATS_BOUNDS: StatsBounds = {
   maxDetails: 200,
   topReasons: 5,
   stuckAfterMs: 60 * 60 * 1000,
+  intervals: 24,
 };
 
 export interface FailureReason {
@@ -53,6 +56,15 @@ export interface DurationPercentiles {
   readonly runs: number;
 }
 
+export type StateCounts = ReadonlyArray<{ readonly state: ExecutionState; readonly count: number }>;
+
+/** One of the equal intervals the window is cut into, with the runs started in it by their state now. */
+export interface StatsInterval {
+  readonly from: Date;
+  readonly to: Date;
+  readonly byState: StateCounts;
+}
+
 export interface WorkflowStats {
   readonly from: Date;
   readonly to: Date;
@@ -62,7 +74,9 @@ export interface WorkflowStats {
   readonly detailedRuns: number;
   /** Every run in the window was listed, and every finished one read. */
   readonly complete: boolean;
-  readonly byState: ReadonlyArray<{ readonly state: ExecutionState; readonly count: number }>;
+  readonly byState: StateCounts;
+  /** The listed runs by state in `bounds.intervals` equal intervals of the window, oldest first. */
+  readonly timeline: readonly StatsInterval[];
   readonly failureReasons: readonly FailureReason[];
   /** Undefined when no finished run was measured. */
   readonly durations: DurationPercentiles | undefined;
@@ -116,6 +130,7 @@ export async function workflowStats(
     detailedRuns: details.length,
     complete: listedAll && toDetail.length === finished.length,
     byState: countByState(runs),
+    timeline: timeline(runs, window, bounds.intervals),
     failureReasons: failureReasons(details, bounds.topReasons),
     durations: durationPercentiles(details),
     stuckRuns: runs
@@ -127,10 +142,30 @@ export async function workflowStats(
   };
 }
 
-function countByState(runs: readonly WorkflowExecutionSummary[]): WorkflowStats['byState'] {
+function countByState(runs: readonly WorkflowExecutionSummary[]): StateCounts {
   const counts = new Map<ExecutionState, number>();
   for (const run of runs) counts.set(run.state, (counts.get(run.state) ?? 0) + 1);
   return [...counts].map(([state, count]) => ({ state, count })).sort((a, b) => b.count - a.count);
+}
+
+/** The runs counted by state in `intervals` equal intervals of the window; a run on a boundary counts in the later. */
+function timeline(
+  runs: readonly WorkflowExecutionSummary[],
+  window: { readonly from: Date; readonly to: Date },
+  intervals: number,
+): StatsInterval[] {
+  const from = window.from.getTime();
+  const step = (window.to.getTime() - from) / intervals;
+  const slots = Array.from({ length: intervals }, (): WorkflowExecutionSummary[] => []);
+  for (const run of runs) {
+    const slot = Math.min(intervals - 1, Math.floor((run.createdAt.getTime() - from) / step));
+    slots[Math.max(0, slot)]?.push(run);
+  }
+  return slots.map((slotRuns, index) => ({
+    from: new Date(from + index * step),
+    to: new Date(from + (index + 1) * step),
+    byState: countByState(slotRuns),
+  }));
 }
 
 /** Failed runs grouped by the task that failed, its code and its message's pattern; commonest first. */

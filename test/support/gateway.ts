@@ -54,6 +54,7 @@ export interface GatewayFixtureOptions {
       | 'maxSubscriptionsPerCaller'
       | 'introspection'
       | 'graphiql'
+      | 'console'
       | 'allowedHosts'
       | 'metrics'
       | 'tracing'

@@ -5,14 +5,16 @@
  * Layers, lowest first: what everything may use (the configuration, which owns every default, among it); the CI client (knows no GraphQL); live updates and the emulator
  * (built on the CI client); the schema (knows no HTTP signing); yoga plugins and telemetry; the HTTP layer and the
  * process (`src/http`: the yoga app, its transports, the drain, readiness); the entry point and the composition
- * root it shares with the tests (`services.ts`).
+ * root it shares with the tests (`services.ts`). The operations console (`src/console`) runs in browsers and stands
+ * apart: it imports nothing of the server, and nothing of the server imports it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repositoryRoot, sourceFiles } from '../support/source-files.js';
 
 const root = repositoryRoot;
+const CONSOLE = 'src/console/';
 
 const LAYERS: ReadonlyArray<readonly string[]> = [
   [
@@ -47,25 +49,29 @@ function layerOf(file: string): number {
 }
 
 /** Every module each module imports, static (`import type` too) or dynamic. */
-function importGraph(): Map<string, string[]> {
+function importGraph(files: readonly string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  for (const file of sourceFiles('src')) {
+  for (const file of files) {
     const text = readFileSync(join(root, file), 'utf8');
     const specifiers = [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map(
       (match) => match[1] as string,
     );
     graph.set(
       file,
-      specifiers.map((specifier) =>
-        relative(root, normalize(join(root, dirname(file), specifier))).replace(/\.js$/, '.ts'),
-      ),
+      specifiers.map((specifier) => {
+        const module = relative(root, normalize(join(root, dirname(file), specifier))).replace(
+          /\.js$/,
+          '.ts',
+        );
+        return existsSync(join(root, `${module}x`)) ? `${module}x` : module;
+      }),
     );
   }
   return graph;
 }
 
 describe('the import graph of src', () => {
-  const graph = importGraph();
+  const graph = importGraph(sourceFiles('src').filter((file) => !file.startsWith(CONSOLE)));
 
   it('places every module in a layer', () => {
     expect([...graph.keys()].filter((file) => layerOf(file) < 0)).toEqual([]);
@@ -96,5 +102,25 @@ describe('the import graph of src', () => {
         .map((imported) => `${file} → ${imported}`),
     );
     expect(upward).toEqual([]);
+  });
+});
+
+describe('the operations console', () => {
+  const graph = importGraph(sourceFiles(CONSOLE));
+
+  it('imports nothing of the server: it knows the gateway only by its public GraphQL API', () => {
+    const outside = [...graph].flatMap(([file, imports]) =>
+      imports.filter((imported) => !imported.startsWith(CONSOLE)).map((imported) => `${file} → ${imported}`),
+    );
+    expect(graph.size).toBeGreaterThan(5);
+    expect(outside).toEqual([]);
+  });
+
+  it('is imported by nothing of the server', () => {
+    const server = importGraph(sourceFiles('src').filter((file) => !file.startsWith(CONSOLE)));
+    const inward = [...server].flatMap(([file, imports]) =>
+      imports.filter((imported) => imported.startsWith(CONSOLE)).map((imported) => `${file} → ${imported}`),
+    );
+    expect(inward).toEqual([]);
   });
 });

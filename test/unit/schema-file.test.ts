@@ -5,10 +5,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildSchema as buildFromSdl } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { printClientSchemaFile, printSchemaFile } from '../../scripts/print-schema.js';
+import { printClientSchemaFile, printConsoleTypes, printSchemaFile } from '../../scripts/print-schema.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
+
+describe('src/console/graphql-env.d.ts', () => {
+  it('holds the client schema the console’s documents are typed against (`npm run schema:print`)', async () => {
+    const committed = await readFile(join(root, 'src/console/graphql-env.d.ts'), 'utf8');
+    expect(committed).toBe(await printConsoleTypes());
+  }, 30_000);
+});
 
 describe('schema.graphql', () => {
   it('matches the schema the code builds (run `npm run schema:print` after changing it)', async () => {

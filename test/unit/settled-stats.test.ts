@@ -17,6 +17,7 @@ const stats: WorkflowStats = {
   detailedRuns: 3,
   complete: true,
   byState: [{ state: 'Success', count: 3 }],
+  timeline: [{ from: window.from, to: window.to, byState: [{ state: 'Success', count: 3 }] }],
   failureReasons: [],
   durations: { p50: 10, p90: 12, p99: 12, runs: 3 },
   stuckRuns: [],

@@ -129,3 +129,29 @@ describe('workflowStats', () => {
     );
   });
 });
+
+describe('the timeline', () => {
+  it('counts each run once, in the interval of its start, by its state now', async () => {
+    // Runs every 10 minutes over the day: 6 an hour from the window's start, each hour's last Failed, one Running.
+    const runs = Array.from({ length: 144 }, (_, i) => {
+      const state = i % 6 === 5 ? 'Failed' : i === 142 ? 'Running' : 'Success';
+      return { ...run(0, state, 1), runId: assume(runIdRule, `i${i.toString(16).padStart(32, '0')}`) };
+    }).map((detail, i) => ({ ...detail, createdAt: new Date(START + i * 600_000) }));
+    const { ci } = source(runs);
+    const stats = await workflowStats(ci, window, DEFAULT_STATS_BOUNDS, now);
+    expect(stats.timeline).toHaveLength(24);
+    expect(stats.timeline[0]?.from).toEqual(window.from);
+    expect(stats.timeline[23]?.to).toEqual(window.to);
+    expect(stats.timeline[0]?.byState).toEqual([
+      { state: 'Success', count: 5 },
+      { state: 'Failed', count: 1 },
+    ]);
+    expect(stats.timeline[23]?.byState).toEqual([
+      { state: 'Success', count: 4 },
+      { state: 'Failed', count: 1 },
+      { state: 'Running', count: 1 },
+    ]);
+    const total = stats.timeline.flatMap((interval) => interval.byState).reduce((sum, c) => sum + c.count, 0);
+    expect(total).toBe(144);
+  });
+});

@@ -5,7 +5,7 @@
 import { useCallback, useState } from 'preact/hooks';
 import { Executions, PAGE_SIZES } from './executions.js';
 import { RunDetails } from './run-details.js';
-import { type Run, type RunEventKind, useRunList, type WorkflowKey } from './run-list.js';
+import { isFinished, type Run, type RunEventKind, useRunList, type WorkflowKey } from './run-list.js';
 import { Stats } from './stats.js';
 import { BatchTriggerForm, PauseToggle, TriggerForm } from './workflow-actions.js';
 import { type PickedWorkflow, WorkflowPicker } from './workflow-picker.js';
@@ -37,8 +37,9 @@ function WorkflowView(props: { readonly workflow: PickedWorkflow }) {
   const [selectedVersion, setSelectedVersion] = useState(0);
   const [finishedRuns, setFinishedRuns] = useState(0);
   const onEvent = useCallback(
-    (kind: RunEventKind, run: Run) => {
-      if (kind === 'FINISHED') setFinishedRuns((count) => count + 1);
+    (_kind: RunEventKind, run: Run) => {
+      // By its state, not the event's kind: a run first seen already finished comes as STARTED.
+      if (isFinished(run)) setFinishedRuns((count) => count + 1);
       if (run.runId === selected) setSelectedVersion((version) => version + 1);
     },
     [selected],

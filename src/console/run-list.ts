@@ -50,6 +50,8 @@ const EventsSubscription = graphql(
 
 /** The states a run leaves no more. */
 const FINISHED = new Set(['SUCCESS', 'FAILED', 'CANCEL']);
+export const isFinished = (run: Run): boolean => FINISHED.has(run.state);
+
 /** How long to wait before subscribing again after the event stream was lost. */
 const RESUBSCRIBE_MS = 3_000;
 
@@ -197,7 +199,7 @@ export function merge(shown: readonly Run[], incoming: readonly Run[], fromPage:
   const byId = new Map(shown.map((run) => [run.runId, run]));
   for (const run of incoming) {
     const known = byId.get(run.runId);
-    const stale = fromPage && known && FINISHED.has(known.state) && !FINISHED.has(run.state);
+    const stale = fromPage && known && isFinished(known) && !isFinished(run);
     if (!stale) byId.set(run.runId, run);
   }
   return [...byId.values()].sort((a, b) =>

@@ -125,6 +125,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_UPSTREAM_CALLS_PER_MINUTE: '600',
       INTROSPECTION: 'true',
       GRAPHIQL: 'true',
+      CONSOLE: 'true',
       ALLOWED_HOSTS: 'ci-workflows.internal, Gateway.Example.com',
       UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
       MAX_UPSTREAM_CALLS_PER_REQUEST: '50',
@@ -145,6 +146,7 @@ describe('loadConfig', () => {
         relayNodeQueries: true,
         introspection: true,
         graphiql: true,
+        console: true,
         allowedHosts: ['ci-workflows.internal', 'gateway.example.com'],
       },
       upstream: {
@@ -176,9 +178,15 @@ describe('loadConfig', () => {
     });
   });
 
-  it('closes what production does not need: introspection, GraphiQL, cross-origin access', () => {
+  it('closes what production does not need: introspection, GraphiQL, the console, cross-origin access', () => {
     expect(config(production)).toMatchObject({
-      http: { introspection: false, graphiql: false, corsOrigins: [], allowedHosts: undefined },
+      http: {
+        introspection: false,
+        graphiql: false,
+        console: false,
+        corsOrigins: [],
+        allowedHosts: undefined,
+      },
       limits: { rateLimitPerMinute: 1_200 },
       upstream: { detailCacheEntries: 10_000, workflowCacheTtlMs: 30_000 },
       auth: {
@@ -218,6 +226,7 @@ describe('loadConfig', () => {
       allowedHosts: undefined,
       introspection: true,
       graphiql: true,
+      console: true,
     });
     expect(config(credentials).http).toMatchObject({
       corsOrigins: [],

@@ -54,8 +54,14 @@ describe('schema.client.graphql', () => {
 
   it('is plain GraphQL: nothing of federation, every client field kept', () => {
     const printed = printClientSchemaFile();
-    expect(printed).not.toMatch(/@link|@key|@cost|@shareable|^directive |_entities|_service|_Any|link__/m);
+    expect(printed).not.toMatch(/@link|@key|@cost|@shareable|_entities|_service|_Any|link__/m);
+    // The only directives defined: the incremental delivery the gateway serves, for clients' tools to validate.
+    expect([...printed.matchAll(/^directive @(\w+)/gm)].map((match) => match[1])).toEqual([
+      'defer',
+      'stream',
+    ]);
     const schema = buildFromSdl(printed);
+    expect(schema.getDirective('defer')?.locations).toEqual(['FRAGMENT_SPREAD', 'INLINE_FRAGMENT']);
     expect(Object.keys(schema.getQueryType()?.getFields() ?? {}).sort()).toEqual([
       'batchTrigger',
       'buckets',

@@ -25,6 +25,7 @@ import { CursorCodec } from './schema/cursor.js';
 import { PageTokenKnowledge } from './schema/page-tokens.js';
 import { ReferenceBuckets } from './schema/reference-buckets.js';
 import { nodeId } from './schema/references.js';
+import { RecentRuns } from './stats/recent-runs.js';
 import { SettledStats } from './stats/settled-stats.js';
 import type { Logger } from './telemetry/logger.js';
 import type { Metrics } from './telemetry/metrics.js';
@@ -99,6 +100,8 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
     runtime.shared?.quota ?? new LocalGovernorStore(),
     { now: runtime.now, onRefused: metrics && (() => metrics.quotaRefused()) },
   );
+  // What the statistics of windows that end now are answered from: fed by every finished run any bucket reads.
+  const recentRuns = new RecentRuns();
   const tenants: Tenant[] = tenancy.buckets.map((bucket) => {
     const bucketId = assume(bucketIdRule, bucket.bucketId);
     const tenant = { bucket: bucketId, account: bucket.account };
@@ -107,7 +110,10 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       workflowTtlMs: upstream.workflowCacheTtlMs,
       // Replicas sharing Redis share what they read, under the bucket's own keys.
       shared: runtime.shared && { store: runtime.shared.reads, prefix: `ci-gateway:cache:${bucketId}:` },
-      onFinishedRun: metrics && ((detail) => metrics.workflowRuns.observe(bucketId, detail)),
+      onFinishedRun: (detail) => {
+        metrics?.workflowRuns.observe(bucketId, detail);
+        recentRuns.observe(bucketId, detail);
+      },
     });
     metrics?.watchReadCache(cache, bucketId);
     const client = new CiClient({
@@ -172,6 +178,7 @@ export function createServices(config: Config, runtime: ServiceRuntime): Service
       pageTokens: new PageTokenKnowledge(),
       referenceBuckets: new ReferenceBuckets(),
       settledStats: new SettledStats(runtime.shared?.reads),
+      recentRuns,
       callbacksReachGateway: callbackUrlCheck(
         runtime.publicCallbackBaseUrl ?? (() => undefined),
         runtime.callbackToken,

@@ -11,6 +11,7 @@ import { MAX_WORKFLOW_IDS_PER_LOOKUP, type UpstreamAttempt } from '../ci/client.
 import type { BatchJobId, BucketId, MediaJobId, RunId, WorkflowId } from '../ci/inputs.js';
 import type { BatchTrigger, MediaJob, Workflow, WorkflowExecutionDetail } from '../ci/types.js';
 import type { LiveUpdates } from '../live/live-updates.js';
+import type { RecentRuns } from '../stats/recent-runs.js';
 import type { SettledStats } from '../stats/settled-stats.js';
 import { CACHE_SECONDS, CacheHints } from './cache-hints.js';
 import type { CursorCodec } from './cursor.js';
@@ -56,6 +57,8 @@ export interface GatewayServices {
   readonly callbacksReachGateway?: ((url: string, bucketId: string) => boolean | undefined) | undefined;
   /** Statistics of windows that can no longer change, kept (shared by replicas through Redis). */
   readonly settledStats?: SettledStats | undefined;
+  /** The runs of windows that end now, kept and topped up between questions. */
+  readonly recentRuns?: RecentRuns | undefined;
 }
 
 /** What the caller may do, decided from its verified token before the request runs. */

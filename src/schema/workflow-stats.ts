@@ -2,10 +2,17 @@
  * `Workflow.stats`: what no CI API offers, a workflow's runs by state, its commonest failure reasons, its run
  * durations and its stuck runs over a window (`stats/workflow-stats.ts` computes them). Bounded in cost and priced
  * for a router's demand control. A window wholly in the past whose runs have all finished never changes again: its
- * statistics are kept (`stats/settled-stats.ts`, shared through Redis) and may be reused for an hour.
+ * statistics are kept (`stats/settled-stats.ts`, shared through Redis) and may be reused for an hour. A window that
+ * ends now is answered from the runs kept since the last question, topped up (`stats/recent-runs.ts`).
  */
 import { isFinishedState } from '../ci/types.js';
-import { DEFAULT_STATS_BOUNDS, type WorkflowStats, workflowStats } from '../stats/workflow-stats.js';
+import type { ListWindow } from '../stats/recent-runs.js';
+import {
+  DEFAULT_STATS_BOUNDS,
+  listRuns,
+  statsOfListing,
+  type WorkflowStats,
+} from '../stats/workflow-stats.js';
 import type { Builder } from './builder.js';
 import { CACHE_SECONDS } from './cache-hints.js';
 import { CI_CALL } from './costs.js';
@@ -164,19 +171,28 @@ export function registerWorkflowStats(builder: Builder): void {
           context.cacheHints.limit(CACHE_SECONDS.finishedRun);
           return kept;
         }
-        const stats = await workflowStats(
-          {
-            listPage: async (size, nextToken) =>
+        const list: ListWindow = (range, maxRuns) =>
+          listRuns(
+            (size, nextToken) =>
               bucket.ci.listWorkflowExecutions({
                 workflowId: workflow.workflowId,
-                createdAfter: window.from,
-                createdBefore: window.to,
+                createdAfter: range.from,
+                createdBefore: range.to,
                 order: 'Desc',
                 size,
                 nextToken,
               }),
-            details: (runIds) => Promise.all(runIds.map((runId) => bucket.executionDetails.load(runId))),
-          },
+            maxRuns,
+          );
+        const { maxRuns } = DEFAULT_STATS_BOUNDS;
+        // A window that ends now is answered from the runs kept since the last question, topped up.
+        const recent = past ? undefined : context.services.recentRuns;
+        const listing = recent
+          ? await recent.listing(workflow.bucketId, workflow.workflowId, window, maxRuns, list)
+          : await list(window, maxRuns);
+        const stats = await statsOfListing(
+          listing,
+          (runIds) => Promise.all(runIds.map((runId) => bucket.executionDetails.load(runId))),
           window,
           { ...DEFAULT_STATS_BOUNDS, stuckAfterMs: stuckAfterSeconds * 1000 },
           now,

@@ -93,33 +93,51 @@ export interface StatsSource {
   details(runIds: readonly RunId[]): Promise<ReadonlyArray<WorkflowExecutionDetail | null>>;
 }
 
+/** The runs of a window as listed: newest first, at most `maxRuns`; `listedAll` when none was left out. */
+export interface RunListing {
+  readonly runs: readonly WorkflowExecutionSummary[];
+  readonly listedAll: boolean;
+}
+
+/** Lists a window's runs a page at a time, newest first, until CI has no more or `maxRuns` were listed. */
+export async function listRuns(listPage: StatsSource['listPage'], maxRuns: number): Promise<RunListing> {
+  const runs: WorkflowExecutionSummary[] = [];
+  let nextToken: string | undefined;
+  while (runs.length < maxRuns) {
+    const size = Math.min(MAX_UPSTREAM_PAGE_SIZE, maxRuns - runs.length);
+    const page = await listPage(size, nextToken);
+    runs.push(...page.executions.slice(0, maxRuns - runs.length));
+    nextToken = page.nextToken ?? undefined;
+    if (nextToken === undefined) return { runs, listedAll: true };
+  }
+  return { runs, listedAll: false };
+}
+
 export async function workflowStats(
   source: StatsSource,
   window: { readonly from: Date; readonly to: Date },
   bounds: StatsBounds,
   now: Date,
 ): Promise<WorkflowStats> {
-  const runs: WorkflowExecutionSummary[] = [];
-  let nextToken: string | undefined;
-  let listedAll = false;
-  while (runs.length < bounds.maxRuns) {
-    const size = Math.min(MAX_UPSTREAM_PAGE_SIZE, bounds.maxRuns - runs.length);
-    const page = await source.listPage(size, nextToken);
-    runs.push(...page.executions.slice(0, bounds.maxRuns - runs.length));
-    nextToken = page.nextToken ?? undefined;
-    if (nextToken === undefined) {
-      listedAll = true;
-      break;
-    }
-  }
+  return statsOfListing(await listRuns(source.listPage, bounds.maxRuns), source.details, window, bounds, now);
+}
 
+/** The statistics of listed runs, reading in detail those whose failure or duration they need. */
+export async function statsOfListing(
+  listing: RunListing,
+  readDetails: StatsSource['details'],
+  window: { readonly from: Date; readonly to: Date },
+  bounds: StatsBounds,
+  now: Date,
+): Promise<WorkflowStats> {
+  const { runs, listedAll } = listing;
   const finished = runs.filter((run) => isFinishedState(run.state));
   // Failed runs first: their reasons are the point; then the newest others, for how long runs take.
   const toDetail = [
     ...finished.filter((run) => run.state === 'Failed'),
     ...finished.filter((run) => run.state !== 'Failed'),
   ].slice(0, bounds.maxDetails);
-  const details = (await source.details(toDetail.map((run) => run.runId))).filter(
+  const details = (await readDetails(toDetail.map((run) => run.runId))).filter(
     (detail): detail is WorkflowExecutionDetail => detail !== null,
   );
 

@@ -150,4 +150,78 @@ describe('Workflow.stats', () => {
     await ask(...unsettledWindow);
     expect(runCalls().length).toBeGreaterThan(0);
   });
+
+  it('answers a window that ends now from the runs it keeps: a list of what started since, and the finishes read', async () => {
+    // CI's clock a minute behind the gateway's: runs it starts lie inside a window that ends now.
+    let nowMs = Date.now() - 60_000;
+    const fixture = track(await startGateway({ emulator: { now: () => nowMs } }));
+    // The last day: the runs this test starts (the demo's own lie weeks back).
+    const window = { from: new Date(Date.now() - 86_400_000).toISOString() };
+    const ask = async () => {
+      const answer = await fixture.query<{ workflow: { stats: Stats } }>(STATS, { window });
+      expect(answer.errors).toBeUndefined();
+      return answer.data?.workflow.stats as Stats;
+    };
+    const countOf = (stats: Stats, state: string) =>
+      stats.byState.find((entry) => entry.state === state)?.count;
+    const calls = () => {
+      const runCalls = fixture.emulator.requests.filter((request) =>
+        request.path.startsWith('/workflowexecution'),
+      );
+      return {
+        lists: runCalls.filter((request) => request.path === '/workflowexecution').length,
+        reads: runCalls.filter((request) => request.path !== '/workflowexecution').length,
+      };
+    };
+    const trigger = await fixture.query<{ triggerWorkflow: { runId: string } }>(
+      `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "fail/recent.mp4" }) { runId } }`,
+    );
+    const runId = trigger.data?.triggerWorkflow.runId as string;
+    const other = await fixture.query<{ triggerWorkflow: { runId: string } }>(
+      `mutation { triggerWorkflow(input: { workflowId: "${LARGE}", objectKey: "uploads/recent.mp4" }) { runId } }`,
+    );
+    const otherRunId = other.data?.triggerWorkflow.runId as string;
+
+    const first = await ask();
+    const running = countOf(first, 'RUNNING') ?? 0;
+    const failed = countOf(first, 'FAILED') ?? 0;
+    expect(first.scannedRuns).toBe(2);
+    expect(running).toBe(2);
+
+    // Asked again: one list call, for the runs started since; every finished run's detail is already known.
+    fixture.emulator.clearRequests();
+    const again = await ask();
+    expect(calls()).toEqual({ lists: 1, reads: 0 });
+    expect(again).toEqual(first);
+
+    // The run fails. Once anything reads it (here a lookup; a poll or a callback's re-read alike), the kept
+    // runs know, and the statistics show it with no further list of the window.
+    nowMs += 21_000;
+    const read = await fixture.query(`{ workflowExecution(runId: "${runId}") { state } }`);
+    expect(read.data).toEqual({ workflowExecution: { state: 'FAILED' } });
+    fixture.emulator.clearRequests();
+    const after = await ask();
+    expect(calls()).toEqual({ lists: 1, reads: 0 });
+    expect(countOf(after, 'RUNNING') ?? 0).toBe(running - 1);
+    expect(countOf(after, 'FAILED')).toBe(failed + 1);
+    expect(after.failureReasons[0]?.exampleRun.runId).toBe(runId);
+    // The other run succeeded too, but nothing read it: that shows at the next full listing (RECENT_RUNS_TTL_MS),
+    // or as soon as something reads it.
+    expect(countOf(after, 'SUCCESS')).toBeUndefined();
+    await fixture.query(`{ workflowExecution(runId: "${otherRunId}") { state } }`);
+    const read2 = await ask();
+    expect(countOf(read2, 'SUCCESS')).toBe(1);
+    expect(countOf(read2, 'RUNNING')).toBeUndefined();
+
+    // The same answer as a replica that keeps nothing and lists the whole window.
+    const fresh = fixture.replica();
+    const response = await fresh.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: STATS, variables: { window } }),
+    });
+    const listed = ((await response.json()) as { data: { workflow: { stats: Stats } } }).data.workflow.stats;
+    expect(listed.byState).toEqual(read2.byState);
+    expect(listed.failureReasons).toEqual(read2.failureReasons);
+  });
 });

@@ -8,15 +8,18 @@ import { RunDetails } from './run-details.js';
 import { isFinished, type Run, type RunEventKind, useRunList, type WorkflowKey } from './run-list.js';
 import { Stats } from './stats.js';
 import { BatchTriggerForm, PauseToggle, TriggerForm } from './workflow-actions.js';
-import { type PickedWorkflow, WorkflowPicker } from './workflow-picker.js';
+import { type PickedWorkflow, useWorkflows, WorkflowPicker } from './workflow-picker.js';
 
 export function App() {
-  const [workflow, setWorkflow] = useState<PickedWorkflow | undefined>();
+  const workflows = useWorkflows();
+  const [selectedId, setSelectedId] = useState<string | undefined>();
+  // The chosen workflow as last read: its state follows pause and activate.
+  const workflow = workflows.workflows.find((candidate) => candidate.id === selectedId);
   return (
     <>
       <header class="top">
         <h1>CI workflow console</h1>
-        <WorkflowPicker selected={workflow} onSelect={setWorkflow} />
+        <WorkflowPicker workflows={workflows} selectedId={selectedId} onSelect={setSelectedId} />
       </header>
       <main>
         {workflow ? (

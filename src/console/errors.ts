@@ -12,27 +12,22 @@ export interface Problem {
   readonly text: string;
 }
 
-const EXPLANATIONS: Readonly<Record<string, string>> = {
-  BAD_USER_INPUT: 'The gateway refused the input',
-  WORKFLOW_PAUSED: 'The workflow is paused: activate it first',
-  WORKFLOW_NOT_FOUND: 'CI has no such workflow',
-  EXECUTION_NOT_FOUND: 'CI has no such run',
-  UNAUTHENTICATED: 'Not signed in: the console must be opened through the company’s sign-in proxy',
-  FORBIDDEN: 'Your token does not allow this',
-  UPSTREAM_THROTTLED: 'CI is busy (its request quota is used up): try again in a few seconds',
-  UPSTREAM_UNAVAILABLE: 'CI did not answer: try again shortly',
-  [OUTCOME_UNKNOWN]: 'CI may or may not have acted: the gateway lost its answer and sent nothing more',
+/** What the console adds to the gateway's message, where the person can do something about it. */
+const ADVICE: Readonly<Record<string, string>> = {
+  UNAUTHENTICATED: 'Open the console through the company’s sign-in proxy, which adds your token.',
+  FORBIDDEN: 'Your token does not allow this: ask for the write scope.',
+  RATE_LIMITED: 'Wait a little before the next action.',
+  UPSTREAM_THROTTLED: 'CI’s request quota is used up for now: try again in a few seconds.',
+  UPSTREAM_UNAVAILABLE: 'CI did not answer: try again shortly.',
+  UPSTREAM_TIMEOUT: 'CI did not answer in time: try again shortly.',
 };
 
 export function problemOf(error: CombinedError): Problem {
-  if (error.networkError)
-    return { code: 'NETWORK', text: `The gateway is out of reach (${error.networkError.message})` };
+  if (error.networkError) {
+    return { code: 'NETWORK', text: `The gateway is out of reach (${error.networkError.message}).` };
+  }
   const first = error.graphQLErrors[0];
   const code =
     typeof first?.extensions['code'] === 'string' ? first.extensions['code'] : 'INTERNAL_SERVER_ERROR';
-  const explanation = EXPLANATIONS[code];
-  return {
-    code,
-    text: explanation ? `${explanation}. ${first?.message ?? ''}`.trim() : (first?.message ?? code),
-  };
+  return { code, text: [first?.message, ADVICE[code]].filter(Boolean).join(' ') };
 }

@@ -27,28 +27,39 @@ export type PickedWorkflow = ResultOf<
   typeof WorkflowsQuery
 >['buckets'][number]['workflows']['edges'][number]['node'];
 
-export function WorkflowPicker(props: {
-  readonly selected: PickedWorkflow | undefined;
-  readonly onSelect: (workflow: PickedWorkflow) => void;
-}) {
+/**
+ * The workflows the caller may use. Read here, once, for the picker and for the chosen workflow's header alike: a
+ * mutation that changes a workflow (pause, activate) makes urql read the list again, and both show the new state.
+ */
+export function useWorkflows() {
   const [result] = useQuery({ query: WorkflowsQuery });
   const buckets = result.data?.buckets ?? [];
-  const workflows = buckets.flatMap((bucket) => bucket.workflows.edges.map((edge) => edge.node));
-  if (result.error) return <p role="alert">{problemOf(result.error).text}</p>;
+  return {
+    buckets,
+    workflows: buckets.flatMap((bucket) => bucket.workflows.edges.map((edge) => edge.node)),
+    fetching: result.fetching,
+    error: result.error,
+  };
+}
+
+export function WorkflowPicker(props: {
+  readonly workflows: ReturnType<typeof useWorkflows>;
+  readonly selectedId: string | undefined;
+  readonly onSelect: (workflowId: string) => void;
+}) {
+  const { buckets, workflows, fetching, error } = props.workflows;
+  if (error) return <p role="alert">{problemOf(error).text}</p>;
   return (
     <div class="picker">
       <label for="workflow-picker">Workflow</label>
       <select
         id="workflow-picker"
         disabled={workflows.length === 0}
-        value={props.selected?.id ?? ''}
-        onChange={(event) => {
-          const picked = workflows.find((workflow) => workflow.id === event.currentTarget.value);
-          if (picked) props.onSelect(picked);
-        }}
+        value={props.selectedId ?? ''}
+        onChange={(event) => props.onSelect(event.currentTarget.value)}
       >
         <option value="" disabled>
-          {result.fetching ? 'Loading workflows…' : 'Choose a workflow'}
+          {fetching ? 'Loading workflows…' : 'Choose a workflow'}
         </option>
         {buckets.map((bucket) => (
           <optgroup key={bucket.bucketId} label={`${bucket.bucketId}${bucket.isDefault ? ' (default)' : ''}`}>

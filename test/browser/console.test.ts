@@ -13,6 +13,7 @@ import { type Browser, type BrowserContext, chromium, type Locator, type Page } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-console.js';
 import { LARGE_WORKFLOW_EXECUTION_COUNT } from '../../src/emulator/demo-data.js';
+import { faults } from '../../src/emulator/server.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { expectedRunIds } from '../support/oracle.js';
 
@@ -221,5 +222,34 @@ describe.skipIf(!available)('the operations console in headless Chromium', () =>
 
     expect(pageErrors).toEqual([]);
     expect(blocked).toEqual([]);
+  });
+
+  it('shows a lost answer to a trigger, keeps it from being sent again unchecked, and checks before allowing it', async () => {
+    // A few seconds later, so that what starts now is the newest run; CI's answer to the next trigger is a 500:
+    // it may or may not have started the run.
+    nowMs += 5_000;
+    fixture.emulator.script(faults.internalError(), 1, '/triggerworkflow');
+    fixture.emulator.clearRequests();
+    const trigger = page.getByRole('button', { name: 'Trigger' });
+    await page.getByLabel('Object key').fill('uploads/lost answer.mp4');
+    await trigger.click();
+    const alert = page.locator('form .outcome.unknown');
+    await expect.poll(() => textOf(alert), { timeout: 20_000 }).toContain('UPSTREAM_OUTCOME_UNKNOWN');
+    expect(await trigger.isDisabled()).toBe(true);
+    await shot('08-outcome-unknown');
+    // Sent once: the gateway did not retry it, and the page cannot send it again from here.
+    const triggers = () => fixture.emulator.requests.filter((request) => request.path === '/triggerworkflow');
+    expect(triggers()).toHaveLength(1);
+
+    // The check lists the object's runs since the attempt: none, so sending again is safe.
+    await page.getByRole('button', { name: 'Check what it started' }).click();
+    const checked = page.locator('form .outcome.ok');
+    await expect.poll(() => textOf(checked), { timeout: 20_000 }).toContain('CI did not act');
+    expect(await trigger.isDisabled()).toBe(false);
+    const runId = await triggerFromForm('uploads/lost answer.mp4');
+    expect(triggers()).toHaveLength(2);
+    await expect.poll(async () => (await shownRunIds())[0], { timeout: 20_000 }).toBe(runId);
+    await shot('09-sent-after-check');
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@
 import type { CombinedError } from '@urql/core';
 import { useState } from 'preact/hooks';
 import { OUTCOME_UNKNOWN, type Problem, problemOf } from './errors.js';
+import { ProblemNote } from './problem-note.js';
 
 type Phase =
   | { readonly kind: 'idle' }
@@ -92,11 +93,7 @@ export function Outcome(props: { readonly action: AtMostOnce }) {
         </p>
       );
     case 'failed':
-      return (
-        <p class="outcome error" role="alert">
-          <code>{phase.problem.code}</code> {phase.problem.text}
-        </p>
-      );
+      return <ProblemNote problem={phase.problem} />;
     case 'unknown':
       return (
         <div class="outcome unknown" role="alert">

@@ -1,5 +1,6 @@
 /** The executions table: a live, paginated view of a workflow's runs; a run's id opens its details. */
 import { formatTime } from './format.js';
+import { ProblemNote } from './problem-note.js';
 import type { RunList } from './run-list.js';
 
 export const PAGE_SIZES = [20, 50, 100] as const;
@@ -33,11 +34,7 @@ export function Executions(props: {
           </select>
         </label>
       </header>
-      {list.problem && (
-        <p class="outcome error" role="alert">
-          <code>{list.problem.code}</code> {list.problem.text}
-        </p>
-      )}
+      {list.problem && <ProblemNote problem={list.problem} />}
       <table>
         <caption class="visually-hidden">Runs of the workflow, newest first</caption>
         <thead>

@@ -6,9 +6,9 @@
 import { useClient, useMutation, useQuery } from '@urql/preact';
 import { useEffect } from 'preact/hooks';
 import { Outcome, useAtMostOnce } from './at-most-once.js';
-import { problemOf } from './errors.js';
 import { formatSeconds, formatTime } from './format.js';
 import { ExecutionRowFragment, graphql } from './graphql.js';
+import { ProblemNote } from './problem-note.js';
 import { runsOnObjectSince } from './run-checks.js';
 import type { Run, WorkflowKey } from './run-list.js';
 
@@ -94,11 +94,7 @@ export function RunDetails(props: {
           ✕
         </button>
       </header>
-      {result.error && (
-        <p class="outcome error" role="alert">
-          {problemOf(result.error).text}
-        </p>
-      )}
+      {result.error && <ProblemNote problem={result.error} />}
       {!run && result.fetching && <p aria-busy="true">Loading…</p>}
       {!run && !result.fetching && !result.error && <p>CI has no such run.</p>}
       {run && (

@@ -6,9 +6,9 @@
 import { useQuery } from '@urql/preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Bars, DurationBars, STATE_ORDER, StatesOverTime } from './charts.js';
-import { problemOf } from './errors.js';
 import { formatTime } from './format.js';
 import { graphql } from './graphql.js';
+import { ProblemNote } from './problem-note.js';
 import type { WorkflowKey } from './run-list.js';
 
 const StatsQuery = graphql(`
@@ -157,11 +157,7 @@ export function Stats(props: {
           Refresh
         </button>
       </header>
-      {result.error && (
-        <p class="outcome error" role="alert">
-          {problemOf(result.error).text}
-        </p>
-      )}
+      {result.error && <ProblemNote problem={result.error} />}
       {stats && (
         <>
           <p class="coverage">

@@ -8,6 +8,7 @@ import { useState } from 'preact/hooks';
 import { Outcome, useAtMostOnce } from './at-most-once.js';
 import { type Problem, problemOf } from './errors.js';
 import { ExecutionRowFragment, graphql } from './graphql.js';
+import { ProblemNote } from './problem-note.js';
 import { runsOnObjectSince } from './run-checks.js';
 import type { Run, WorkflowKey } from './run-list.js';
 
@@ -183,11 +184,7 @@ export function PauseToggle(props: { readonly workflow: WorkflowKey; readonly st
       <button type="button" onClick={() => void toggle()} disabled={busy} aria-busy={busy}>
         {props.state === 'ACTIVE' ? 'Pause' : 'Activate'}
       </button>
-      {problem && (
-        <span class="outcome error" role="alert">
-          <code>{problem.code}</code> {problem.text}
-        </span>
-      )}
+      {problem && <ProblemNote problem={problem} />}
     </span>
   );
 }

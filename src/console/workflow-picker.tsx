@@ -1,7 +1,7 @@
 /** Every workflow of every bucket the caller may use, in one list grouped by bucket. */
 import { useQuery } from '@urql/preact';
-import { problemOf } from './errors.js';
 import { graphql, type ResultOf } from './graphql.js';
+import { ProblemNote } from './problem-note.js';
 
 const WorkflowsQuery = graphql(`
   query ConsoleWorkflows {
@@ -48,7 +48,7 @@ export function WorkflowPicker(props: {
   readonly onSelect: (workflowId: string) => void;
 }) {
   const { buckets, workflows, fetching, error } = props.workflows;
-  if (error) return <p role="alert">{problemOf(error).text}</p>;
+  if (error) return <ProblemNote problem={error} />;
   return (
     <div class="picker">
       <label for="workflow-picker">Workflow</label>

@@ -3,28 +3,23 @@
  * assets as `npm run build` makes them, every request to another host blocked (it must work offline). Each step
  * is photographed into a temporary folder (or `CONSOLE_SCREENSHOTS_DIR`, which `npm run docs:screenshot` sets).
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-console.js';
 import { LARGE_WORKFLOW_EXECUTION_COUNT } from '../../src/emulator/demo-data.js';
 import { faults } from '../../src/emulator/server.js';
+import { chromiumAvailable, launchChromium, offlineContext } from '../support/browser.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { expectedRunIds } from '../support/oracle.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const required = process.env['BROWSER_TESTS'] === 'required';
-const available = existsSync(CHROMIUM);
-if (!available && required) throw new Error(`BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}`);
-
 const RUN_ID = /^i[0-9a-f]{32}$/;
 
-describe.skipIf(!available)('the operations console in headless Chromium', () => {
+describe.skipIf(!chromiumAvailable)('the operations console in headless Chromium', () => {
   let fixture: GatewayFixture;
   let server: Server;
   let origin: string;
@@ -33,7 +28,7 @@ describe.skipIf(!available)('the operations console in headless Chromium', () =>
   let page: Page;
   let built: string;
   let screenshots: string;
-  const blocked: string[] = [];
+  let blocked: string[] = [];
   const pageErrors: string[] = [];
 
   // The emulator's clock, moved by the tests to finish runs; it starts behind the wall clock so that runs the
@@ -81,17 +76,8 @@ describe.skipIf(!available)('the operations console in headless Chromium', () =>
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     fixture.emulator.sendCallbacksTo(`${origin}/ci/callback/${CALLBACK_TOKEN}`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-    context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.protocol === 'data:' || url.hostname === '127.0.0.1') return route.continue();
-      blocked.push(url.href);
-      return route.abort();
-    });
+    browser = await launchChromium();
+    ({ context, blocked } = await offlineContext(browser));
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
   });

@@ -3,22 +3,16 @@
  * executions, and page on. Every request to a host other than 127.0.0.1 is blocked, so GraphiQL must work
  * with no internet access.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_WORKFLOW_IDS } from '../../src/emulator/demo-data.js';
+import { chromiumAvailable, launchChromium, offlineContext } from '../support/browser.js';
 import { type GatewayFixture, startGateway } from '../support/gateway.js';
 import { expectedRunIds } from '../support/oracle.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-// CI installs Chromium and sets this, so a missing browser fails there instead of skipping.
-const required = process.env['BROWSER_TESTS'] === 'required';
-const available = existsSync(CHROMIUM);
-if (!available && required) throw new Error(`BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}`);
-
-describe.skipIf(!available)('GraphiQL in headless Chromium', () => {
+describe.skipIf(!chromiumAvailable)('GraphiQL in headless Chromium', () => {
   let fixture: GatewayFixture;
   let server: Server;
   let origin: string;
@@ -37,18 +31,7 @@ describe.skipIf(!available)('GraphiQL in headless Chromium', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     fixture.emulator.sendCallbacksTo(`${origin}/ci/callback/${CALLBACK_TOKEN}`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -59,15 +42,7 @@ describe.skipIf(!available)('GraphiQL in headless Chromium', () => {
 
   it('runs a workflowExecutions query against the emulator and shows its results, offline', async () => {
     // Tall enough that the editor renders the whole response: it only draws the lines in view.
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
-    const blocked: string[] = [];
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.protocol === 'data:' || url.protocol === 'blob:' || url.hostname === '127.0.0.1')
-        return route.continue();
-      blocked.push(url.href);
-      return route.abort();
-    });
+    const { context, blocked } = await offlineContext(browser, { width: 1280, height: 1400 });
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));

@@ -3,19 +3,14 @@
  * production until asked for; in the demo (`npm start` on a laptop), driven in headless Chromium with every
  * request to another host blocked, where a run started from it finishes by itself.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Locator } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CiEmulator, createCiEmulator } from '../../src/emulator/server.js';
+import { chromiumAvailable, launchChromium, offlineContext } from '../support/browser.js';
 import { expectedRunIds } from '../support/oracle.js';
 import { emulatorUpstream, spawnBundle } from '../support/processes.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const chromiumAvailable = existsSync(CHROMIUM);
-if (!chromiumAvailable && process.env['BROWSER_TESTS'] === 'required') {
-  throw new Error(`BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}`);
-}
 const ROUTER_SECRET = 'router-secret-for-the-console-test';
 
 let folder: string;
@@ -61,21 +56,14 @@ describe('the console in the image', () => {
 describe.skipIf(!chromiumAvailable)('the console in the demo the bundle starts (npm start)', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 
   it('lists the demo’s runs and shows a run it started finish by itself', async () => {
     const gateway = await spawnBundle(root, folder, { NODE_ENV: 'development', SHUTDOWN_DELAY_MS: '0' });
     try {
-      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-      const blocked: string[] = [];
-      await context.route('**/*', (route) => {
-        const url = new URL(route.request().url());
-        if (url.protocol === 'data:' || url.hostname === '127.0.0.1') return route.continue();
-        blocked.push(url.href);
-        return route.abort();
-      });
+      const { context, blocked } = await offlineContext(browser);
       const page = await context.newPage();
       const pageErrors: string[] = [];
       page.on('pageerror', (error) => pageErrors.push(error.message));

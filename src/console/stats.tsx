@@ -1,7 +1,8 @@
 /**
  * A workflow's statistics (`Workflow.stats`) over a window a person picks: runs by state, runs over time, the
  * commonest failure reasons and run durations as charts, and the stuck runs. Read again when runs finish, at most
- * every few seconds: each read may cost CI up to a few hundred calls.
+ * every few seconds: a window's first read may cost CI a few hundred calls (later ones, of a window that ends now,
+ * one list call).
  */
 import { useQuery } from '@urql/preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';

@@ -36,6 +36,20 @@ export interface SharedReadStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * The values under `keys` in a shared store, parsed with their dates restored; undefined where there is none. Not
+ * yet checked: the caller checks each against what it asked for before believing it.
+ */
+export async function readShared(store: SharedReadStore, keys: readonly string[]): Promise<unknown[]> {
+  const values = await store.get(keys);
+  return values.map((value) => (value === undefined ? undefined : DATE_PRESERVING_JSON.parse(value)));
+}
+
+/** Keeps `value` under `key` for every replica, in the background: a store out of reach is a miss later. */
+export function writeShared(store: SharedReadStore, key: string, value: object, ttlMs: number): void {
+  void store.set(key, DATE_PRESERVING_JSON.stringify(value), ttlMs);
+}
+
 /** How long a finished run stays in the shared store: it never changes, but the store is not an archive. */
 const SHARED_DETAIL_TTL_MS = 3_600_000;
 
@@ -170,13 +184,15 @@ export class ReadCache {
   async #read(keys: readonly string[]): Promise<unknown[]> {
     const shared = this.#shared;
     if (!shared) return [];
-    const values = await shared.store.get(keys.map((key) => shared.prefix + key));
-    return values.map((value) => (value === undefined ? undefined : DATE_PRESERVING_JSON.parse(value)));
+    return readShared(
+      shared.store,
+      keys.map((key) => shared.prefix + key),
+    );
   }
 
   #write(key: string, value: object, ttlMs: number): void {
     const shared = this.#shared;
-    if (shared) void shared.store.set(shared.prefix + key, DATE_PRESERVING_JSON.stringify(value), ttlMs);
+    if (shared) writeShared(shared.store, shared.prefix + key, value, ttlMs);
   }
 }
 

@@ -120,6 +120,24 @@ const FINISHED_STATES: ReadonlySet<ExecutionState | JobState> = new Set(['Succes
 /** A run or job in one of these changes no more: its answers may be cached, its watchers may stop. */
 export const isFinishedState = (state: ExecutionState | JobState): boolean => FINISHED_STATES.has(state);
 
+/** When a finished run finished: its last task's end; undefined while it runs or is paused, or if no task says. */
+export function finishedAt(detail: WorkflowExecutionDetail): Date | undefined {
+  if (!isFinishedState(detail.state)) return undefined;
+  const ends = detail.tasks.flatMap((task) => (task.endedAt ? [task.endedAt.getTime()] : []));
+  return ends.length > 0 ? new Date(Math.max(...ends)) : undefined;
+}
+
+/** Seconds from a run's creation to {@link finishedAt}; undefined until it has finished. */
+export function runDurationSeconds(detail: WorkflowExecutionDetail): number | undefined {
+  const end = finishedAt(detail);
+  return end && (end.getTime() - detail.createdAt.getTime()) / 1000;
+}
+
+/** A run still running or paused `afterMs` or more after it was created. */
+export function isStuck(run: WorkflowExecutionSummary, now: Date, afterMs: number): boolean {
+  return !isFinishedState(run.state) && now.getTime() - run.createdAt.getTime() >= afterMs;
+}
+
 /** What a media job's output looked like, where CI says (the job's `MediaInfo`). */
 export interface MediaInfoSummary {
   readonly durationSeconds: number | undefined;

@@ -66,7 +66,7 @@ export function Executions(props: {
       </table>
       <footer class="panel-foot">
         <span class="count" aria-live="polite">
-          {list.runs.length} runs shown{list.hasNextPage ? '' : list.loading ? '' : ' · end of list'}
+          {list.runs.length} runs shown{list.hasNextPage || list.loading ? '' : ' · end of list'}
         </span>
         {list.hasNextPage && (
           <button type="button" onClick={list.loadMore} disabled={list.loading}>

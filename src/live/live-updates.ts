@@ -26,7 +26,7 @@ import type { Repeater } from 'graphql-yoga';
 import type { CallOptions, ExecutionFilter } from '../ci/client.js';
 import { CiError } from '../ci/errors.js';
 import type { RunId, WorkflowId } from '../ci/inputs.js';
-import { isStoredRun, type SharedReadStore } from '../ci/read-cache.js';
+import { isStoredRun, readShared, type SharedReadStore, writeShared } from '../ci/read-cache.js';
 import {
   type ExecutionState,
   isFinishedState,
@@ -35,7 +35,6 @@ import {
   type WorkflowExecutionPage,
   type WorkflowExecutionSummary,
 } from '../ci/types.js';
-import { DATE_PRESERVING_JSON } from '../records.js';
 import { LOCAL_LEASES, type PollLeases } from './poller.js';
 import { MAX_SCAN_PAGES, runScan } from './run-scan.js';
 import { type RunObservation, type RunState, runChannel, runWatch } from './run-watch.js';
@@ -206,8 +205,7 @@ export class LiveUpdates {
 
   /** A run's state for its first subscriber here: another replica's read of the last interval, else a read. */
   async #firstLook(runId: RunId): Promise<WorkflowExecutionDetail | null> {
-    const [kept] = (await this.#lastSeen?.store.get([this.#lastSeenKey(runId)])) ?? [];
-    const seen = kept === undefined ? undefined : DATE_PRESERVING_JSON.parse(kept);
+    const [seen] = this.#lastSeen ? await readShared(this.#lastSeen.store, [this.#lastSeenKey(runId)]) : [];
     if (isStoredRun(seen, runId)) return seen;
     return this.#read(runId);
   }
@@ -242,8 +240,7 @@ export class LiveUpdates {
         this.#publish(runChannel(this.#bucketId, runId), { detail, hinted: reading.hinted });
         // A finished run is kept by the read cache (for every replica, with Redis); only unfinished ones here.
         if (this.#lastSeen && !isFinishedState(detail.state)) {
-          const { store, ttlMs } = this.#lastSeen;
-          void store.set(this.#lastSeenKey(runId), DATE_PRESERVING_JSON.stringify(detail), ttlMs);
+          writeShared(this.#lastSeen.store, this.#lastSeenKey(runId), detail, this.#lastSeen.ttlMs);
         }
         this.#publish(workflowChannel(this.#bucketId, detail.workflowId), {
           runs: [detail],

@@ -4,7 +4,6 @@
  * made per request and never shared, and a bucket's loaders call only that bucket's client, so cached lookups can
  * leak neither from one caller to another nor from one bucket to another.
  */
-
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { MAX_WORKFLOW_IDS_PER_LOOKUP, type UpstreamAttempt } from '../ci/client.js';

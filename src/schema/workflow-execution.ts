@@ -4,7 +4,7 @@
  */
 import type { TriggerWorkflowParams } from '../ci/client.js';
 import { jobNameRule, objectKeyRule, type RunId, runIdRule, workflowIdRule } from '../ci/inputs.js';
-import { isFinishedState, type WorkflowExecutionDetail } from '../ci/types.js';
+import { finishedAt, runDurationSeconds, type WorkflowExecutionDetail } from '../ci/types.js';
 import type { AccessRules, Builder } from './builder.js';
 import type { BucketScope, GraphQLContext } from './context.js';
 import { costs } from './costs.js';
@@ -82,7 +82,10 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
         type: 'DateTime',
         nullable: true,
         description: 'When the run finished (its last task’s end); null while it runs or is paused.',
-        resolve: async (execution, _args, context) => finishedAt(await detailOf(execution, context)),
+        resolve: async (execution, _args, context) => {
+          const detail = await detailOf(execution, context);
+          return (detail && finishedAt(detail)) ?? null;
+        },
       }),
       durationSeconds: t.float({
         ...costs.executionDetail,
@@ -90,8 +93,7 @@ export function registerWorkflowExecution(builder: Builder, access: AccessRules)
         description: 'From creation to `finishedAt`, in seconds; null until the run has finished.',
         resolve: async (execution, _args, context) => {
           const detail = await detailOf(execution, context);
-          const end = finishedAt(detail);
-          return detail && end ? (end.getTime() - detail.createdAt.getTime()) / 1000 : null;
+          return (detail && runDurationSeconds(detail)) ?? null;
         },
       }),
       failedTask: t.field({
@@ -264,13 +266,6 @@ async function trigger(
   await usableWorkflow(bucket, params.workflowId);
   const { runId } = await bucket.ci.triggerWorkflow(params);
   return { bucketId: bucket.bucketId, runId, rerunOf };
-}
-
-/** The end of the last task of a finished run; null while it runs or is paused, or without a detail. */
-function finishedAt(detail: WorkflowExecutionDetail | null): Date | null {
-  if (!detail || !isFinishedState(detail.state)) return null;
-  const ends = detail.tasks.flatMap((task) => (task.endedAt ? [task.endedAt.getTime()] : []));
-  return ends.length > 0 ? new Date(Math.max(...ends)) : null;
 }
 
 /** A run named by another subgraph or a global id: null, without a call, when no run can have that id. */

@@ -5,8 +5,8 @@
  * gives back is checked before it is believed; a store out of reach is a miss.
  */
 import { LRUCache } from 'lru-cache';
-import type { SharedReadStore } from '../ci/read-cache.js';
-import { DATE_PRESERVING_JSON, isRecord } from '../records.js';
+import { readShared, type SharedReadStore, writeShared } from '../ci/read-cache.js';
+import { isRecord } from '../records.js';
 import type { WorkflowStats } from './workflow-stats.js';
 
 /** How long a settled window is kept: it never changes, but windows stop being asked for. */
@@ -32,8 +32,7 @@ export class SettledStats {
     const key = keyOf(window);
     const local = this.#local.get(key);
     if (local || !this.#shared) return local;
-    const [kept] = await this.#shared.get([key]);
-    const stats = kept === undefined ? undefined : DATE_PRESERVING_JSON.parse(kept);
+    const [stats] = await readShared(this.#shared, [key]);
     if (!isStatsOf(stats, window)) return undefined;
     this.#local.set(key, stats);
     return stats;
@@ -43,7 +42,7 @@ export class SettledStats {
   set(window: SettledWindow, stats: WorkflowStats): void {
     const key = keyOf(window);
     this.#local.set(key, stats);
-    void this.#shared?.set(key, DATE_PRESERVING_JSON.stringify(stats), SETTLED_STATS_TTL_MS);
+    if (this.#shared) writeShared(this.#shared, key, stats, SETTLED_STATS_TTL_MS);
   }
 }
 

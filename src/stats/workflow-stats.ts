@@ -9,7 +9,9 @@ import type { RunId } from '../ci/inputs.js';
 import {
   type ExecutionState,
   isFinishedState,
+  isStuck,
   MAX_UPSTREAM_PAGE_SIZE,
+  runDurationSeconds,
   type WorkflowExecutionDetail,
   type WorkflowExecutionSummary,
 } from '../ci/types.js';
@@ -152,10 +154,7 @@ export async function statsOfListing(
     failureReasons: failureReasons(details, bounds.topReasons),
     durations: durationPercentiles(details),
     stuckRuns: runs
-      .filter(
-        (run) =>
-          !isFinishedState(run.state) && now.getTime() - run.createdAt.getTime() >= bounds.stuckAfterMs,
-      )
+      .filter((run) => isStuck(run, now, bounds.stuckAfterMs))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
   };
 }
@@ -222,11 +221,7 @@ export function messagePattern(message: string): string {
 
 function durationPercentiles(details: readonly WorkflowExecutionDetail[]): DurationPercentiles | undefined {
   const seconds = details
-    .filter((detail) => isFinishedState(detail.state))
-    .map((detail) => {
-      const ends = detail.tasks.map((task) => task.endedAt?.getTime() ?? Number.NaN).filter(Number.isFinite);
-      return ends.length === 0 ? undefined : (Math.max(...ends) - detail.createdAt.getTime()) / 1000;
-    })
+    .map((detail) => runDurationSeconds(detail))
     .filter((value): value is number => value !== undefined && value >= 0)
     .sort((a, b) => a - b);
   if (seconds.length === 0) return undefined;

@@ -13,7 +13,12 @@
  */
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { isFinishedState, type WorkflowExecutionDetail, type WorkflowExecutionSummary } from '../ci/types.js';
+import {
+  isStuck,
+  runDurationSeconds,
+  type WorkflowExecutionDetail,
+  type WorkflowExecutionSummary,
+} from '../ci/types.js';
 import { DEFAULT_MAX_WORKFLOW_LABELS } from '../defaults.js';
 import { BoundedLabels } from './bounded-labels.js';
 
@@ -68,10 +73,7 @@ export class WorkflowRunMetrics {
     now: Date,
   ): void {
     const workflow = this.#workflows.of(workflowId);
-    const stuck = runs.filter(
-      (run) =>
-        !isFinishedState(run.state) && now.getTime() - run.createdAt.getTime() >= STUCK_AFTER_SECONDS * 1000,
-    ).length;
+    const stuck = runs.filter((run) => isStuck(run, now, STUCK_AFTER_SECONDS * 1000)).length;
     this.#stuck.set({ bucket, workflow }, stuck);
     this.#scannedAt.set({ bucket, workflow }, now.getTime() / 1000);
   }
@@ -83,9 +85,7 @@ export class WorkflowRunMetrics {
     this.#counted.set(key, true);
     const workflow = this.#workflows.of(run.workflowId);
     this.#finished.inc({ bucket, workflow, state: run.state });
-    const ends = run.tasks.map((task) => task.endedAt?.getTime()).filter((end) => end !== undefined);
-    if (ends.length === 0) return;
-    const seconds = (Math.max(...ends) - run.createdAt.getTime()) / 1000;
-    if (seconds >= 0) this.#duration.observe({ bucket, workflow }, seconds);
+    const seconds = runDurationSeconds(run);
+    if (seconds !== undefined && seconds >= 0) this.#duration.observe({ bucket, workflow }, seconds);
   }
 }

@@ -89,7 +89,7 @@ describe.skipIf(!chromiumAvailable)('the operations console in headless Chromium
     if (built) await rm(built, { recursive: true, force: true });
   });
 
-  it('opens offline, lists the workflows of every bucket, and labels every control', async () => {
+  it('opens offline, lists the bucket’s workflows, and labels every control', async () => {
     const response = await page.goto(`${origin}/console`);
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("connect-src 'self'");

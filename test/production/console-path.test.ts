@@ -60,7 +60,7 @@ describe.skipIf(!chromiumAvailable)('the console in the demo the bundle starts (
   });
   afterAll(() => browser?.close());
 
-  it('lists the demo’s runs and shows a run it started finish by itself', async () => {
+  it('lists the workflows of every demo bucket and the demo’s runs, and shows a run it started finish by itself', async () => {
     const gateway = await spawnBundle(root, folder, { NODE_ENV: 'development', SHUTDOWN_DELAY_MS: '0' });
     try {
       const { context, blocked } = await offlineContext(browser);
@@ -72,6 +72,32 @@ describe.skipIf(!chromiumAvailable)('the console in the demo the bundle starts (
       await page.goto(`${gateway.url}/console`);
       const picker = page.getByLabel('Workflow', { exact: true });
       await expect.poll(() => picker.locator('option').count(), { timeout: 20_000 }).toBeGreaterThan(3);
+      // Every bucket the demo serves (three, in two regions and two accounts), each with its workflows.
+      const answer = await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: '{ buckets { bucketId isDefault workflows { edges { node { name } } } } }',
+        }),
+      });
+      const { data } = (await answer.json()) as {
+        data: {
+          buckets: Array<{
+            bucketId: string;
+            isDefault: boolean;
+            workflows: { edges: Array<{ node: { name: string } }> };
+          }>;
+        };
+      };
+      expect(data.buckets.length).toBe(3);
+      expect(
+        await picker
+          .locator('optgroup')
+          .evaluateAll((groups) => groups.map((group) => group.getAttribute('label'))),
+      ).toEqual(data.buckets.map((bucket) => `${bucket.bucketId}${bucket.isDefault ? ' (default)' : ''}`));
+      expect(await picker.locator('option:not([disabled])').count()).toBe(
+        data.buckets.reduce((sum, bucket) => sum + bucket.workflows.edges.length, 0),
+      );
       await picker.selectOption({ label: 'transcode-and-snapshot · w5f1e0c8a9b2d4e6f8a0b1c2d3e4f5a6b' });
       const rows = page.locator('section.executions tbody tr[data-run-id]');
       await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(20);

@@ -3,14 +3,22 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CONTENT_SECURITY_POLICY, useConsolePage } from '../../src/plugins/console-page.js';
 
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(2_000))});\n`;
 
+/** A GraphQL server at `/consoles`, a path the console's prefix must not swallow. */
 function serverWith(plugin: Plugin) {
-  return createYoga({ plugins: [plugin], graphiql: false, landingPage: false, logging: false });
+  return createYoga({
+    schema: createSchema({ typeDefs: 'type Query { ok: Boolean }' }),
+    plugins: [plugin],
+    graphqlEndpoint: '/consoles',
+    graphiql: false,
+    landingPage: false,
+    logging: false,
+  });
 }
 
 describe('useConsolePage', () => {
@@ -68,8 +76,9 @@ describe('useConsolePage', () => {
       expect((await yoga.fetch(`http://localhost${path}`)).status, path).toBe(404);
     }
     expect((await yoga.fetch('http://localhost/console', { method: 'POST' })).status).toBe(405);
-    // Other paths go on to the GraphQL server.
-    expect((await yoga.fetch('http://localhost/consoles')).status).toBe(404);
+    // Other paths go on to the GraphQL server, even one the console's path begins.
+    const graphql = await yoga.fetch('http://localhost/consoles?query=%7B__typename%7D');
+    expect(await graphql.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('says how to build the console where it is not built, and finds it once it is', async () => {
